@@ -1,0 +1,26 @@
+# blendphot: photometry of blended galaxies with deep learning.
+# Reproduces Boucaud et al. 2019 (MNRAS 491, 2481); the rule files follow the paper's sections.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, schema="workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/sky.smk"  # 2.1 parent sample (a synthetic CANDELS-like sky)
+include: "workflow/rules/stamps.smk"  # 2.1 selection, stamps, neighbour removal
+include: "workflow/rules/blends.smk"  # 2.2-2.3 blending and galaxy-disjoint splits
+include: "workflow/rules/models.smk"  # 3.1-3.2 training and prediction, one model per wildcard
+include: "workflow/rules/baseline.smk"  # 3.3 sep cold/hot baseline
+include: "workflow/rules/results.smk"  # 4 output catalogue, metrics, figures
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),

@@ -1,0 +1,5 @@
+import sys
+
+from blendphot.cli import main
+
+sys.exit(main())

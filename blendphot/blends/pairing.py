@@ -1,0 +1,110 @@
+"""Which galaxies go together, and how far apart (paper 2.2), on galaxy-disjoint splits (2.3)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from blendphot.errors import InputError
+
+MAX_TRIES = 25  # the released generator's limit on shift draws for one pair
+
+
+def split_galaxies(
+    n_galaxies: int, test_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of (train+val galaxies, test galaxies), set aside before any pair is drawn."""
+    order = rng.permutation(n_galaxies)
+    n_test = int(round(test_fraction * n_galaxies))
+    if n_test < 2 or n_galaxies - n_test < 2:
+        raise InputError(
+            None,
+            f"{n_galaxies} galaxies cannot be split with test_fraction={test_fraction}: "
+            "each side needs at least 2 galaxies",
+        )
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def draw_shift(
+    r_cen: float,
+    r_comp: float,
+    half_size: int,
+    recipe: str,
+    min_factor: float,
+    rng: np.random.Generator,
+) -> tuple[int, int] | None:
+    """Integer companion shift (dx, dy); None when the released recipe gives up.
+
+    ``paper``: distance uniform in [min_factor * R, half_size) with R = max(R_cen, R_comp), a
+    uniform angle, rounded to whole pixels (redrawn if rounding leaves the bounds).
+    ``released``: integer shifts uniform in [-r_max, r_max] until r_min <= |shift| <= r_max,
+    r_min = max(R1, R2), r_max = min(4 min(R1, R2), half_size), at most 25 tries.
+    """
+    if recipe == "paper":
+        r_low = min(min_factor * max(r_cen, r_comp), half_size - 1.0)
+        for _ in range(1000):
+            dist = rng.uniform(r_low, half_size)
+            angle = rng.uniform(0.0, 2.0 * np.pi)
+            dx, dy = int(round(dist * np.cos(angle))), int(round(dist * np.sin(angle)))
+            if r_low <= np.hypot(dx, dy) < half_size:
+                return dx, dy
+        return None
+    r_min = max(r_cen, r_comp)
+    r_max = min(4 * min(r_cen, r_comp), half_size)
+    limit = int(np.floor(r_max))
+    for _ in range(MAX_TRIES):
+        dx, dy = (int(v) for v in rng.integers(-limit, limit + 1, size=2))
+        if r_min <= np.hypot(dx, dy) <= r_max:
+            return dx, dy
+    return None
+
+
+def draw_pairs(
+    mags: np.ndarray,
+    radii: np.ndarray,
+    pool: np.ndarray,
+    n_blends: int,
+    params: dict,
+    half_size: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Draw ``n_blends`` (central, companion, dx, dy) rows from the galaxies in ``pool``.
+
+    The companion's magnitude lies strictly within ``mag_window`` of the central's.
+    """
+    pool = np.asarray(pool)
+    order = pool[np.argsort(mags[pool], kind="stable")]
+    sorted_mags = mags[order]
+    window = params["mag_window"]
+    lo = np.searchsorted(sorted_mags, sorted_mags - window, side="right")
+    hi = np.searchsorted(sorted_mags, sorted_mags + window, side="left")
+    n_candidates = hi - lo - 1  # minus the central itself
+    usable = np.flatnonzero(n_candidates > 0)
+    if usable.size == 0:
+        raise InputError(
+            None,
+            f"no pair can be made among {pool.size} galaxies: no companion lies within "
+            f"mag_window={window} of any central",
+        )
+    rows = np.empty((n_blends, 4), dtype=np.int64)
+    made, attempts = 0, 0
+    while made < n_blends:
+        attempts += 1
+        if attempts > 50 * n_blends + 1000:
+            raise InputError(None, "could not draw enough blends: shifts keep failing")
+        k = usable[rng.integers(usable.size)]
+        j = rng.integers(lo[k], hi[k] - 1)
+        j = j + 1 if j >= k else j  # skip the central itself
+        cen, comp = order[k], order[j]
+        shift = draw_shift(
+            radii[cen],
+            radii[comp],
+            half_size,
+            params["recipe"],
+            params["min_distance_factor"],
+            rng,
+        )
+        if shift is None:
+            continue
+        rows[made] = (cen, comp, *shift)
+        made += 1
+    return rows

@@ -1,0 +1,44 @@
+"""Send a rule's output, Python and native libraries alike, to its log file."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def redirect_to_log(path: str | Path | None) -> Iterator[None]:
+    """Redirect file descriptors 1 and 2 (and Python logging) to ``path`` for the block."""
+    if path is None:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "a") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        root = logging.getLogger()
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        try:
+            yield
+        except BaseException:
+            logging.getLogger("blendphot").exception("rule failed")
+            raise
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            root.removeHandler(handler)
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])

@@ -1,0 +1,103 @@
+"""Stream blend sets from HDF5 into tf.data without loading them whole."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from blendphot.blends import open_blend_set
+
+
+class BlendStream:
+    """Yields (blend[..., None], flux) batches from a blend set, one block at a time.
+
+    Shuffling is two-level so that reads stay contiguous: the order of blocks (``block_size``
+    rows, aligned with the HDF5 chunks) is permuted, and rows are permuted within a buffer of
+    ``buffer_blocks`` blocks. A new permutation is drawn on each pass, from ``seed`` and the
+    pass number, so a given seed gives the same sequence of batches.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        block_size: int | None = None,
+        buffer_blocks: int = 8,
+    ):
+        self.path = Path(path)
+        with open_blend_set(self.path) as h5:
+            self.n = h5["blend"].shape[0]
+            self.size = h5["blend"].shape[-1]
+            chunks = h5["blend"].chunks
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.block_size = block_size or (chunks[0] if chunks else 64)
+        self.buffer_blocks = buffer_blocks
+        self.passes = 0
+
+    def __len__(self) -> int:
+        """Batches per pass."""
+        return int(np.ceil(self.n / self.batch_size))
+
+    def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        rng = np.random.default_rng([self.seed, self.passes])
+        self.passes += 1
+        starts = np.arange(0, self.n, self.block_size)
+        if self.shuffle:
+            starts = rng.permutation(starts)
+        step = self.buffer_blocks if self.shuffle else 1
+        pending_x: list[np.ndarray] = []
+        pending_y: list[np.ndarray] = []
+        with open_blend_set(self.path) as h5:
+            blend, flux = h5["blend"], h5["flux"]
+            for g in range(0, len(starts), step):
+                xs, ys = [], []
+                for s in sorted(starts[g : g + step]):
+                    xs.append(blend[s : s + self.block_size])
+                    ys.append(flux[s : s + self.block_size])
+                x, y = np.concatenate(pending_x + xs), np.concatenate(pending_y + ys)
+                if self.shuffle:
+                    order = rng.permutation(len(x))
+                    x, y = x[order], y[order]
+                n_full = (len(x) // self.batch_size) * self.batch_size
+                for b in range(0, n_full, self.batch_size):
+                    yield (
+                        x[b : b + self.batch_size, ..., None],
+                        y[b : b + self.batch_size].astype(np.float32),
+                    )
+                pending_x, pending_y = [x[n_full:]], [y[n_full:]]
+            if pending_x and len(pending_x[0]):
+                yield pending_x[0][..., None], pending_y[0].astype(np.float32)
+
+    def dataset(self):
+        """A prefetched tf.data.Dataset over this stream (re-iterated each epoch)."""
+        import tensorflow as tf
+
+        signature = (
+            tf.TensorSpec(shape=(None, self.size, self.size, 1), dtype=tf.float32),
+            tf.TensorSpec(shape=(None, 2), dtype=tf.float32),
+        )
+        ds = tf.data.Dataset.from_generator(self, output_signature=signature)
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def normalisation_scales(path: str | Path, n_sample: int = 512) -> tuple[float, float]:
+    """(input_scale, flux_scale) from the head of a training set.
+
+    input_scale: median peak pixel of the blends; flux_scale: median true flux. Stored in the
+    model (Rescaling layers), so a saved model takes raw images and returns fluxes.
+    """
+    with open_blend_set(path) as h5:
+        n = min(n_sample, h5["blend"].shape[0])
+        peaks = h5["blend"][:n].reshape(n, -1).max(axis=1)
+        flux = h5["flux"][()]
+    input_scale = float(np.median(peaks))
+    flux_scale = float(np.median(flux))
+    if not (np.isfinite(input_scale) and input_scale > 0 and flux_scale > 0):
+        raise ValueError(f"{path}: cannot derive normalisation from the training set")
+    return input_scale, flux_scale

@@ -1,0 +1,78 @@
+"""Model registry: architecture name -> builder.
+
+Adding a model is one module that calls :func:`register` plus one config entry naming it
+(``architecture:``, and ``module:`` pointing at the module if it is not part of blendphot).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from blendphot.errors import ConfigError
+
+BUILTIN_MODULES = ("blendphot.models.blend2flux",)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A registered architecture: its builder and what it is trained to predict.
+
+    ``build(input_shape, **params)`` returns an uncompiled keras.Model mapping a normalised
+    blend image (S, S, 1) to the two fluxes in units of the training set's median flux.
+    """
+
+    name: str
+    build: Callable
+    targets: tuple[str, ...] = ("flux",)
+
+
+_REGISTRY: dict[str, Architecture] = {}
+
+
+def register(name: str, targets: tuple[str, ...] = ("flux",)) -> Callable:
+    """Decorator registering a builder under ``name``."""
+
+    def decorator(build: Callable) -> Callable:
+        _REGISTRY[name] = Architecture(name=name, build=build, targets=targets)
+        return build
+
+    return decorator
+
+
+def load_model_modules(modules: Iterable[str] = ()) -> None:
+    """Import the built-in model modules and any extra ones (dotted names or .py paths)."""
+    for module in (*BUILTIN_MODULES, *modules):
+        if module.endswith(".py"):
+            path = Path(module)
+            if not path.exists():
+                raise ConfigError(path, "model module file does not exist")
+            name = f"blendphot_user_models.{path.stem}"
+            if name in sys.modules:
+                continue
+            spec = importlib.util.spec_from_file_location(name, path)
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[name] = mod
+            spec.loader.exec_module(mod)
+        else:
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise ConfigError(None, f"cannot import model module '{module}': {exc}") from exc
+
+
+def get_architecture(name: str) -> Architecture:
+    """The registered architecture ``name``; ConfigError listing the known ones otherwise."""
+    if name not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise ConfigError(None, f"unknown architecture '{name}' (registered: {known})")
+    return _REGISTRY[name]
+
+
+def registered_names() -> list[str]:
+    """Names of every registered architecture."""
+    return sorted(_REGISTRY)

@@ -1,0 +1,44 @@
+rule train_model:
+    input:
+        train="results/{dataset}/blends/train.h5",
+        val="results/{dataset}/blends/val.h5",
+    output:
+        model="results/{dataset}/models/{model}/model.keras",
+        history="results/{dataset}/models/{model}/history.csv",
+        curve="results/{dataset}/models/{model}/training_curve.png",
+    log:
+        "results/{dataset}/logs/train_model/{model}.log",
+    conda:
+        "../../envs/train.yaml"
+    threads: workflow.cores
+    resources:
+        mem_mb=8000,
+        runtime=600,
+    params:
+        model_name="{model}",
+        # kept outside the outputs: Snakemake deletes the outputs of a failed job
+        resume_dir="results/{dataset}/resume/{model}",
+        settings=lambda wildcards: config["models"][wildcards.model],
+        training=config["training"],
+    script:
+        "../scripts/train.py"
+
+
+rule predict:
+    input:
+        model="results/{dataset}/models/{model}/model.keras",
+        test="results/{dataset}/blends/test.h5",
+    output:
+        predictions="results/{dataset}/predictions/{model}.h5",
+    log:
+        "results/{dataset}/logs/predict/{model}.log",
+    conda:
+        "../../envs/train.yaml"
+    threads: workflow.cores
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        model_name="{model}",
+    script:
+        "../scripts/predict.py"
