@@ -1,6 +1,6 @@
 # blendphot: photometry of blended galaxies with deep learning.
 # Reproduces Boucaud et al. 2019 (MNRAS 491, 2481); the rule files follow the paper's sections.
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -8,10 +8,7 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-validate(config, schema="workflow/schemas/config.schema.yaml")
-
-
-include: "workflow/rules/common.smk"
+include: "workflow/rules/common.smk"  # config validation, shared input functions
 include: "workflow/rules/sky.smk"  # 2.1 parent sample (a synthetic CANDELS-like sky)
 include: "workflow/rules/stamps.smk"  # 2.1 selection, stamps, neighbour removal
 include: "workflow/rules/blends.smk"  # 2.2-2.3 blending and galaxy-disjoint splits

@@ -49,7 +49,13 @@ def validate_config(config: dict, source: str | Path | None = None) -> dict:
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
-        where = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = set(error.schema.get("properties", {}))
+            unknown = sorted(k for k in error.instance if k not in known)
+            keys = ", ".join(f"'{'.'.join([*path, k])}'" for k in unknown)
+            raise ConfigError(source, f"unknown config key {keys} (see config/README.md)")
+        where = ".".join(path) or "<top level>"
         raise ConfigError(source, f"invalid config key '{where}': {error.message}")
     _fill_defaults(schema, config, schema)
     return config

@@ -21,11 +21,11 @@ def redirect_to_log(path: str | Path | None) -> Iterator[None]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with open(path, "a") as log:
+    with open(path, "a", buffering=1) as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         root = logging.getLogger()
-        handler = logging.StreamHandler(sys.stderr)
+        handler = logging.StreamHandler(log)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)

@@ -72,7 +72,7 @@ def write_blend_set(
     n, size = len(rows), stamps["image"].shape[-1]
     images, masks = stamps["image"], stamps["mask"]
     chunk = max(1, min(chunk, n))
-    with atomic_path(out_path) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5:
         opts = {"track_times": False}
         d_blend = h5.create_dataset(
             "blend", (n, size, size), np.float32, chunks=(chunk, size, size), **opts
@@ -85,7 +85,7 @@ def write_blend_set(
         )
         table = _pair_table(catalog, rows, first_id)
         h5.create_dataset("flux", data=table[["g1_flux", "g2_flux"]].to_numpy(), **opts)
-        write_table(h5.create_group("table", track_order=True), table)
+        write_table(h5.create_group("table"), table)
         for start in range(0, n, chunk):
             block = rows[start : start + chunk]
             iso = np.empty((len(block), 2, size, size), np.float32)
@@ -114,11 +114,11 @@ def build_blend_sets(
     with stamps:
         rng = np.random.default_rng([seed, STAGE_STREAM])
         half = stamps["image"].shape[-1] // 2
-        trainval, test = split_galaxies(len(catalog), params["test_fraction"], rng)
         mags = catalog["mag"].to_numpy(dtype=float)
         radii = catalog["radius"].to_numpy(dtype=float)
         sizes = {s: params[f"n_{s}"] for s in SPLITS}
         try:
+            trainval, test = split_galaxies(len(catalog), params["test_fraction"], rng)
             pairs_tv = draw_pairs(
                 mags, radii, trainval, sizes["train"] + sizes["val"], params, half, rng
             )

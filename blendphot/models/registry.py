@@ -76,3 +76,13 @@ def get_architecture(name: str) -> Architecture:
 def registered_names() -> list[str]:
     """Names of every registered architecture."""
     return sorted(_REGISTRY)
+
+
+def check_models(models: dict) -> None:
+    """Import every model's module and check its architecture is registered (before any job)."""
+    load_model_modules([m["module"] for m in models.values() if "module" in m])
+    for name, model in models.items():
+        try:
+            get_architecture(model["architecture"])
+        except ConfigError as exc:
+            raise ConfigError(None, f"model '{name}': {exc.problem}") from exc

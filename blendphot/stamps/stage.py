@@ -80,7 +80,7 @@ def build_stamps(
         raise InputError(catalog_path, "no galaxy passed the selection and stamp cutting")
     kept = pd.DataFrame(rows, columns=after.columns)
     zeropoint = float(header.get("MAGZERO", 25.96))
-    with atomic_path(out_path) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5:
         for name, stack, dtype in (
             ("image_raw", images_raw, np.float32),
             ("segmap_raw", segmaps, np.int32),
@@ -88,7 +88,7 @@ def build_stamps(
             ("mask", masks, np.uint8),
         ):
             h5.create_dataset(name, data=np.stack(stack).astype(dtype), track_times=False)
-        write_table(h5.create_group("catalog", track_order=True), kept)
+        write_table(h5.create_group("catalog"), kept)
         h5.attrs.update(
             {
                 "noise": float(noise),

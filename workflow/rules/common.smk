@@ -1,22 +1,23 @@
 import sys
-from pathlib import Path
+
+from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
 from blendphot.config import model_column, validate_config
-from blendphot.models.registry import get_architecture, load_model_modules
+from blendphot.models.registry import check_models
 
-# Fill the schema's defaults (nested ones included) and fail early on a bad config.
-validate_config(config, "the workflow config")
+# A bad key or type fails here, before any job runs, with one line naming the key; the
+# library also fills the schema's defaults (nested ones included).
+validate_config(config, ", ".join(map(str, workflow.configfiles)) or "config")
+validate(config, schema="../schemas/config.schema.yaml")
 
 DATASET = config["dataset"]
 MODELS = list(config["models"])
 SPLITS = ["train", "val", "test"]
 
 # Unknown architectures fail here, before any job runs.
-load_model_modules([m["module"] for m in config["models"].values() if "module" in m])
-for _model in config["models"].values():
-    get_architecture(_model["architecture"])
+check_models(config["models"])
 
 
 wildcard_constraints:

@@ -1,0 +1,59 @@
+"""Shared fixtures: a tiny validated config and a tiny data set built through the library."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from blendphot.config import validate_config
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "data" / "tiny.yaml"
+
+
+def tiny_config_dict() -> dict:
+    """A fresh, validated copy of the tiny test config."""
+    with open(TINY) as fh:
+        return validate_config(yaml.safe_load(fh), TINY)
+
+
+@pytest.fixture
+def tiny_config() -> dict:
+    return tiny_config_dict()
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> dict:
+    """Sky, stamps and blend sets of the tiny config, built once per test session."""
+    from blendphot.stages import run_stage
+
+    config = tiny_config_dict()
+    d = tmp_path_factory.mktemp("tiny")
+    paths = {
+        "mosaic": d / "mosaic.fits",
+        "catalog": d / "catalog.fits",
+        "stamps": d / "stamps.h5",
+        "table1": d / "table1.csv",
+        "train": d / "train.h5",
+        "val": d / "val.h5",
+        "test": d / "test.h5",
+    }
+    run_stage("sky", config, {}, {k: paths[k] for k in ("mosaic", "catalog")}, {})
+    run_stage(
+        "stamps",
+        config,
+        {k: paths[k] for k in ("mosaic", "catalog")},
+        {k: paths[k] for k in ("stamps", "table1")},
+        {},
+    )
+    run_stage(
+        "blends",
+        config,
+        {"stamps": paths["stamps"]},
+        {k: paths[k] for k in ("train", "val", "test")},
+        {},
+    )
+    return {"config": copy.deepcopy(config), "dir": d, **paths}
