@@ -11,6 +11,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"  # config validation, shared input functions
 include: "workflow/rules/sky.smk"  # 2.1 parent sample (a synthetic CANDELS-like sky)
 include: "workflow/rules/stamps.smk"  # 2.1 selection, stamps, neighbour removal
+include: "workflow/rules/download.smk"  # optional: the candels-blender data (Zenodo)
 include: "workflow/rules/blends.smk"  # 2.2-2.3 blending and galaxy-disjoint splits
 include: "workflow/rules/models.smk"  # 3.1-3.2 training and prediction, one model per wildcard
 include: "workflow/rules/baseline.smk"  # 3.3 sep cold/hot baseline

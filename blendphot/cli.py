@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 f"--{key.replace('_', '-')}",
                 dest=f"in_{key}",
-                required=True,
+                required=key not in stage.optional_inputs,
                 nargs=nargs,
                 metavar="PATH",
                 help=f"input: {key}",
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             run_stage(
                 args.stage,
                 config,
-                {k: values[f"in_{k}"] for k in stage.inputs},
+                {k: values[f"in_{k}"] for k in stage.inputs if values[f"in_{k}"] is not None},
                 {k: values[f"out_{k}"] for k in stage.outputs},
                 {k: values[f"par_{k}"] for k in stage.params},
                 args.threads,

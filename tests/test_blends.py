@@ -5,11 +5,13 @@ import pytest
 from blendphot.blends import (
     build_blend_sets,
     check_blend_file,
+    check_disjoint_splits,
     draw_pairs,
     draw_shift,
     open_blend_set,
     shift_stamp,
     split_galaxies,
+    uncovered_pixels,
 )
 from blendphot.errors import InputError
 from blendphot.io import file_sha256, read_table
@@ -22,6 +24,9 @@ def test_shift_stamp_moves_and_fills():
     assert out[3, 6] == 1.0
     assert out.sum() == 1.0 + (-5.0) * (8 * 8 - 6 * 7)
     assert (out[:, :2] == -5.0).all() and (out[-1, :] == -5.0).all()
+    hole = uncovered_pixels((8, 8), 2, -1)
+    assert hole.sum() == 8 * 8 - 6 * 7
+    np.testing.assert_array_equal(hole, out == -5.0)
 
 
 @pytest.mark.parametrize("recipe", ["paper", "released"])
@@ -115,3 +120,45 @@ def test_corrupt_or_incomplete_blend_file(tmp_path):
         h5["blend"] = np.zeros((2, 8, 8), np.float32)
     with pytest.raises(InputError, match="partial.h5.*lacks dataset"):
         open_blend_set(partial)
+
+
+@pytest.mark.parametrize("sizes", [(10, 3, 7), (1, 1, 1), (50, 20, 33)])
+def test_any_sizes_stay_disjoint(tiny_data, tmp_path, sizes):
+    cfg = dict(tiny_data["config"]["blends"])
+    cfg.update(n_train=sizes[0], n_val=sizes[1], n_test=sizes[2])
+    outs = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
+    got = build_blend_sets(tiny_data["stamps"], cfg, 11, outs)
+    assert got == {"train": sizes[0], "val": sizes[1], "test": sizes[2]}
+    check_disjoint_splits(outs)
+
+
+def test_disjointness_check_catches_a_leak(tiny_data):
+    leaky = {"train": tiny_data["train"], "val": tiny_data["val"], "test": tiny_data["train"]}
+    with pytest.raises(InputError, match="test galaxies also in train/val"):
+        check_disjoint_splits(leaky)
+
+
+def test_noiseless_truth_is_carried_when_known(tiny_data, tmp_path):
+    """A stamps file with image_true gives blend sets with the noiseless shifted pair."""
+    import shutil
+
+    stamps = tmp_path / "stamps.h5"
+    shutil.copy(tiny_data["stamps"], stamps)
+    with h5py.File(stamps, "a") as h5:
+        if "image_true" not in h5:
+            h5["image_true"] = h5["image"][()] * 0 + h5["mask"][()]  # a recognisable truth
+        truth = h5["image_true"][()]
+    cfg = tiny_data["config"]
+    outs = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
+    build_blend_sets(stamps, cfg["blends"], cfg["seed"], outs)
+    with open_blend_set(outs["test"]) as h5:
+        table = read_table(h5["table"])
+        true = h5["isolated_true"][()]
+    with h5py.File(stamps) as h5:
+        ids = read_table(h5["catalog"])["id"].to_numpy()
+    row = 0
+    cen = int(np.flatnonzero(ids == table["g1_id"][row])[0])
+    comp = int(np.flatnonzero(ids == table["g2_id"][row])[0])
+    np.testing.assert_array_equal(true[row, 0], truth[cen])
+    expected = shift_stamp(truth[comp], int(table["shift_x"][row]), int(table["shift_y"][row]))
+    np.testing.assert_array_equal(true[row, 1], expected)

@@ -39,15 +39,13 @@ def test_sky_stage_from_the_command_line(tmp_path):
 
 
 def test_bad_input_exits_2_with_one_message(tmp_path, capsys):
-    code = main(
-        ["stamps", "--config", str(TINY), "--mosaic", str(tmp_path / "missing.fits"),
-         "--catalog", str(tmp_path / "c.fits"), "--out-stamps", str(tmp_path / "s.h5"),
-         "--out-table1", str(tmp_path / "t.csv")]
-    )  # fmt: skip
+    outs = [(f"--out-{s}", str(tmp_path / f"{s}.h5")) for s in ("train", "val", "test")]
+    argv = ["blends", "--config", str(TINY), "--stamps", str(tmp_path / "missing.h5")]
+    code = main(argv + [a for pair in outs for a in pair])
     assert code == 2
     err = capsys.readouterr().err
-    assert "missing.fits" in err and "does not exist" in err
-    assert not (tmp_path / "s.h5").exists()
+    assert "missing.h5" in err and "does not exist" in err
+    assert not (tmp_path / "train.h5").exists()
 
 
 def test_bad_config_exits_2(tmp_path, capsys):

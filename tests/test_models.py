@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -45,38 +47,176 @@ def test_stream_covers_each_blend_once_per_pass(tiny_data):
     with h5py.File(tiny_data["train"]) as h5:
         all_flux = h5["flux"][()]
     for _ in range(2):
-        seen = np.concatenate([y for _, y in stream()])
+        seen = np.concatenate([y["flux"] for _, y in stream()])
         assert seen.shape == all_flux.shape
         # every row exactly once (fluxes are float32 in the stream)
         np.testing.assert_allclose(
             np.sort(seen[:, 0]), np.sort(all_flux[:, 0].astype(np.float32)), rtol=1e-6
         )
-    first = [y for _, y in BlendStream(tiny_data["train"], 24, True, seed=3, block_size=16)()]
-    again = [y for _, y in BlendStream(tiny_data["train"], 24, True, seed=3, block_size=16)()]
+
+    def epoch():
+        stream = BlendStream(tiny_data["train"], 24, True, seed=3, block_size=16)
+        return [y["flux"] for _, y in stream()]
+
+    first, again = epoch(), epoch()
     np.testing.assert_array_equal(np.concatenate(first), np.concatenate(again))
+
+
+def _train(tiny_data, tmp_path, model_cfg, init=None, callbacks=(), epochs=None, tag="m"):
+    from blendphot.models.train import train_model
+
+    settings = dict(tiny_data["config"]["training"])
+    if epochs:
+        settings["epochs"] = epochs
+    out = tmp_path / tag
+    history = train_model(
+        model_cfg,
+        settings,
+        tiny_data["train"],
+        tiny_data["val"],
+        out / "model.keras",
+        out / "history.csv",
+        tmp_path / f"resume_{tag}",
+        seed=1,
+        threads=2,
+        init_path=init,
+        tensorboard_dir=out / "tb",
+        summary_path=out / "summary.json",
+        extra_callbacks=callbacks,
+    )
+    return history, out
 
 
 def test_train_and_predict_tiny_model(tiny_data, tmp_path):
     from blendphot.models.predict import read_predictions, write_predictions
-    from blendphot.models.train import train_model
 
     cfg = tiny_data["config"]
-    history = train_model(
-        cfg["models"]["blend2flux"],
-        cfg["training"],
-        tiny_data["train"],
-        tiny_data["val"],
-        tmp_path / "model.keras",
-        tmp_path / "history.csv",
-        tmp_path / "resume",
-        seed=1,
-        threads=2,
-    )
+    history, out = _train(tiny_data, tmp_path, cfg["models"]["blend2flux"])
     assert len(history) == cfg["training"]["epochs"]
-    assert np.isfinite(pd.read_csv(tmp_path / "history.csv")["val_loss"]).all()
-    assert not (tmp_path / "resume").exists()  # the resume state goes once training ends
-    write_predictions(tmp_path / "model.keras", tiny_data["test"], tmp_path / "p.h5", "b2f")
+    assert np.isfinite(pd.read_csv(out / "history.csv")["val_loss"]).all()
+    assert not (tmp_path / "resume_m").exists()  # the resume state goes once training ends
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["device"] == "CPU" and summary["mixed_precision"] is False
+    assert any((out / "tb").rglob("*tfevents*"))
+    write_predictions(out / "model.keras", tiny_data["test"], tmp_path / "p.h5", "b2f")
     ids, flux = read_predictions(tmp_path / "p.h5")
     assert flux.shape == (cfg["blends"]["n_test"], 2)
     assert np.isfinite(flux).all()
     assert len(np.unique(ids)) == len(ids)
+
+
+def test_unet_and_blend2mask2flux_sizes_match_the_paper():
+    load_model_modules()
+    unet = get_architecture("unet").build()
+    b2m2f = get_architecture("blend2mask2flux").build()
+    assert unet.output_shape == (None, 128, 128, 2)
+    assert b2m2f.count_params() / 1e6 == pytest.approx(18.5, rel=0.01)
+
+
+def test_mask_models_train_predict_and_initialise(tiny_data, tmp_path):
+    import h5py
+
+    from blendphot.models.predict import write_predictions
+    from blendphot.models.train import initialise_from
+
+    unet_cfg = {"architecture": "unet", "params": {"depth": 3, "filters": 4}}
+    history, unet_out = _train(tiny_data, tmp_path, unet_cfg, epochs=1, tag="unet")
+    assert "val_masks_iou" in history.columns or "val_iou" in history.columns
+    write_predictions(unet_out / "model.keras", tiny_data["test"], tmp_path / "u.h5", "unet")
+    with h5py.File(tmp_path / "u.h5") as h5:
+        assert "flux" not in h5
+        masks = h5["masks"][()]
+    assert masks.shape == (64, 2, 128, 128)
+    assert 0.0 <= masks.min() and masks.max() <= 1.0
+    b2m2f_cfg = {
+        "architecture": "blend2mask2flux",
+        "init_from": "unet",
+        "params": {"unet_depth": 3, "unet_filters": 4, "filters": 4, "dense_units": 8},
+    }
+    import keras
+
+    unet_model = keras.models.load_model(unet_out / "model.keras")
+    from blendphot.models.registry import get_architecture as arch
+    from blendphot.models.train import build_model, named_submodels
+
+    fresh = build_model(arch("blend2mask2flux"), b2m2f_cfg["params"], 128, 1.0, 1.0)
+    assert initialise_from(fresh, unet_out / "model.keras") == ["unet"]
+    for a, b in zip(
+        named_submodels(fresh)["unet"].get_weights(),
+        named_submodels(unet_model)["unet"].get_weights(),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
+    history, out = _train(
+        tiny_data, tmp_path, b2m2f_cfg, init=unet_out / "model.keras", epochs=1, tag="b2m2f"
+    )
+    write_predictions(out / "model.keras", tiny_data["test"], tmp_path / "b.h5", "b2m2f")
+    with h5py.File(tmp_path / "b.h5") as h5:
+        assert h5["flux"].shape == (64, 2) and h5["masks"].shape == (64, 2, 128, 128)
+
+
+class Stop(Exception):
+    pass
+
+
+def test_training_resumes_after_a_kill(tiny_data, tmp_path):
+    """Killed after epoch k, rerun: training continues at k and reaches the configured end."""
+    import keras
+
+    class KillAfter(keras.callbacks.Callback):
+        def __init__(self, k):
+            super().__init__()
+            self.k = k
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == self.k:
+                raise Stop(f"killed after epoch {epoch + 1}")
+
+    class Record(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.epochs = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epochs.append(epoch)
+
+    cfg = tiny_data["config"]["models"]["blend2flux"]
+    with pytest.raises(Stop):
+        _train(tiny_data, tmp_path, cfg, callbacks=[KillAfter(2)], epochs=4)
+    assert (tmp_path / "resume_m" / "backup").exists()
+    assert not (tmp_path / "m" / "model.keras").exists()
+    record = Record()
+    history, out = _train(tiny_data, tmp_path, cfg, callbacks=[record], epochs=4)
+    assert record.epochs == [2, 3]
+    assert list(history["epoch"]) == [0, 1, 2, 3]
+    assert (out / "model.keras").exists()
+
+
+def test_bad_model_configs_fail_before_training(tiny_data, tmp_path):
+    import h5py
+
+    from blendphot.errors import InputError
+    from blendphot.models.train import resolve_switch
+
+    with pytest.raises(ConfigError, match="init_from 'nope' is not a configured model"):
+        check_models({"a": {"architecture": "blend2flux", "init_from": "nope"}})
+    with pytest.raises(ConfigError, match="loop"):
+        check_models(
+            {
+                "a": {"architecture": "blend2flux", "init_from": "b"},
+                "b": {"architecture": "blend2flux", "init_from": "a"},
+            }
+        )
+    broken = tmp_path / "train.h5"
+    import shutil
+
+    shutil.copy(tiny_data["train"], broken)
+    with h5py.File(broken, "a") as h5:
+        del h5["flux"]
+    from blendphot.models.train import check_inputs
+
+    with pytest.raises(InputError, match="train.h5.*lacks"):
+        check_inputs([broken], ("flux",))
+    assert resolve_switch("auto", []) is False
+    assert resolve_switch("auto", ["gpu0"]) is True
+    assert resolve_switch(False, ["gpu0"]) is False

@@ -1,3 +1,4 @@
+import galsim
 import numpy as np
 import pandas as pd
 import pytest
@@ -5,20 +6,44 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from blendphot.errors import InputError
-from blendphot.sky import CATALOG_COLUMNS, draw_galaxy_catalog, read_catalog, read_mosaic
+from blendphot.sky import (
+    CATALOG_COLUMNS,
+    SHAPE_COLUMNS,
+    draw_galaxy_catalog,
+    mosaic_noise,
+    read_catalog,
+    read_mosaic,
+    render_truth_stamp,
+)
+from blendphot.sky.synthetic import (
+    bulge_disc_hlr,
+    draw_object,
+    galaxy_profile,
+    make_psf,
+    psf_fwhm,
+)
 
 
 def test_catalog_contract_and_types(tiny_config):
-    cat = draw_galaxy_catalog(tiny_config["sky"], seed=3)
+    sky = tiny_config["sky"]
+    cat = draw_galaxy_catalog(sky, seed=3)
+    assert list(cat.columns) == [*CATALOG_COLUMNS, *SHAPE_COLUMNS]
     primaries = cat[cat["primary"]]
-    assert len(primaries) == tiny_config["sky"]["n_galaxies"]
+    assert len(primaries) == sky["n_galaxies"]
     assert set(primaries["type"]) <= {"sph", "disk", "sphd", "irr"}
     assert cat["id"].is_unique
-    lo, hi = tiny_config["sky"]["mag_range"]
-    assert primaries["mag"].between(lo, hi).all()
-    assert (cat.loc[~cat["primary"], "mag"] > 23.5).all()
+    # primaries follow the calibrated priors: the paper's released set spans 18.0-23.0
+    assert primaries["mag"].between(18.0, 23.0).all()
+    lo, hi = sky["neighbour_mag_range"]
+    assert cat.loc[~cat["primary"], "mag"].between(lo, hi).all()
     expected_flux = 10 ** (-0.4 * (cat["mag"] - 25.96))
     np.testing.assert_allclose(cat["flux"], expected_flux)
+    # morphology probabilities select each primary as its own type, and no neighbour
+    from blendphot.stamps import classify_morphology
+
+    types = classify_morphology(cat["p_sph"], cat["p_disk"], cat["p_irr"])
+    assert (types[cat["primary"]] == primaries["type"]).all()
+    assert (types[~cat["primary"]] == "").all()
 
 
 def test_same_seed_same_catalog(tiny_config):
@@ -29,21 +54,68 @@ def test_same_seed_same_catalog(tiny_config):
     assert not a["mag"].equals(c["mag"])
 
 
+@pytest.mark.parametrize("model, low, high", [("moffat", 0.175, 0.185), ("airy", 0.17, 0.2)])
+def test_psf_is_hst_like(tiny_config, model, low, high):
+    sky = {**tiny_config["sky"], "psf_model": model}
+    assert low < psf_fwhm(sky) < high
+
+
+def test_bulge_disc_radius_is_the_half_light_radius():
+    row = {"id": 1, "type": "sphd", "radius": 10.0, "q": 1.0, "beta": 0.0, "flux": 1.0,
+           "bulge_fraction": 0.35}  # fmt: skip
+    image = galaxy_profile(row, 1.0).drawImage(nx=400, ny=400, scale=0.5, method="no_pixel")
+    assert image.calculateHLR(flux=image.array.sum()) == pytest.approx(10.0, rel=0.03)
+    assert bulge_disc_hlr(0.0) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_every_object_injects_exactly_its_flux(tiny_config):
+    sky = tiny_config["sky"]
+    cat = draw_galaxy_catalog(sky, seed=3)
+    psf, method = make_psf(sky)
+    for row in cat.groupby("type").head(2).to_dict("records"):
+        pixels, _, _ = draw_object(row, psf, method, sky["pixel_scale"])
+        assert pixels.sum() == pytest.approx(row["flux"], rel=1e-10)
+        assert pixels.min() > -1e-3 * pixels.max()
+
+
 def test_mosaic_has_wcs_zeropoint_and_flux(tiny_data):
     image, header = read_mosaic(tiny_data["mosaic"])
+    sky = tiny_data["config"]["sky"]
     assert header["MAGZERO"] == 25.96
-    assert header["NOISE"] == tiny_data["config"]["sky"]["noise_sigma"]
+    assert header["NOISE"] == sky["noise_sigma"]
+    assert header["PSFMODEL"] == sky["psf_model"]
     wcs = WCS(header)
     assert wcs.has_celestial
     cat = read_catalog(tiny_data["catalog"])
-    assert list(cat.columns) == list(CATALOG_COLUMNS)
-    # positions agree with the WCS
+    assert list(cat.columns) == [*CATALOG_COLUMNS, *SHAPE_COLUMNS]
     x, y = wcs.all_world2pix(cat["ra"], cat["dec"], 0)
     np.testing.assert_allclose(x, cat["x"], atol=1e-6)
-    # the drawn light is the catalogue's flux (minus what falls off the mosaic)
-    assert image.sum() == pytest.approx(cat["flux"].sum(), rel=0.05)
-    # noise level in an empty corner
+    np.testing.assert_allclose(y, cat["y"], atol=1e-6)
+    # the noise is reproducible from the header: what is left is exactly the drawn light
+    noiseless = image - mosaic_noise(image.shape, header["NOISE"], header["SEED"])
+    assert noiseless.min() > -1e-3 * noiseless.max()  # FFT ringing only
+    assert noiseless.sum(dtype=np.float64) == pytest.approx(cat["flux"].sum(), rel=0.01)
     assert np.std(image[:15, :15]) == pytest.approx(header["NOISE"], rel=0.3)
+
+
+def test_truth_stamp_is_the_injected_light(tiny_data):
+    """An object's truth stamp equals the noiseless mosaic where nothing else is drawn."""
+    image, header = read_mosaic(tiny_data["mosaic"])
+    sky = tiny_data["config"]["sky"]
+    cat = read_catalog(tiny_data["catalog"])
+    noiseless = image - mosaic_noise(image.shape, header["NOISE"], header["SEED"])
+    # a neighbour-free primary: nothing else within 100 px
+    primaries = cat[cat["primary"]]
+    for row in primaries.to_dict("records"):
+        dist = np.hypot(cat["x"] - row["x"], cat["y"] - row["y"])
+        if (dist[cat["id"] != row["id"]] > 110).all():
+            break
+    else:
+        pytest.fail("no isolated primary in the tiny sky")
+    x0, y0 = int(round(row["x"])) - 32, int(round(row["y"])) - 32
+    truth = render_truth_stamp(row, sky, x0, y0, 64)
+    np.testing.assert_allclose(truth, noiseless[y0 : y0 + 64, x0 : x0 + 64], atol=2e-6)
+    assert truth.sum() <= row["flux"] * (1 + 1e-6)
 
 
 def _write(tmp_path, df, name="cat.csv"):
@@ -85,15 +157,19 @@ def test_read_catalog_missing_column(tmp_path):
 def test_read_catalog_duplicate_ids(tmp_path):
     df = _good_catalog()
     df.loc[1, "id"] = 1
-    with pytest.raises(InputError, match="duplicate id 1"):
-        read_catalog(_write(tmp_path, df))
+    path = _write(tmp_path, df)
+    with pytest.raises(InputError, match="duplicate id 1") as err:
+        read_catalog(path)
+    assert str(path) in str(err.value)
 
 
 def test_read_catalog_nan_magnitude(tmp_path):
     df = _good_catalog()
     df.loc[0, "mag"] = np.nan
-    with pytest.raises(InputError, match="NaN"):
-        read_catalog(_write(tmp_path, df))
+    path = _write(tmp_path, df)
+    with pytest.raises(InputError, match="NaN") as err:
+        read_catalog(path)
+    assert str(path) in str(err.value)
 
 
 def test_read_mosaic_errors(tmp_path):
@@ -107,3 +183,14 @@ def test_read_mosaic_errors(tmp_path):
     fits.HDUList([fits.PrimaryHDU()]).writeto(table_only)
     with pytest.raises(InputError, match="no 2-D image"):
         read_mosaic(table_only)
+
+
+def test_galsim_images_are_not_used_bare():
+    """RandomKnots drawn without the PSF would ask for a huge FFT: profiles come convolved."""
+    row = {"id": 1, "type": "irr", "radius": 6.0, "q": 0.7, "beta": 10.0, "flux": 5.0,
+           "knot_fraction": 0.2, "n_knots": 30, "knot_seed": 5, "x": 50.0, "y": 50.0}  # fmt: skip
+    psf, method = make_psf({"psf_model": "moffat", "psf_fwhm": 0.18, "pixel_scale": 0.06})
+    a, _, _ = draw_object(row, psf, method, 0.06)
+    b, _, _ = draw_object(row, psf, method, 0.06)
+    np.testing.assert_array_equal(a, b)  # the knots come from the catalogue's seed
+    assert isinstance(galaxy_profile(row, 0.06), galsim.GSObject)

@@ -1,16 +1,26 @@
 import h5py
 import numpy as np
 import pandas as pd
+import pytest
 
+from blendphot.io import read_table
+from blendphot.sky import mosaic_noise, read_mosaic
 from blendphot.stamps import (
+    SKIP_REASONS,
     STAMPS_DATASETS,
+    TRUTH_DATASET,
+    build_stamps,
     classify_morphology,
     clean_stamp,
     cut_stamp,
+    neighbour_region,
     read_stamps,
     segment_stamp,
     select_galaxies,
+    stamp_cleaning_metrics,
+    summarise_cleaning,
 )
+from blendphot.stamps.cleaning import cut_origin
 
 
 def test_classify_morphology_rules():
@@ -35,6 +45,17 @@ def test_select_galaxies_magnitude_and_exclusion():
     before, after = select_galaxies(cat, 23.5, 0.8, exclude_ids=[4])
     assert list(before["id"]) == [1, 4]
     assert list(after["id"]) == [1]
+    before, _ = select_galaxies(cat, 23.7, 0.8, exclude_ids=[])
+    assert list(before["id"]) == [1, 2, 4]
+
+
+def test_select_galaxies_by_published_type_when_no_probabilities():
+    cat = pd.DataFrame(
+        {"id": [1, 2, 3], "mag": [20.0, 21.0, 22.0], "type": ["irr", "spiral", "sphd"]}
+    )
+    before, after = select_galaxies(cat, 23.5, 0.8, exclude_ids=[3])
+    assert list(before["type"]) == ["irr", "sphd"]
+    assert list(after["id"]) == [1]
 
 
 def test_cut_stamp_centre_and_edges():
@@ -42,6 +63,7 @@ def test_cut_stamp_centre_and_edges():
     stamp = cut_stamp(mosaic, 200.2, 150.0, 128)
     assert stamp.shape == (128, 128)
     assert stamp[64, 64] == mosaic[150, 200]
+    assert cut_origin(200.2, 150.0, 128) == (136, 86)
     assert cut_stamp(mosaic, 30.0, 150.0, 128) is None
     assert cut_stamp(mosaic, 200.0, 290.0, 128) is None
 
@@ -64,29 +86,119 @@ def test_clean_stamp_removes_neighbour_keeps_central():
     assert abs(clean[box].sum()) < 0.02 * neighbour[box].sum() + 5 * noise * 31
     np.testing.assert_array_equal(clean[mask == 1], stamp[mask == 1])
     assert mask[64, 64] == 1 and mask[30, 100] == 0
+    replaced = neighbour_region(segmap, label, 5)
+    assert replaced[30, 100] and not replaced[mask == 1].any()
+    # the refill comes from the empty background: its spread is the noise
+    assert np.std(clean[replaced]) == pytest.approx(noise, rel=0.25)
+    # dilation: the replaced area is larger than the neighbour's own segment
+    own = (segmap > 0) & (segmap != label)
+    assert replaced.sum() > 1.5 * own.sum()
+
+
+def test_cleaning_metrics_on_a_known_stamp():
+    central = np.zeros((8, 8))
+    central[3:5, 3:5] = 1.0  # 4 in all
+    neighbour = np.zeros((8, 8))
+    neighbour[0, 0], neighbour[3, 3], neighbour[7, 7] = 2.0, 0.5, 1.5
+    mask = np.zeros((8, 8), dtype=np.uint8)
+    mask[3:5, 3:5] = 1
+    replaced = np.zeros((8, 8), dtype=bool)
+    replaced[0, 0] = replaced[7, 7] = True
+    raw = central + neighbour
+    clean = raw.copy()
+    clean[replaced] = 0.0
+    m = stamp_cleaning_metrics(raw, clean, mask, replaced, central, neighbour)
+    assert m["neighbour_total"] == 4.0 and m["neighbour_left"] == 0.5
+    assert m["neighbour_in_mask"] == 0.5 and m["central_in_mask"] == 4.0
+    assert m["central_removed"] == 0.0 and m["mask_raw"] == m["mask_clean"] == 4.5
+    summary = summarise_cleaning(pd.DataFrame([m, m]))
+    assert summary["neighbour_left_fraction"] == 0.125
+    assert summary["central_mask_contamination_mean"] == 0.125
+    assert summary["central_mask_change_mean"] == 0.0
 
 
 def test_build_stamps_output(tiny_data):
     h5, catalog = read_stamps(tiny_data["stamps"])
     with h5:
-        for name in STAMPS_DATASETS:
+        for name in (*STAMPS_DATASETS, TRUTH_DATASET):
             assert name in h5
         n = h5["image"].shape[0]
         assert len(catalog) == n > 0
         assert h5["image"].shape[1:] == (128, 128)
+        assert h5[TRUTH_DATASET].shape == h5["image"].shape
+        assert h5[TRUTH_DATASET].dtype == np.float32
+        assert h5.attrs["source"] == "synthetic"
+        assert all(f"skipped_{r}" in h5.attrs for r in SKIP_REASONS)
         # every stamp has its galaxy at the centre of its mask
         assert (h5["mask"][:, 64, 64] == 1).mean() > 0.95
+        # the truth holds the catalogue flux (less what falls outside 128 x 128)
+        truth_sum = h5[TRUTH_DATASET][()].sum(axis=(1, 2), dtype=np.float64)
+        assert (truth_sum <= catalog["flux"] * (1 + 1e-5)).all()
+        assert np.median(truth_sum / catalog["flux"]) > 0.97
     table1 = pd.read_csv(tiny_data["table1"])
     assert table1.iloc[-1]["type"] == "Total"
     assert table1.iloc[:-1]["after_exclusion"].sum() == table1.iloc[-1]["after_exclusion"]
 
 
-def test_stamps_file_is_deterministic(tiny_data, tmp_path):
-    from blendphot.stamps import build_stamps
+def test_image_true_is_on_the_pixels_of_image(tiny_data):
+    """image_raw minus the noise field = image_true + the neighbours' (non-negative) light."""
+    mosaic, header = read_mosaic(tiny_data["mosaic"])
+    noise = mosaic_noise(mosaic.shape, header["NOISE"], header["SEED"])
+    with h5py.File(tiny_data["stamps"]) as h5:
+        catalog = read_table(h5["catalog"])
+        raw, truth, mask = h5["image_raw"][()], h5[TRUTH_DATASET][()], h5["mask"][()]
+    for i, row in enumerate(catalog.itertuples()):
+        x0, y0 = cut_origin(row.x, row.y, 128)
+        rest = raw[i] - noise[y0 : y0 + 128, x0 : x0 + 128] - truth[i]
+        assert rest.min() > -1e-3 * truth[i].max()
+        yy, xx = np.mgrid[:128, :128]
+        weight = truth[i] / truth[i].sum()
+        centroid = ((weight * xx).sum() + x0, (weight * yy).sum() + y0)
+        assert np.hypot(centroid[0] - row.x, centroid[1] - row.y) < 1.5
+        inside = mask[i].astype(bool)
+        assert rest[inside].sum() < 0.05 * truth[i][inside].sum()
 
+
+def test_cleaning_measured_against_the_truth(tiny_data, tmp_path):
+    cfg = tiny_data["config"]
+    report_path = tmp_path / "cleaning.csv"
+    build_stamps(tiny_data["mosaic"], tiny_data["catalog"], cfg["stamps"], cfg["seed"],
+                 tmp_path / "s.h5", tmp_path / "t1.csv", sky=cfg["sky"],
+                 cleaning_path=report_path)  # fmt: skip
+    report = pd.read_csv(report_path)
+    summary = summarise_cleaning(report)
+    assert summary["stamps"] == len(report) > 30
+    assert summary["neighbour_total"] > 0
+    # the central's segment is never touched ...
+    assert summary["central_mask_change_mean"] == 0.0
+    # ... and the neighbours leave < 0.5% of the central's light in it, on average
+    assert summary["central_mask_contamination_mean"] < 0.005
+    # cleaning removes most of the neighbours' light (not all: see config/README.md)
+    assert summary["neighbour_left_fraction"] < 0.2
+    assert summary["central_removed_fraction_mean"] < 0.05
+
+
+def test_stamps_file_is_deterministic(tiny_data, tmp_path):
     cfg = tiny_data["config"]
     out = tmp_path / "stamps.h5"
     build_stamps(tiny_data["mosaic"], tiny_data["catalog"], cfg["stamps"], cfg["seed"], out,
-                 tmp_path / "t1.csv")  # fmt: skip
+                 tmp_path / "t1.csv", sky=cfg["sky"])  # fmt: skip
     with h5py.File(out) as a, h5py.File(tiny_data["stamps"]) as b:
-        np.testing.assert_array_equal(a["image"][()], b["image"][()])
+        for name in ("image", TRUTH_DATASET, "segmap_raw"):
+            np.testing.assert_array_equal(a[name][()], b[name][()])
+
+
+def test_figure1_and_calibration_figure(tiny_data, tmp_path):
+    from blendphot.figures.calibration import calibration_figure
+    from blendphot.figures.stamps import figure1, pick_examples
+
+    _, catalog = read_stamps(tiny_data["stamps"])
+    picks = pick_examples(catalog)
+    assert set(picks) == {"sph", "disk", "sphd", "irr"}
+    for kind, index in picks.items():
+        assert index is None or catalog.loc[index, "type"] == kind
+    paths = [tmp_path / "f1.png", tmp_path / "f1.pdf"]
+    figure1(tiny_data["stamps"], paths)
+    calibration_figure(tiny_data["stamps"], None, [tmp_path / "cal.png"])
+    for path in (*paths, tmp_path / "cal.png"):
+        assert path.stat().st_size > 5000

@@ -1,23 +1,38 @@
-"""Cold/hot sep photometry of blends and association with central and companion.
+"""Cold/hot sep photometry of one blend (paper 3.3, Table 3) and of its isolated galaxies.
 
-A cold pass runs on every blend; a hot pass only where the cold one found fewer than two
-objects. Association (paper 3.3): with two or more detections, the central is the one nearest
-the stamp centre and the companion the brightest of the others; with one detection, it is the
-central if it lies within ``central_radius_factor * R_cen`` of the centre, else the companion.
-Fluxes are isophotal (sum of the segment's pixels), as in the paper.
+The paper's procedure, as the config states it:
+
+- a cold pass on every blend; a hot pass only where the cold one found fewer than two
+  objects, whose result then replaces the cold one (as in the paper's released code);
+- association: with two or more detections, the central is the one nearest the stamp centre
+  and the companion the brightest (isophotal flux) of the others, the rest ignored; with one
+  detection, it is the central if it lies within ``central_radius_factor * R_cen`` of the
+  centre, else the companion;
+- detection code: 0 only the central found, 1 only the companion, 2 both, 3 more than two,
+  and -1 (ours) nothing found;
+- flux: isophotal, the sum of the segment's pixels (sep's ``flux``), as the paper did.
+
+Beyond the paper: a Kron flux of each associated galaxy (:mod:`blendphot.baseline.kron`), and
+the isolated reference: the same estimators on each galaxy's own unblended stamp, where the
+galaxy is the detection nearest its own position (cold pass; hot only where cold found
+nothing).
+
+Nothing here raises on bad pixels: non-native, non-contiguous or non-float32 arrays are
+converted, non-finite pixels set to 0, blank stamps skipped, sep buffer overflows retried
+once with larger limits; each case sets a bit of the ``problems`` mask (:data:`PROBLEMS`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from pathlib import Path
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 import sep
 
-from blendphot.blends import open_blend_set
-from blendphot.io import read_table, write_csv
+from blendphot.baseline.kron import kron_fluxes
 
 log = logging.getLogger(__name__)
 
@@ -29,100 +44,281 @@ DETECTION_CODES = {
     3: "more than two found",
 }
 
+# Bits of the per-blend ``problems`` mask (OR over the blend and its two isolated stamps).
+CONVERTED = 1  # not native float32 C-contiguous: converted (big-endian, strided, float64...)
+NONFINITE = 2  # NaN/inf pixels set to 0
+BLANK = 4  # constant (or all non-finite) stamp: sep not run, nothing detected
+OVERFLOW_RETRIED = 8  # sep buffer/object limit hit; retried once with larger limits
+SEP_FAILED = 16  # sep failed (after the retry, if any): counted as nothing detected
+NOISE_FALLBACK = 32  # noise estimate unusable (0, NaN): fell back to the known level
+PROBLEMS = {
+    CONVERTED: "converted",
+    NONFINITE: "nonfinite",
+    BLANK: "blank",
+    OVERFLOW_RETRIED: "overflow_retried",
+    SEP_FAILED: "sep_failed",
+    NOISE_FALLBACK: "noise_fallback",
+}
 
-def sep_pass(image: np.ndarray, noise: float, settings: dict) -> np.ndarray:
-    """One sep.extract pass with Table 3 settings; returns the object array (maybe empty)."""
-    data = np.ascontiguousarray(image, dtype=np.float32)
-    if not np.isfinite(data).all():
-        data = np.where(np.isfinite(data), data, 0.0).astype(np.float32)
+PIXSTACK_FACTOR = 2  # pixel stack = this x stamp pixels: room for a stamp wholly detected
+RETRY_FACTOR = 8  # the one retry after an overflow: pixel stack and sub-object limit x this
+
+
+class Limits(NamedTuple):
+    """sep's global buffers for a run: pixel stack and sub-object limit."""
+
+    pixstack: int
+    sub_objects: int
+
+
+class BlendMeasure(NamedTuple):
+    """One blend's sep measurement (NaN fluxes for a galaxy not found)."""
+
+    flux_central: float
+    flux_companion: float
+    detection: int
+    pass_used: str
+    n_detected: int
+    kron_central: float
+    kron_companion: float
+    problems: int
+
+
+def run_limits(size: int) -> Limits:
+    """Limits for stamps of ``size`` pixels: a pixel stack sized to the stamp, not sep's 300000.
+
+    sep allocates the whole stack on every extract call, so its default costs about 0.15 ms
+    per call on a 128x128 stamp; twice the stamp's pixels can hold a wholly detected stamp.
+    """
+    return Limits(PIXSTACK_FACTOR * size, sep.get_sub_object_limit())
+
+
+@contextlib.contextmanager
+def sep_limits(limits: Limits) -> Iterator[None]:
+    """Set sep's global pixel stack and sub-object limit for the block, then restore them."""
+    saved = sep.get_extract_pixstack(), sep.get_sub_object_limit()
+    sep.set_extract_pixstack(int(limits.pixstack))
+    sep.set_sub_object_limit(int(limits.sub_objects))
     try:
-        return sep.extract(
+        yield
+    finally:
+        sep.set_extract_pixstack(saved[0])
+        sep.set_sub_object_limit(saved[1])
+
+
+def _empty_objects() -> np.ndarray:
+    """No detections: an empty array with the sep.extract fields used here."""
+    return np.empty(0, dtype=[(k, np.float64) for k in ("x", "y", "flux", "a", "b", "theta")])
+
+
+def prepare_image(image: np.ndarray) -> tuple[np.ndarray, int]:
+    """Native float32, C-contiguous, finite pixels; returns (data, problem bits)."""
+    flags = 0
+    data = np.asarray(image)
+    if data.dtype != np.float32 or not data.dtype.isnative or not data.flags.c_contiguous:
+        data = np.ascontiguousarray(data, dtype=np.float32)
+        flags |= CONVERTED
+    if not np.isfinite(data.sum(dtype=np.float64)):
+        finite = np.isfinite(data)
+        if not finite.all():
+            data = np.where(finite, data, np.float32(0.0))
+            flags |= NONFINITE
+    if data.size == 0 or data.min() == data.max():
+        flags |= BLANK
+    return data, flags
+
+
+def usable_noise(noise: float | None) -> bool:
+    """Whether a noise level can scale sep's threshold (finite and positive)."""
+    return noise is not None and bool(np.isfinite(noise)) and noise > 0
+
+
+def _is_overflow(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "overflow" in text or "buffer full" in text or "limit" in text
+
+
+def sep_pass(
+    data: np.ndarray,
+    noise: float,
+    settings: dict,
+    segmentation: bool = False,
+    limits: Limits | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """One sep.extract pass with Table 3 settings: (objects, segmap or None, problem bits).
+
+    ``data`` must come from :func:`prepare_image`. A sep failure never raises: an overflow of
+    the pixel stack or the sub-object limit is retried once with ``RETRY_FACTOR`` times
+    larger limits; what still fails gives no objects and the SEP_FAILED bit.
+    """
+
+    def extract() -> tuple[np.ndarray, np.ndarray | None]:
+        out = sep.extract(
             data,
             settings["thresh"],
             err=noise,
             minarea=settings["minarea"],
             deblend_cont=settings["deblend_cont"],
             deblend_nthresh=settings["deblend_nthresh"],
+            segmentation_map=segmentation,
         )
-    except Exception as exc:  # noqa: BLE001 - sep raises plain Exception on overflows
-        log.warning("sep failed on a stamp (%s): counted as no detection", exc)
-        return np.empty(0, dtype=[("x", float), ("y", float), ("flux", float)])
+        return out if segmentation else (out, None)
+
+    try:
+        return (*extract(), 0)
+    except Exception as exc:  # noqa: BLE001 - sep raises plain Exception
+        if not _is_overflow(exc):
+            log.warning("sep failed on a stamp: %s", exc)
+            return _empty_objects(), None, SEP_FAILED
+    current = limits or Limits(sep.get_extract_pixstack(), sep.get_sub_object_limit())
+    bigger = Limits(
+        max(current.pixstack, data.size) * RETRY_FACTOR, current.sub_objects * RETRY_FACTOR
+    )
+    with sep_limits(bigger):
+        try:
+            return (*extract(), OVERFLOW_RETRIED)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("sep failed on a stamp after a retry: %s", exc)
+            return _empty_objects(), None, OVERFLOW_RETRIED | SEP_FAILED
+
+
+def associate_indices(
+    objects: np.ndarray, centre: float, r_cen: float, radius_factor: float
+) -> tuple[int, int, int]:
+    """(central index, companion index, detection code); index -1 for a galaxy not found."""
+    n = len(objects)
+    if n == 0:
+        return -1, -1, -1
+    dist = np.hypot(objects["x"] - centre, objects["y"] - centre)
+    if n == 1:
+        return (0, -1, 0) if dist[0] <= radius_factor * r_cen else (-1, 0, 1)
+    central = int(np.argmin(dist))
+    flux = np.array(objects["flux"], dtype=float)
+    flux[central] = -np.inf
+    return central, int(np.argmax(flux)), 2 if n == 2 else 3
 
 
 def associate(
     objects: np.ndarray, centre: float, r_cen: float, radius_factor: float
 ) -> tuple[float, float, int]:
     """(central flux, companion flux, detection code); NaN for a galaxy not found."""
-    n = len(objects)
-    if n == 0:
-        return np.nan, np.nan, -1
-    dist = np.hypot(objects["x"] - centre, objects["y"] - centre)
-    if n == 1:
-        if dist[0] <= radius_factor * r_cen:
-            return float(objects["flux"][0]), np.nan, 0
-        return np.nan, float(objects["flux"][0]), 1
-    central = int(np.argmin(dist))
-    others = np.delete(np.arange(n), central)
-    companion = others[int(np.argmax(objects["flux"][others]))]
-    code = 2 if n == 2 else 3
-    return float(objects["flux"][central]), float(objects["flux"][companion]), code
+    i_cen, i_comp, code = associate_indices(objects, centre, r_cen, radius_factor)
+    fluxes = objects["flux"]
+    return (
+        float(fluxes[i_cen]) if i_cen >= 0 else np.nan,
+        float(fluxes[i_comp]) if i_comp >= 0 else np.nan,
+        code,
+    )
 
 
 def measure_blend(
-    image: np.ndarray, noise: float, r_cen: float, params: dict
-) -> tuple[float, float, int, str]:
-    """Cold pass, then hot pass if fewer than two objects; associate. Adds the pass used."""
-    objects = sep_pass(image, noise, params["cold"])
+    image: np.ndarray,
+    noise: float,
+    r_cen: float,
+    params: dict,
+    kron: bool = True,
+    limits: Limits | None = None,
+) -> BlendMeasure:
+    """Cold pass, hot pass if fewer than two objects, association, isophotal (+ Kron) fluxes."""
+    data, flags = prepare_image(image)
+    if not usable_noise(noise):
+        flags |= SEP_FAILED
+    if flags & (BLANK | SEP_FAILED):
+        return BlendMeasure(np.nan, np.nan, -1, "none", 0, np.nan, np.nan, flags)
+    objects, segmap, bits = sep_pass(data, noise, params["cold"], kron, limits)
+    flags |= bits
     used = "cold"
     if len(objects) < 2:
-        hot = sep_pass(image, noise, params["hot"])
-        if len(hot) >= len(objects):
-            objects, used = hot, "hot"
-    centre = image.shape[-1] // 2
-    f_cen, f_comp, code = associate(objects, centre, r_cen, params["central_radius_factor"])
-    return f_cen, f_comp, code, used
+        objects, segmap, bits = sep_pass(data, noise, params["hot"], kron, limits)
+        flags |= bits
+        used = "hot"
+    centre = data.shape[-1] // 2
+    i_cen, i_comp, code = associate_indices(objects, centre, r_cen, params["central_radius_factor"])
+    iso = np.full(2, np.nan)
+    auto = np.full(2, np.nan)
+    found = np.array([i for i in (i_cen, i_comp) if i >= 0], dtype=int)
+    slots = np.array([k for k, i in enumerate((i_cen, i_comp)) if i >= 0], dtype=int)
+    if len(found):
+        iso[slots] = objects["flux"][found]
+        if kron and segmap is not None:
+            auto[slots] = kron_fluxes(data, objects, segmap, found, params["kron"])
+    return BlendMeasure(iso[0], iso[1], code, used, len(objects), auto[0], auto[1], flags)
 
 
-def stamp_noise(image: np.ndarray, known: float | None, mode: str) -> float:
-    """Noise per pixel: the set's known level, or sep's global background rms of the stamp."""
-    if mode == "known" and known is not None and np.isfinite(known) and known > 0:
-        return float(known)
-    data = np.ascontiguousarray(image, dtype=np.float32)
-    return float(sep.Background(data, bw=32, bh=32).globalrms)
+def nearest_index(objects: np.ndarray, x: float, y: float) -> int:
+    """Index of the detection nearest (x, y); -1 if there is none."""
+    if len(objects) == 0:
+        return -1
+    return int(np.argmin(np.hypot(objects["x"] - x, objects["y"] - y)))
 
 
-def run_baseline(blend_path: Path, params: dict, out_path: Path, block: int = 256) -> pd.DataFrame:
-    """sep photometry of every blend of a set; writes a CSV (one row per blend)."""
-    rows = []
-    with open_blend_set(blend_path) as h5:
-        table = read_table(h5["table"])
-        known = float(h5.attrs["noise"]) if "noise" in h5.attrs else None
-        blends = h5["blend"]
-        r_cen = table["g1_rad"].to_numpy(dtype=float)
-        for start in range(0, len(table), block):
-            images = blends[start : start + block]
-            for i, image in enumerate(images):
-                noise = stamp_noise(image, known, params["noise"])
-                rows.append(measure_blend(image, noise, r_cen[start + i], params))
-    result = pd.DataFrame(rows, columns=["flux_central", "flux_companion", "detection", "pass"])
-    result.insert(0, "id", table["id"].to_numpy())
-    write_csv(result, out_path)
-    counts = result["detection"].value_counts().sort_index().to_dict()
-    log.info("sep detection classes: %s", counts)
-    return result
+def measure_isolated(
+    image: np.ndarray,
+    noise: float,
+    x: float,
+    y: float,
+    params: dict,
+    kron: bool = True,
+    limits: Limits | None = None,
+) -> tuple[float, float, int]:
+    """(isophotal flux, Kron flux, problem bits) of the galaxy at (x, y) on its own stamp.
+
+    Same estimators as on the blend: cold pass, hot only where cold found nothing; the galaxy
+    is the detection nearest (x, y). NaN fluxes when nothing is detected.
+    """
+    data, flags = prepare_image(image)
+    if not usable_noise(noise):
+        flags |= SEP_FAILED
+    if flags & (BLANK | SEP_FAILED):
+        return np.nan, np.nan, flags
+    objects, segmap, bits = sep_pass(data, noise, params["cold"], kron, limits)
+    flags |= bits
+    if len(objects) == 0:
+        objects, segmap, bits = sep_pass(data, noise, params["hot"], kron, limits)
+        flags |= bits
+    i = nearest_index(objects, x, y)
+    if i < 0:
+        return np.nan, np.nan, flags
+    auto = np.nan
+    if kron and segmap is not None:
+        auto = float(kron_fluxes(data, objects, segmap, np.array([i]), params["kron"])[0])
+    return float(objects["flux"][i]), auto, flags
 
 
-def table3(params: dict) -> pd.DataFrame:
+def stamp_noise(image: np.ndarray, known: float | None, mode: str) -> tuple[float, int]:
+    """Noise per pixel of one stamp and problem bits: the known level, or sep's global rms.
+
+    ``background`` mode is the paper's: sep.Background with its default 64-pixel boxes (2x2
+    boxes on a 128-pixel stamp). An unusable estimate (blank stamp, zero or NaN rms) falls
+    back to ``known``.
+    """
+    usable = usable_noise(known)
+    if mode == "known" and usable:
+        return float(known), 0
+    data, flags = prepare_image(image)
+    rms = np.nan
+    if not flags & BLANK:  # sep gives a blank stamp an rms of 1
+        try:
+            rms = float(sep.Background(data).globalrms)
+        except Exception:  # noqa: BLE001 - sep raises plain Exception
+            pass
+    if usable_noise(rms):
+        return rms, 0
+    return (float(known) if usable else np.nan), NOISE_FALLBACK
+
+
+def table3(params: dict):
     """The paper's Table 3 (sep settings for the hot and cold passes), from the config."""
+    import pandas as pd
+
     names = {
         "thresh": "Detection threshold",
         "minarea": "Minimum pixel area per object",
         "deblend_cont": "Minimum contrast ratio",
         "deblend_nthresh": "Number of thresholds for deblending",
     }
-    return pd.DataFrame(
-        [
-            {"parameter": v, "hot": params["hot"][k], "cold": params["cold"][k]}
-            for k, v in names.items()
-        ]
-    )
+    rows = [
+        {"parameter": v, "hot": params["hot"][k], "cold": params["cold"][k]}
+        for k, v in names.items()
+    ]
+    return pd.DataFrame(rows, dtype=object)  # integers stay integers (64, not 64.0)

@@ -6,6 +6,8 @@ One file per split (train, val, test), N blends of S x S pixels:
 - ``isolated`` (N, 2, S, S) float32: central and (shifted) companion stamps, cleaned
 - ``mask``     (N, 2, S, S) uint8: central and (shifted) companion segmentation masks
 - ``flux``     (N, 2) float64: true fluxes of central and companion
+- ``isolated_true`` (N, 2, S, S) float32, optional: the two noiseless (shifted) stamps, where
+  the sky source knows them (the synthetic sky); absent for real inputs
 - ``table/``   one dataset per column: id, distance, shift_x, shift_y, g1_id, g1_mag, g1_rad,
   g1_z, g1_type, g1_flux, g2_... (g1 = central, g2 = companion)
 - attributes: split, seed, config_hash, version, noise, zeropoint, recipe
@@ -21,6 +23,7 @@ from blendphot.errors import InputError
 from blendphot.io import open_h5
 
 BLEND_DATASETS = ("blend", "isolated", "mask", "flux", "table")
+OPTIONAL_DATASETS = ("isolated_true",)
 GALAXY_FIELDS = ("id", "mag", "rad", "z", "type", "flux")
 TABLE_COLUMNS = ("id", "distance", "shift_x", "shift_y") + tuple(
     f"g{k}_{f}" for k in (1, 2) for f in GALAXY_FIELDS
@@ -40,6 +43,8 @@ def check_blend_file(h5: h5py.File, path: str | Path) -> int:
         "mask": (n, 2, size, size),
         "flux": (n, 2),
     }
+    if "isolated_true" in h5:
+        expected["isolated_true"] = (n, 2, size, size)
     for name, shape in expected.items():
         if h5[name].shape != shape:
             raise InputError(path, f"dataset {name} has shape {h5[name].shape}, expected {shape}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from blendphot import __version__
+from blendphot.blends.layout import open_blend_set
 from blendphot.blends.pairing import draw_pairs, split_galaxies
 from blendphot.errors import InputError
 from blendphot.io import atomic_path, config_hash, write_table
@@ -20,23 +22,41 @@ STAGE_STREAM = 3
 SPLITS = ("train", "val", "test")
 
 
-def shift_stamp(image: np.ndarray, dx: int, dy: int, fill: np.ndarray | float) -> np.ndarray:
-    """Translate an image by whole pixels; uncovered pixels take ``fill`` (array or scalar)."""
-    out = np.empty_like(image)
+def shift_slices(size: int, shift: int) -> tuple[slice, slice]:
+    """(source, destination) slices of one axis for a whole-pixel shift."""
+    return slice(max(0, -shift), size - max(0, shift)), slice(max(0, shift), size - max(0, -shift))
+
+
+def place_shifted(dst: np.ndarray, image: np.ndarray, dx: int, dy: int) -> list[tuple]:
+    """Copy ``image`` shifted by (dx, dy) into ``dst`` (same shape); return the index
+    tuples of the strips left uncovered (rows outside the copy, then the side columns)."""
     size_y, size_x = image.shape
-    out[...] = 0
-    src_y = slice(max(0, -dy), size_y - max(0, dy))
-    dst_y = slice(max(0, dy), size_y - max(0, -dy))
-    src_x = slice(max(0, -dx), size_x - max(0, dx))
-    dst_x = slice(max(0, dx), size_x - max(0, -dx))
-    covered = np.zeros(image.shape, dtype=bool)
-    covered[dst_y, dst_x] = True
-    out[dst_y, dst_x] = image[src_y, src_x]
-    if np.ndim(fill) == 0:
-        out[~covered] = fill
-    else:
-        out[~covered] = np.asarray(fill)[~covered]
+    src_y, dst_y = shift_slices(size_y, dy)
+    src_x, dst_x = shift_slices(size_x, dx)
+    dst[dst_y, dst_x] = image[src_y, src_x]
+    strips = [
+        (slice(0, dst_y.start), slice(None)),
+        (slice(dst_y.stop, size_y), slice(None)),
+        (dst_y, slice(0, dst_x.start)),
+        (dst_y, slice(dst_x.stop, size_x)),
+    ]
+    return [s for s in strips if dst[s].size]
+
+
+def shift_stamp(image: np.ndarray, dx: int, dy: int, fill: float = 0.0) -> np.ndarray:
+    """Translate an image by whole pixels (dx along x, dy along y); uncovered pixels = fill."""
+    out = np.empty_like(image)
+    for strip in place_shifted(out, image, dx, dy):
+        out[strip] = fill
     return out
+
+
+def uncovered_pixels(shape: tuple[int, int], dx: int, dy: int) -> np.ndarray:
+    """Boolean mask of the pixels a (dx, dy) shift leaves without data."""
+    hole = np.zeros(shape, dtype=bool)
+    for strip in place_shifted(np.zeros(shape, bool), np.ones(shape, bool), dx, dy):
+        hole[strip] = True
+    return hole
 
 
 def _pair_table(catalog: pd.DataFrame, rows: np.ndarray, first_id: int) -> pd.DataFrame:
@@ -58,8 +78,67 @@ def _pair_table(catalog: pd.DataFrame, rows: np.ndarray, first_id: int) -> pd.Da
     return pd.DataFrame(table)
 
 
+class StampSource:
+    """The cleaned stamps (and noiseless truth, if any) in memory, with background pools.
+
+    A stamps file holds a few thousand stamps at most (~100 MB), so it is read once; the
+    blend sets, which are ten times larger, are streamed to disk block by block.
+    """
+
+    def __init__(self, stamps: h5py.File):
+        self.images = stamps["image"][()]
+        self.masks = stamps["mask"][()]
+        self.truth = stamps["image_true"][()] if "image_true" in stamps else None
+        self._background: dict[int, np.ndarray] = {}
+
+    def background(self, index: int) -> np.ndarray:
+        """Pixels of a stamp outside its galaxy's mask (cached)."""
+        if index not in self._background:
+            self._background[index] = self.images[index][self.masks[index] == 0]
+        return self._background[index]
+
+
+def render_blocks(
+    source: StampSource, rows: np.ndarray, block: int, rng: np.random.Generator
+) -> Iterator[dict[str, np.ndarray]]:
+    """Yield blocks of blends: isolated pair, masks, blend, and noiseless pair if known.
+
+    The companion is shifted by whole pixels; the strip it uncovers is refilled with
+    pixels drawn from its own stamp's background, so the noise stays uniform.
+    """
+    size = source.images.shape[-1]
+    for start in range(0, len(rows), block):
+        part = rows[start : start + block]
+        cen = part[:, 0]
+        iso = np.empty((len(part), 2, size, size), np.float32)
+        msk = np.empty((len(part), 2, size, size), np.uint8)
+        iso[:, 0] = source.images[cen]
+        msk[:, 0] = source.masks[cen]
+        true = None
+        if source.truth is not None:
+            true = np.empty((len(part), 2, size, size), np.float32)
+            true[:, 0] = source.truth[cen]
+        for i, (_, c, dx, dy) in enumerate(part):
+            pool = source.background(c)
+            for strip in place_shifted(iso[i, 1], source.images[c], dx, dy):
+                n_fill = iso[i, 1][strip].size
+                iso[i, 1][strip] = pool[rng.integers(0, pool.size, n_fill)].reshape(
+                    iso[i, 1][strip].shape
+                )
+                msk[i, 1][strip] = 0
+                if true is not None:
+                    true[i, 1][strip] = 0.0
+            place_shifted(msk[i, 1], source.masks[c], dx, dy)
+            if true is not None:
+                place_shifted(true[i, 1], source.truth[c], dx, dy)
+        out = {"isolated": iso, "mask": msk, "blend": iso[:, 0] + iso[:, 1]}
+        if true is not None:
+            out["isolated_true"] = true
+        yield out
+
+
 def write_blend_set(
-    stamps: h5py.File,
+    source: StampSource,
     catalog: pd.DataFrame,
     rows: np.ndarray,
     out_path: Path,
@@ -69,41 +148,45 @@ def write_blend_set(
     rng: np.random.Generator,
 ) -> None:
     """Write one split block by block: memory stays at one block whatever N is."""
-    n, size = len(rows), stamps["image"].shape[-1]
-    images, masks = stamps["image"], stamps["mask"]
+    n, size = len(rows), source.images.shape[-1]
     chunk = max(1, min(chunk, n))
+    shapes = {
+        "blend": ((n, size, size), np.float32),
+        "isolated": ((n, 2, size, size), np.float32),
+        "mask": ((n, 2, size, size), np.uint8),
+    }
+    if source.truth is not None:
+        shapes["isolated_true"] = ((n, 2, size, size), np.float32)
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5:
-        opts = {"track_times": False}
-        d_blend = h5.create_dataset(
-            "blend", (n, size, size), np.float32, chunks=(chunk, size, size), **opts
-        )
-        d_iso = h5.create_dataset(
-            "isolated", (n, 2, size, size), np.float32, chunks=(chunk, 2, size, size), **opts
-        )
-        d_mask = h5.create_dataset(
-            "mask", (n, 2, size, size), np.uint8, chunks=(chunk, 2, size, size), **opts
-        )
+        datasets = {
+            name: h5.create_dataset(
+                name, shape, dtype, chunks=(chunk, *shape[1:]), track_times=False
+            )
+            for name, (shape, dtype) in shapes.items()
+        }
         table = _pair_table(catalog, rows, first_id)
-        h5.create_dataset("flux", data=table[["g1_flux", "g2_flux"]].to_numpy(), **opts)
+        h5.create_dataset("flux", data=table[["g1_flux", "g2_flux"]].to_numpy(), track_times=False)
         write_table(h5.create_group("table"), table)
-        for start in range(0, n, chunk):
-            block = rows[start : start + chunk]
-            iso = np.empty((len(block), 2, size, size), np.float32)
-            msk = np.empty((len(block), 2, size, size), np.uint8)
-            for i, (cen, comp, dx, dy) in enumerate(block):
-                iso[i, 0] = images[cen]
-                msk[i, 0] = masks[cen]
-                comp_image, comp_mask = images[comp], masks[comp]
-                # refill uncovered pixels with the companion stamp's own background
-                background = comp_image[comp_mask == 0]
-                fill = rng.choice(background, size=comp_image.shape).astype(np.float32)
-                iso[i, 1] = shift_stamp(comp_image, dx, dy, fill)
-                msk[i, 1] = shift_stamp(comp_mask, dx, dy, 0)
-            stop = start + len(block)
-            d_iso[start:stop] = iso
-            d_mask[start:stop] = msk
-            d_blend[start:stop] = iso[:, 0] + iso[:, 1]
+        start = 0
+        for block in render_blocks(source, rows, chunk, rng):
+            stop = start + len(block["blend"])
+            for name, values in block.items():
+                datasets[name][start:stop] = values
+            start = stop
         h5.attrs.update(attrs)
+
+
+def check_disjoint_splits(paths: dict[str, Path]) -> None:
+    """Read the written sets back; fail if a test galaxy appears in train or validation."""
+    ids = {}
+    for split, path in paths.items():
+        with open_blend_set(path) as h5:
+            ids[split] = set(h5["table/g1_id"][()]) | set(h5["table/g2_id"][()])
+    shared = ids["test"] & (ids["train"] | ids["val"])
+    if shared:
+        raise InputError(
+            paths["test"], f"{len(shared)} test galaxies also in train/val, e.g. {min(shared)}"
+        )
 
 
 def build_blend_sets(
@@ -112,6 +195,7 @@ def build_blend_sets(
     """Split galaxies (test set aside first), draw pairs, write train/val/test blend sets."""
     stamps, catalog = read_stamps(stamps_path)
     with stamps:
+        source = StampSource(stamps)
         rng = np.random.default_rng([seed, STAGE_STREAM])
         half = stamps["image"].shape[-1] // 2
         mags = catalog["mag"].to_numpy(dtype=float)
@@ -143,7 +227,7 @@ def build_blend_sets(
             }
             split_rng = np.random.default_rng([seed, STAGE_STREAM, SPLITS.index(split) + 1])
             write_blend_set(
-                stamps,
+                source,
                 catalog,
                 pairs[split],
                 out_paths[split],
@@ -153,5 +237,6 @@ def build_blend_sets(
                 split_rng,
             )
             first_id += len(pairs[split])
-    log.info("blend sets: %s", sizes)
+    check_disjoint_splits(out_paths)
+    log.info("blend sets: %s; no test galaxy in train or val", sizes)
     return sizes

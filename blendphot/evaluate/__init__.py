@@ -1,7 +1,15 @@
-"""Evaluation (paper section 4): the output catalogue and photometric metrics."""
+"""Evaluation (paper section 4): the output catalogue, metrics, segmentation, tables."""
 
-from blendphot.evaluate.catalog import PAPER_COLUMNS, Method, build_output_catalog, methods_for
+from blendphot.evaluate.catalog import (
+    PAPER_COLUMNS,
+    PAPER_LABELS,
+    Method,
+    build_output_catalog,
+    methods_in,
+)
 from blendphot.evaluate.metrics import (
+    binned_stats,
+    binned_table,
     magnitudes,
     metrics_table,
     photometry_summary,
@@ -10,10 +18,13 @@ from blendphot.evaluate.metrics import (
 
 __all__ = [
     "PAPER_COLUMNS",
+    "PAPER_LABELS",
     "Method",
+    "binned_stats",
+    "binned_table",
     "build_output_catalog",
     "magnitudes",
-    "methods_for",
+    "methods_in",
     "metrics_table",
     "photometry_summary",
     "selections",

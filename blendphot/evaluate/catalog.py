@@ -52,18 +52,54 @@ class Method:
     detection_based: bool = False
 
 
-def methods_for(
-    catalog: pd.DataFrame, model_columns: dict[str, str], zeropoint: float, sep_zeropoint: float
+PAPER_LABELS = {"b2f": "blend2flux", "b2m2f": "blend2mask2flux", "sex": "sep"}
+"""Method labels of the paper's column suffixes."""
+SEP_PREFIXES = ("sex", "kron", "iso_sex", "iso_kron")
+"""Column suffixes of sep-based methods: magnitudes with the sep zero point."""
+
+
+def methods_in(
+    catalog: pd.DataFrame, labels: dict[str, str], zeropoint: float, sep_zeropoint: float
 ) -> list[Method]:
-    """The methods whose flux columns are filled in ``catalog`` (models first, then sep)."""
-    methods = [
-        Method(label, col, zeropoint)
-        for label, col in model_columns.items()
-        if catalog[f"g1_flux_{col}"].notna().any()
-    ]
-    if catalog["g1_flux_sex"].notna().any() or catalog["g2_flux_sex"].notna().any():
-        methods.append(Method("sep", "sex", sep_zeropoint, detection_based=True))
-    return methods
+    """Every method with a filled g1_flux_<col>/g2_flux_<col> pair in ``catalog``.
+
+    ``labels`` names columns (model column -> model name); paper columns keep the paper's
+    names. Sep-based columns take ``sep_zeropoint`` and are selected by detection class.
+    """
+    methods = []
+    for name in catalog.columns:
+        if not name.startswith("g1_flux_"):
+            continue
+        col = name[len("g1_flux_") :]
+        pair = (
+            catalog[[f"g1_flux_{col}", f"g2_flux_{col}"]] if f"g2_flux_{col}" in catalog else None
+        )
+        if pair is None or not pair.notna().to_numpy().any():
+            continue
+        is_sep = col.startswith(SEP_PREFIXES)
+        label = labels.get(col, PAPER_LABELS.get(col, col))
+        methods.append(Method(label, col, sep_zeropoint if is_sep else zeropoint, is_sep))
+    # networks first, then the sep-based methods, then the oracle (the paper's column order)
+    return sorted(methods, key=lambda m: (m.detection_based, m.column == "oracle"))
+
+
+BASELINE_COLUMNS = {
+    "kron": ("kron_central", "kron_companion"),
+    "iso_sex": ("iso_central", "iso_companion"),
+    "iso_kron": ("iso_kron_central", "iso_kron_companion"),
+}
+"""Catalogue suffix <- sep.csv columns of the baseline's methods beyond the paper's."""
+
+
+def _pair_from_csv(path: Path, ids: np.ndarray, central: str, companion: str) -> np.ndarray:
+    """Two flux columns of a per-blend CSV, checked against the test set's ids."""
+    table = pd.read_csv(path)
+    if not np.array_equal(table["id"].to_numpy(), ids):
+        raise InputError(path, "rows do not match the test set's ids")
+    missing = [c for c in (central, companion) if c not in table.columns]
+    if missing:
+        raise InputError(path, f"missing column(s) {', '.join(missing)}")
+    return table[[central, companion]].to_numpy(dtype=float)
 
 
 def build_output_catalog(
@@ -73,27 +109,39 @@ def build_output_catalog(
     baseline_path: Path,
     sep_zeropoint: float,
     out_path: Path,
+    oracle_path: Path | None = None,
 ) -> pd.DataFrame:
-    """Join the test table, each model's predictions and the sep baseline into one CSV."""
+    """Join the test table, the flux models' predictions, the sep baseline (isophotal as in
+    the paper, plus Kron and the isolated references) and the oracle into one CSV."""
     with open_blend_set(test_path) as h5:
         table = read_table(h5["table"])
+    ids = table["id"].to_numpy()
     catalog = pd.DataFrame(index=table.index)
     for col in PAPER_COLUMNS:
         catalog[col] = table[col] if col in table.columns else np.nan
     for name, path in predictions.items():
-        ids, flux = read_predictions(path)
-        if not np.array_equal(ids, table["id"].to_numpy()):
+        pred_ids, flux = read_predictions(path)
+        if flux is None:  # a mask-only model (the U-Net) has no flux columns
+            continue
+        if not np.array_equal(pred_ids, ids):
             raise InputError(path, f"predictions of {name} do not match the test set's ids")
         col = model_columns[name]
         catalog[f"g1_flux_{col}"] = flux[:, 0]
         catalog[f"g2_flux_{col}"] = flux[:, 1]
     sep = pd.read_csv(baseline_path)
-    if not np.array_equal(sep["id"].to_numpy(), table["id"].to_numpy()):
+    if not np.array_equal(sep["id"].to_numpy(), ids):
         raise InputError(baseline_path, "baseline rows do not match the test set's ids")
     catalog["g1_flux_sex"] = sep["flux_central"].to_numpy()
     catalog["g2_flux_sex"] = sep["flux_companion"].to_numpy()
     catalog["detection"] = sep["detection"].to_numpy()
     catalog["g1_sex_mag"] = magnitudes(catalog["g1_flux_sex"].to_numpy(), sep_zeropoint)
     catalog["g2_sex_mag"] = magnitudes(catalog["g2_flux_sex"].to_numpy(), sep_zeropoint)
+    for suffix, (central, companion) in BASELINE_COLUMNS.items():
+        if central in sep.columns:
+            pair = _pair_from_csv(baseline_path, ids, central, companion)
+            catalog[f"g1_flux_{suffix}"], catalog[f"g2_flux_{suffix}"] = pair[:, 0], pair[:, 1]
+    if oracle_path is not None:
+        pair = _pair_from_csv(oracle_path, ids, "flux_central", "flux_companion")
+        catalog["g1_flux_oracle"], catalog["g2_flux_oracle"] = pair[:, 0], pair[:, 1]
     write_csv(catalog, out_path)
     return catalog

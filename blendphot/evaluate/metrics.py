@@ -107,3 +107,96 @@ def metrics_table(catalog: pd.DataFrame, methods: list, outlier_threshold: float
                 }
             )
     return pd.DataFrame(rows)
+
+
+def role_quantities(catalog: pd.DataFrame, role: str) -> dict[str, np.ndarray]:
+    """Per-galaxy quantities for the binned figures, seen from ``role``'s galaxy:
+
+    mag_difference = own magnitude - the other galaxy's (positive: fainter than the other);
+    distance_over_radius = centre distance / own radius; type = own morphology.
+    """
+    own, other = ("g1", "g2") if role == "central" else ("g2", "g1")
+    return {
+        "mag_difference": (catalog[f"{own}_mag"] - catalog[f"{other}_mag"]).to_numpy(float),
+        "distance_over_radius": (catalog["distance"] / catalog[f"{own}_rad"]).to_numpy(float),
+        "type": catalog[f"{own}_type"].astype(str).to_numpy(),
+    }
+
+
+def binned_stats(x: np.ndarray, dmag: np.ndarray, edges: np.ndarray) -> pd.DataFrame:
+    """Median and scatter (standard deviation) of dmag in bins of x (finite values only)."""
+    x, dmag = np.asarray(x, float), np.asarray(dmag, float)
+    ok = np.isfinite(x) & np.isfinite(dmag)
+    rows = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        last = hi == edges[-1]
+        inside = ok & (x >= lo) & ((x <= hi) if last else (x < hi))
+        d = dmag[inside]
+        rows.append(
+            {
+                "bin_low": lo,
+                "bin_high": hi,
+                "bin_centre": 0.5 * (lo + hi),
+                "n": int(d.size),
+                "median": float(np.median(d)) if d.size else np.nan,
+                "scatter": float(np.std(d)) if d.size > 1 else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+BINNED_AXES = {
+    "mag_difference": np.linspace(-2.0, 2.0, 7),  # figure 7 (and 9): 6 bins
+    "distance_over_radius": None,  # figure 8: 6 bins between the 2nd and 98th percentiles
+}
+
+
+def axis_edges(name: str, values: np.ndarray, n_bins: int = 6) -> np.ndarray:
+    """Bin edges for one of the binned-figure axes."""
+    fixed = BINNED_AXES.get(name)
+    if fixed is not None:
+        return fixed
+    finite = values[np.isfinite(values)]
+    lo, hi = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
+    return np.linspace(lo, hi, n_bins + 1)
+
+
+def _selected_role_arrays(catalog: pd.DataFrame, method, role: str) -> dict[str, np.ndarray]:
+    """dmag and the binned quantities of one role, over the blends where sep found it;
+    role 'both' pools the central and the companion."""
+    if role == "both":
+        parts = [_selected_role_arrays(catalog, method, r) for r in ROLES]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    mask = selections(catalog["detection"].to_numpy())["figure5"][role]
+    mag_pred, mag_true, _, _ = method_arrays(catalog, method, role)
+    out = {k: v[mask] for k, v in role_quantities(catalog, role).items()}
+    out["dmag"] = (mag_pred - mag_true)[mask]
+    return out
+
+
+def binned_table(catalog: pd.DataFrame, methods: list) -> pd.DataFrame:
+    """Figures 7-9 data: binned median and scatter of dmag per method, role and axis, and per
+    morphological type against the magnitude difference.
+
+    Each role uses the blends where sep found that galaxy (the figure-5 selection); role
+    'both' pools the two galaxies. Bin edges are shared by all methods of a role and axis.
+    """
+    pieces = []
+    for role in (*ROLES, "both"):
+        for axis in BINNED_AXES:
+            edges = None
+            for method in methods:
+                arrays = _selected_role_arrays(catalog, method, role)
+                if edges is None:
+                    edges = axis_edges(axis, arrays[axis])
+                groups = [("all", np.ones(arrays["dmag"].shape, bool))]
+                if axis == "mag_difference":
+                    groups += [(t, arrays["type"] == t) for t in ("sph", "disk", "sphd", "irr")]
+                for group, inside in groups:
+                    table = binned_stats(arrays[axis][inside], arrays["dmag"][inside], edges)
+                    table.insert(0, "type", group)
+                    table.insert(0, "axis", axis)
+                    table.insert(0, "role", role)
+                    table.insert(0, "method", method.label)
+                    pieces.append(table)
+    return pd.concat(pieces, ignore_index=True)

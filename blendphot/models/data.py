@@ -11,7 +11,10 @@ from blendphot.blends import open_blend_set
 
 
 class BlendStream:
-    """Yields (blend[..., None], flux) batches from a blend set, one block at a time.
+    """Yields (blend[..., None], targets) batches from a blend set, one block at a time.
+
+    ``targets`` names what the model learns: ``flux`` (N, 2) and/or ``masks`` (N, S, S, 2),
+    yielded as a dict keyed by those names.
 
     Shuffling is two-level so that reads stay contiguous: the order of blocks (``block_size``
     rows, aligned with the HDF5 chunks) is permuted, and rows are permuted within a buffer of
@@ -27,8 +30,10 @@ class BlendStream:
         seed: int = 0,
         block_size: int | None = None,
         buffer_blocks: int = 8,
+        targets: tuple[str, ...] = ("flux",),
     ):
         self.path = Path(path)
+        self.targets = tuple(targets)
         with open_blend_set(self.path) as h5:
             self.n = h5["blend"].shape[0]
             self.size = h5["blend"].shape[-1]
@@ -44,43 +49,53 @@ class BlendStream:
         """Batches per pass."""
         return int(np.ceil(self.n / self.batch_size))
 
-    def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def _read(self, h5, start: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """One block: images (B, S, S, 1) float32 and the targets."""
+        stop = start + self.block_size
+        x = h5["blend"][start:stop][..., None]
+        y = {}
+        if "flux" in self.targets:
+            y["flux"] = h5["flux"][start:stop].astype(np.float32)
+        if "masks" in self.targets:
+            y["masks"] = np.moveaxis(h5["mask"][start:stop], 1, -1).astype(np.float32)
+        return x, y
+
+    def __call__(self) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
         rng = np.random.default_rng([self.seed, self.passes])
         self.passes += 1
         starts = np.arange(0, self.n, self.block_size)
         if self.shuffle:
             starts = rng.permutation(starts)
         step = self.buffer_blocks if self.shuffle else 1
-        pending_x: list[np.ndarray] = []
-        pending_y: list[np.ndarray] = []
+        pending: list[tuple[np.ndarray, dict]] = []
         with open_blend_set(self.path) as h5:
-            blend, flux = h5["blend"], h5["flux"]
             for g in range(0, len(starts), step):
-                xs, ys = [], []
-                for s in sorted(starts[g : g + step]):
-                    xs.append(blend[s : s + self.block_size])
-                    ys.append(flux[s : s + self.block_size])
-                x, y = np.concatenate(pending_x + xs), np.concatenate(pending_y + ys)
+                blocks = pending + [self._read(h5, s) for s in sorted(starts[g : g + step])]
+                x = np.concatenate([b[0] for b in blocks])
+                y = {k: np.concatenate([b[1][k] for b in blocks]) for k in self.targets}
                 if self.shuffle:
                     order = rng.permutation(len(x))
-                    x, y = x[order], y[order]
+                    x, y = x[order], {k: v[order] for k, v in y.items()}
                 n_full = (len(x) // self.batch_size) * self.batch_size
                 for b in range(0, n_full, self.batch_size):
-                    yield (
-                        x[b : b + self.batch_size, ..., None],
-                        y[b : b + self.batch_size].astype(np.float32),
-                    )
-                pending_x, pending_y = [x[n_full:]], [y[n_full:]]
-            if pending_x and len(pending_x[0]):
-                yield pending_x[0][..., None], pending_y[0].astype(np.float32)
+                    part = slice(b, b + self.batch_size)
+                    yield x[part], {k: v[part] for k, v in y.items()}
+                pending = [(x[n_full:], {k: v[n_full:] for k, v in y.items()})]
+            if pending and len(pending[0][0]):
+                yield pending[0]
 
     def dataset(self):
         """A prefetched tf.data.Dataset over this stream (re-iterated each epoch)."""
         import tensorflow as tf
 
+        size = self.size
+        specs = {
+            "flux": tf.TensorSpec(shape=(None, 2), dtype=tf.float32),
+            "masks": tf.TensorSpec(shape=(None, size, size, 2), dtype=tf.float32),
+        }
         signature = (
-            tf.TensorSpec(shape=(None, self.size, self.size, 1), dtype=tf.float32),
-            tf.TensorSpec(shape=(None, 2), dtype=tf.float32),
+            tf.TensorSpec(shape=(None, size, size, 1), dtype=tf.float32),
+            {k: specs[k] for k in self.targets},
         )
         ds = tf.data.Dataset.from_generator(self, output_signature=signature)
         return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,4 +1,4 @@
-"""Prediction: fluxes of the test set from a trained model, written as HDF5."""
+"""Prediction: fluxes (and masks, for mask models) of a blend set from a trained model."""
 
 from __future__ import annotations
 
@@ -17,39 +17,47 @@ from blendphot.models.data import BlendStream
 log = logging.getLogger(__name__)
 
 
-def predict_fluxes(model_path: Path, blend_path: Path, batch_size: int = 256) -> np.ndarray:
-    """Fluxes (N, 2) predicted by a saved model on a blend set, streamed batch by batch."""
+def write_predictions(
+    model_path: Path, blend_path: Path, out_path: Path, model_name: str, batch_size: int = 64
+) -> int:
+    """Predict on a blend set, streamed batch by batch, and write ``id``, ``flux`` (N, 2) and
+    ``masks`` (N, 2, S, S) float16 probabilities, whichever the model outputs."""
     import keras
 
     if not Path(model_path).exists():
         raise InputError(model_path, "trained model does not exist")
     model = keras.models.load_model(model_path)
-    stream = BlendStream(blend_path, batch_size, shuffle=False)
-    out = [np.asarray(model.predict_on_batch(x)) for x, _ in stream()]
-    return np.concatenate(out).astype(np.float64)
-
-
-def write_predictions(
-    model_path: Path, blend_path: Path, out_path: Path, model_name: str, batch_size: int = 256
-) -> int:
-    """Predict on a blend set and write ``id`` and ``flux`` (N, 2) to ``out_path``."""
-    flux = predict_fluxes(model_path, blend_path, batch_size)
     with open_blend_set(blend_path) as h5:
         ids = h5["table/id"][()]
+        n, size = h5["blend"].shape[0], h5["blend"].shape[-1]
+    stream = BlendStream(blend_path, batch_size, shuffle=False, targets=())
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
         out.create_dataset("id", data=ids, track_times=False)
-        out.create_dataset("flux", data=flux, track_times=False)
+        datasets: dict[str, h5py.Dataset] = {}
+        start = 0
+        for x, _ in stream():
+            pred = model.predict_on_batch(x)
+            pred = pred if isinstance(pred, dict) else {"flux": pred}
+            stop = start + len(x)
+            if "flux" in pred:
+                if "flux" not in datasets:
+                    datasets["flux"] = out.create_dataset("flux", (n, 2), np.float64,
+                                                          track_times=False)  # fmt: skip
+                datasets["flux"][start:stop] = np.asarray(pred["flux"], np.float64)
+            if "masks" in pred:
+                if "masks" not in datasets:
+                    datasets["masks"] = out.create_dataset(
+                        "masks", (n, 2, size, size), np.float16,
+                        chunks=(min(n, 32), 2, size, size), track_times=False,
+                    )  # fmt: skip
+                datasets["masks"][start:stop] = np.moveaxis(np.asarray(pred["masks"]), -1, 1)
+            start = stop
         out.attrs.update({"model": model_name, "version": __version__})
-    log.info(
-        "%s: predicted %d blends, %d non-finite",
-        model_name,
-        len(flux),
-        int((~np.isfinite(flux)).any(axis=1).sum()),
-    )
-    return len(flux)
+    log.info("%s: predicted %s for %d blends", model_name, sorted(datasets), n)
+    return n
 
 
-def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, fluxes) from a predictions file."""
-    with open_h5(path, required=("id", "flux")) as h5:
-        return h5["id"][()], h5["flux"][()]
+def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(ids, fluxes) from a predictions file; fluxes None for a mask-only model."""
+    with open_h5(path, required=("id",)) as h5:
+        return h5["id"][()], (h5["flux"][()] if "flux" in h5 else None)

@@ -15,15 +15,21 @@ from pathlib import Path
 
 from blendphot.errors import ConfigError
 
-BUILTIN_MODULES = ("blendphot.models.blend2flux",)
+BUILTIN_MODULES = (
+    "blendphot.models.blend2flux",
+    "blendphot.models.unet",
+    "blendphot.models.blend2mask2flux",
+)
 
 
 @dataclass(frozen=True)
 class Architecture:
     """A registered architecture: its builder and what it is trained to predict.
 
-    ``build(input_shape, **params)`` returns an uncompiled keras.Model mapping a normalised
-    blend image (S, S, 1) to the two fluxes in units of the training set's median flux.
+    ``build(input_shape, **params)`` returns an uncompiled keras.Model taking a normalised
+    blend image (S, S, 1) and returning one output per target, in the order of ``targets``:
+    ``flux`` (N, 2), the two fluxes in units of the training set's median flux, and/or
+    ``masks`` (N, S, S, 2), the central and companion masks in [0, 1].
     """
 
     name: str
@@ -86,3 +92,25 @@ def check_models(models: dict) -> None:
             get_architecture(model["architecture"])
         except ConfigError as exc:
             raise ConfigError(None, f"model '{name}': {exc.problem}") from exc
+        seen = [name]
+        while models[seen[-1]].get("init_from"):
+            parent = models[seen[-1]]["init_from"]
+            if parent not in models:
+                raise ConfigError(
+                    None, f"model '{seen[-1]}': init_from '{parent}' is not a configured model"
+                )
+            if parent in seen:
+                raise ConfigError(None, f"model '{name}': init_from makes a loop {seen}")
+            seen.append(parent)
+
+
+def flux_models(models: dict) -> list[str]:
+    """Names of the configured models that predict fluxes (they get catalogue columns)."""
+    check_models(models)
+    return [n for n, m in models.items() if "flux" in get_architecture(m["architecture"]).targets]
+
+
+def mask_models(models: dict) -> list[str]:
+    """Names of the configured models that predict segmentation masks."""
+    check_models(models)
+    return [n for n, m in models.items() if "masks" in get_architecture(m["architecture"]).targets]

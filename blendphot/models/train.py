@@ -1,4 +1,9 @@
-"""Training one configured model (paper 3.1): MAPE loss, Adam, ReduceLROnPlateau, early stop.
+"""Training one configured model (paper 3.1-3.2): Adam, ReduceLROnPlateau, early stopping.
+
+Flux outputs are trained with the MAPE loss, masks with binary cross-entropy (weight
+``mask_loss_weight`` beside a flux loss; IoU reported). A model may start from another
+trained model's weights (``init_from``): every sub-model of the same name is copied
+(blend2mask2flux takes its U-Net from the trained U-Net).
 
 A resume state (Keras BackupAndRestore) lives in ``resume_dir``, outside the rule's declared
 outputs: a job killed mid-training (SLURM TIMEOUT, preemption) continues from its last epoch.
@@ -6,17 +11,33 @@ outputs: a job killed mid-training (SLURM TIMEOUT, preemption) continues from it
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from blendphot.blends import open_blend_set
+from blendphot.errors import ConfigError, InputError
 from blendphot.io import atomic_path, write_csv
 from blendphot.models.data import BlendStream, normalisation_scales
-from blendphot.models.registry import get_architecture, load_model_modules
+from blendphot.models.registry import Architecture, get_architecture, load_model_modules
 
 log = logging.getLogger(__name__)
+TARGET_DATASETS = {"flux": "flux", "masks": "mask"}
+
+
+def training_settings(config: dict, name: str) -> dict:
+    """The global training settings with the model's own overrides applied."""
+    return {**config["training"], **config["models"][name].get("training", {})}
+
+
+def resolve_switch(value: str | bool, gpus: list) -> bool:
+    """'auto' means on when a GPU is visible; booleans pass through."""
+    return bool(gpus) if value == "auto" else bool(value)
 
 
 def configure_tensorflow(threads: int, seed: int, deterministic: bool) -> list:
@@ -46,22 +67,95 @@ def configure_tensorflow(threads: int, seed: int, deterministic: bool) -> list:
     return gpus
 
 
-def build_model(architecture: str, params: dict, size: int, input_scale: float, flux_scale: float):
-    """The registered network wrapped with its normalisation: raw blend in, fluxes out."""
+def build_model(
+    architecture: Architecture, params: dict, size: int, input_scale: float, flux_scale: float
+):
+    """The registered network wrapped with its normalisation: raw blend in, a dict out
+    (``flux`` in the catalogue's flux units, ``masks`` in [0, 1])."""
     import keras
     from keras import layers
 
-    core = get_architecture(architecture).build(input_shape=(size, size, 1), **params)
+    core = architecture.build(input_shape=(size, size, 1), **params)
     inputs = keras.Input(shape=(size, size, 1), name="blend")
-    x = layers.Rescaling(1.0 / input_scale, name="input_scale")(inputs)
-    x = core(x)
-    outputs = layers.Rescaling(flux_scale, name="flux_scale", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name=core.name)
+    outs = core(layers.Rescaling(1.0 / input_scale, name="input_scale")(inputs))
+    if not isinstance(outs, (list, tuple)):
+        outs = [outs]
+    named = {}
+    for target, out in zip(architecture.targets, outs, strict=True):
+        if target == "flux":
+            named["flux"] = layers.Rescaling(flux_scale, name="flux", dtype="float32")(out)
+        else:
+            named["masks"] = layers.Activation("linear", name="masks", dtype="float32")(out)
+    return keras.Model(inputs, named, name=core.name)
+
+
+def compile_model(model, targets: Sequence[str], settings: dict, jit: bool) -> None:
+    """Adam; MAPE on fluxes, binary cross-entropy (and IoU) on masks."""
+    import keras
+
+    losses, weights, metrics = {}, {}, {}
+    if "flux" in targets:
+        losses["flux"] = keras.losses.MeanAbsolutePercentageError()
+        weights["flux"] = 1.0
+    if "masks" in targets:
+        losses["masks"] = keras.losses.BinaryCrossentropy()
+        weights["masks"] = settings["mask_loss_weight"] if "flux" in targets else 1.0
+        metrics["masks"] = [keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")]
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=settings["learning_rate"]),
+        loss=losses,
+        loss_weights=weights,
+        metrics=metrics,
+        jit_compile=jit,
+    )
+
+
+def named_submodels(model) -> dict:
+    """Every nested keras.Model inside ``model``, by name (the model itself excluded)."""
+    import keras
+
+    found = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found[layer.name] = layer
+            found.update(named_submodels(layer))
+    return found
+
+
+def initialise_from(model, source_path: Path) -> list[str]:
+    """Copy the weights of every sub-model that ``model`` shares (by name and shapes) with
+    the trained model at ``source_path``; returns the names copied."""
+    import keras
+
+    if not Path(source_path).exists():
+        raise InputError(source_path, "init_from model has not been trained")
+    source = named_submodels(keras.models.load_model(source_path))
+    target = named_submodels(model)
+    copied = []
+    for name, sub in target.items():
+        if name in source:
+            src = source[name].get_weights()
+            if [w.shape for w in src] == [w.shape for w in sub.get_weights()]:
+                sub.set_weights(src)
+                copied.append(name)
+    if not copied:
+        raise InputError(source_path, f"no sub-model in common with {model.name} to copy")
+    log.info("initialised %s from %s", copied, source_path)
+    return copied
+
+
+def check_inputs(paths: Sequence[Path], targets: Sequence[str]) -> None:
+    """Fail before training if a blend set lacks what the model learns from."""
+    for path in paths:
+        with open_blend_set(path) as h5:
+            for target in targets:
+                if TARGET_DATASETS[target] not in h5:
+                    raise InputError(path, f"blend set lacks dataset {TARGET_DATASETS[target]}")
 
 
 def train_model(
     model_config: dict,
-    training: dict,
+    settings: dict,
     train_path: Path,
     val_path: Path,
     model_path: Path,
@@ -69,27 +163,35 @@ def train_model(
     resume_dir: Path,
     seed: int,
     threads: int = 1,
+    init_path: Path | None = None,
+    tensorboard_dir: Path | None = None,
+    summary_path: Path | None = None,
+    extra_callbacks: Sequence = (),
 ) -> pd.DataFrame:
-    """Train one model and write model.keras and the history CSV. Returns the history."""
+    """Train one model; write model.keras, the history CSV (and TensorBoard logs, a summary
+    JSON when asked). Returns the history, one row per epoch."""
     load_model_modules([model_config["module"]] if "module" in model_config else [])
-    get_architecture(model_config["architecture"])  # fail before touching TensorFlow
+    architecture = get_architecture(model_config["architecture"])
+    check_inputs([train_path, val_path], architecture.targets)
+    if model_config.get("init_from") and init_path is None:
+        raise ConfigError(None, "init_from is set but no initial model file was given")
     import keras
 
-    configure_tensorflow(threads, seed, training["deterministic"])
-    train = BlendStream(train_path, training["batch_size"], shuffle=True, seed=seed)
-    val = BlendStream(val_path, training["batch_size"], shuffle=False)
+    gpus = configure_tensorflow(threads, seed, settings["deterministic"])
+    mixed = resolve_switch(settings["mixed_precision"], gpus)
+    jit = resolve_switch(settings["xla"], gpus)
+    keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
+    log.info("mixed precision: %s, XLA: %s", mixed, jit)
+    batch = settings["batch_size"]
+    train = BlendStream(train_path, batch, True, seed, targets=architecture.targets)
+    val = BlendStream(val_path, batch, False, targets=architecture.targets)
     input_scale, flux_scale = normalisation_scales(train_path)
     model = build_model(
-        model_config["architecture"],
-        model_config.get("params", {}),
-        train.size,
-        input_scale,
-        flux_scale,
+        architecture, model_config.get("params", {}), train.size, input_scale, flux_scale
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=training["learning_rate"]),
-        loss=keras.losses.MeanAbsolutePercentageError(),
-    )
+    if init_path is not None:
+        initialise_from(model, init_path)
+    compile_model(model, architecture.targets, settings, jit)
     log.info("model %s: %d parameters", model.name, model.count_params())
     resume_dir = Path(resume_dir)
     resume_dir.mkdir(parents=True, exist_ok=True)
@@ -97,24 +199,41 @@ def train_model(
     callbacks = [
         keras.callbacks.BackupAndRestore(str(resume_dir / "backup")),
         keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=training["lr_factor"], patience=training["lr_patience"]
+            monitor="val_loss", factor=settings["lr_factor"], patience=settings["lr_patience"]
         ),
         keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=training["patience"], restore_best_weights=True
+            monitor="val_loss", patience=settings["patience"], restore_best_weights=True
         ),
         keras.callbacks.CSVLogger(str(history_log), append=True),
     ]
+    if tensorboard_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir), profile_batch=0))
+    start = time.perf_counter()
     model.fit(
         train.dataset(),
         validation_data=val.dataset(),
-        epochs=training["epochs"],
-        callbacks=callbacks,
+        epochs=settings["epochs"],
+        callbacks=[*callbacks, *extra_callbacks],
         verbose=2,
     )
+    seconds = time.perf_counter() - start
     history = pd.read_csv(history_log).drop_duplicates("epoch", keep="last")
     with atomic_path(model_path) as tmp:
         model.save(tmp)
     write_csv(history, history_path)
+    if summary_path is not None:
+        summary = {
+            "parameters": int(model.count_params()),
+            "epochs": int(len(history)),
+            "best_val_loss": float(history["val_loss"].min()),
+            "seconds_this_run": round(seconds, 3),
+            "device": "GPU" if gpus else "CPU",
+            "mixed_precision": mixed,
+            "xla": jit,
+            "targets": list(architecture.targets),
+        }
+        with atomic_path(summary_path) as tmp:
+            tmp.write_text(json.dumps(summary, indent=2))
     shutil.rmtree(resume_dir, ignore_errors=True)
-    log.info("final val_loss %.3f after %d epochs", history["val_loss"].iloc[-1], len(history))
+    log.info("best val_loss %.4f over %d epochs", history["val_loss"].min(), len(history))
     return history

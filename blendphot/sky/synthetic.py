@@ -1,14 +1,22 @@
 """A synthetic CANDELS-like F160W sky drawn with GalSim.
 
 Bright "primary" galaxies of the paper's four morphological types sit on a jittered grid, each
-with a few faint neighbours around it (so that the stamp cleaning has real work to do). The
-mosaic carries a TAN WCS, the zero point and the noise level in its header; the catalogue keeps
-the truth of every object.
+with a few fainter neighbours around it (so that the stamp cleaning has real work to do).
+Primary magnitudes, radii and redshifts follow priors calibrated on the paper's published
+galaxies (:mod:`blendphot.sky.priors`). Profiles: bulge de Vaucouleurs, disc exponential seen
+at a random inclination, bulge+disc both, irregular exponential + GalSim RandomKnots. The PSF
+is HST-like (Airy of the 2.4 m pupil convolved with the native WFC3/IR pixel and the drizzle
+drop, about 0.19 arcsec FWHM on the 0.06 arcsec grid) or a Gaussian/Moffat of given FWHM.
+
+Every object is drawn into its own postage stamp and scaled so that its pixels sum exactly to
+the catalogue's ``flux``: the catalogue is the truth of what was injected, and
+:func:`render_truth_stamp` redraws one object on any grid, identically.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from pathlib import Path
 
 import galsim
@@ -17,9 +25,11 @@ import pandas as pd
 from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
+from scipy import optimize, special
 
 from blendphot.errors import InputError
 from blendphot.io import atomic_path
+from blendphot.sky.priors import sample_properties
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +54,52 @@ CATALOG_COLUMNS = (
 )
 """Catalogue contract: the same columns whatever the sky source (x, y are 0-based pixels)."""
 
-# Radius (semi-major axis, pixels) per type: median and log-normal width, from the quartiles of
-# the paper's released test catalogue (../shared/reference/simulation.md).
-RADIUS_MEDIAN = {"sph": 2.3, "disk": 8.6, "sphd": 5.9, "irr": 8.0}
-RADIUS_LOG_SIGMA = {"sph": 0.45, "disk": 0.36, "sphd": 0.47, "irr": 0.45}
+SHAPE_COLUMNS = ("q", "beta", "bulge_fraction", "knot_fraction", "n_knots", "knot_seed")
+"""Synthetic sky only: what, with the contract columns, redraws an object exactly."""
+
 # Intrinsic thickness C/A used to turn a random inclination into an axis ratio.
 THICKNESS = {"sph": 0.45, "disk": 0.25, "sphd": 0.35, "irr": 0.3}
+BULGE_TO_DISC_SIZE = 0.4  # bulge half-light radius / disc half-light radius (bulge+disc)
+DEVAUC_TRUNCATION = 8.0  # de Vaucouleurs profiles are truncated at this many half-light radii
 STAGE_STREAM = 1  # this stage's branch of the master seed
+NOISE_STREAM = 1  # sub-branch of the noise field
+
+# The WFC3/IR optics and pixels (../shared/reference/simulation.md).
+AIRY = {"lam": 1539.0, "diam": 2.4, "obscuration": 0.33}
+NATIVE_PIXEL = 0.13  # arcsec
+DRIZZLE_DROP = 0.1024  # arcsec
+
+
+def make_psf(params: dict) -> tuple[galsim.GSObject, str]:
+    """The PSF and the GalSim drawing method that goes with it.
+
+    ``airy``: Airy (1539 nm, 2.4 m, obscuration 0.33) x native pixel x drizzle drop, drawn by
+    FFT, which adds the 0.06 arcsec output pixel. ``gaussian``/``moffat`` (beta 3.5): an
+    effective PSF of FWHM ``psf_fwhm``, pixel included, drawn with ``no_pixel``.
+    """
+    model = params["psf_model"]
+    if model == "airy":
+        optics = galsim.Airy(**AIRY, scale_unit=galsim.arcsec)
+        psf = galsim.Convolve(optics, galsim.Pixel(NATIVE_PIXEL), galsim.Pixel(DRIZZLE_DROP))
+        return psf, "fft"
+    if model == "gaussian":
+        return galsim.Gaussian(fwhm=params["psf_fwhm"]), "no_pixel"
+    if model == "moffat":
+        return galsim.Moffat(beta=3.5, fwhm=params["psf_fwhm"]), "no_pixel"
+    raise InputError(None, f"unknown sky.psf_model '{model}'")
+
+
+def psf_fwhm(params: dict) -> float:
+    """FWHM (arcsec) of the effective PSF (output pixel included), measured on a fine grid."""
+    psf, method = make_psf(params)
+    if method != "no_pixel":
+        psf = galsim.Convolve(psf, galsim.Pixel(params["pixel_scale"]))
+    image = psf.drawImage(nx=200, ny=200, scale=0.005, method="no_pixel")
+    return float(image.calculateFWHM())
 
 
 def _probabilities(galaxy_type: str, rng: np.random.Generator) -> tuple[float, float, float]:
-    """Morphology probabilities (P_SPH, P_DISK, P_IRR) consistent with a type."""
+    """Morphology probabilities (P_SPH, P_DISK, P_IRR) that select a galaxy as its type."""
     high = rng.uniform(0.81, 1.0, size=2)
     low = rng.uniform(0.0, 0.5, size=2)
     if galaxy_type == "sph":
@@ -73,12 +118,42 @@ def _axis_ratio(galaxy_type: str, rng: np.random.Generator) -> float:
     return float(np.sqrt(cos_i**2 + c**2 * (1.0 - cos_i**2)))
 
 
-def _magnitudes(n: int, low: float, high: float, rng: np.random.Generator) -> np.ndarray:
+def _power_law_magnitudes(n: int, low: float, high: float, rng: np.random.Generator) -> np.ndarray:
     """Magnitudes drawn from counts rising as 10**(0.3 m) between ``low`` and ``high``."""
     slope = 0.3 * np.log(10.0)
     u = rng.uniform(size=n)
     a, b = np.exp(slope * low), np.exp(slope * high)
     return np.log(a + u * (b - a)) / slope
+
+
+def _draw_types(n: int, fractions: dict, rng: np.random.Generator) -> np.ndarray:
+    """``n`` galaxy types drawn with the configured fractions."""
+    weights = np.array([fractions[t] for t in GALAXY_TYPES], dtype=float)
+    if weights.sum() <= 0:
+        raise InputError(None, "sky.type_fractions must not all be zero")
+    return rng.choice(np.array(GALAXY_TYPES), size=n, p=weights / weights.sum())
+
+
+def _draw_properties(types: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """(mag, radius, z) for each type from the calibrated priors, in the order of ``types``."""
+    out = pd.DataFrame(index=np.arange(len(types)), columns=["mag", "radius", "z"], dtype=float)
+    for kind in GALAXY_TYPES:
+        rows = np.flatnonzero(types == kind)
+        if rows.size:
+            out.iloc[rows] = sample_properties(kind, rows.size, rng).to_numpy()
+    return out
+
+
+def _shape_row(galaxy_type: str, rng: np.random.Generator) -> dict:
+    """Shape parameters of one object: axis ratio, angle, bulge and knot fractions."""
+    return {
+        "q": _axis_ratio(galaxy_type, rng),
+        "beta": float(rng.uniform(0, 180)),
+        "bulge_fraction": float(rng.uniform(0.2, 0.5)) if galaxy_type == "sphd" else 0.0,
+        "knot_fraction": float(rng.uniform(0.15, 0.3)) if galaxy_type == "irr" else 0.0,
+        "n_knots": int(rng.integers(20, 50)) if galaxy_type == "irr" else 0,
+        "knot_seed": int(rng.integers(1, 2**31 - 1)),
+    }
 
 
 def draw_galaxy_catalog(params: dict, seed: int) -> pd.DataFrame:
@@ -87,115 +162,214 @@ def draw_galaxy_catalog(params: dict, seed: int) -> pd.DataFrame:
     n = params["n_galaxies"]
     cell = params["cell_size"]
     side = int(np.ceil(np.sqrt(n)))
-    fractions = np.array([params["type_fractions"][t] for t in GALAXY_TYPES], dtype=float)
-    if fractions.sum() <= 0:
-        raise InputError(None, "sky.type_fractions must not all be zero")
-    types = rng.choice(GALAXY_TYPES, size=n, p=fractions / fractions.sum())
-    mags = _magnitudes(n, *params["mag_range"], rng)
+    types = _draw_types(n, params["type_fractions"], rng)
+    props = _draw_properties(types, rng)
     jitter = rng.uniform(-0.1 * cell, 0.1 * cell, size=(n, 2))
     cells = np.arange(n)
     xs = (cells % side + 0.5) * cell + jitter[:, 0]
     ys = (cells // side + 0.5) * cell + jitter[:, 1]
     rows = []
     for i in range(n):
-        t = str(types[i])
-        rows.append(_row(i + 1, xs[i], ys[i], mags[i], t, True, rng))
-    next_id = n + 1
-    n_neighbours = rng.poisson(params["neighbours_per_galaxy"], size=n)
-    for i in range(n):
-        for _ in range(n_neighbours[i]):
-            dist = rng.uniform(22.0, 0.45 * cell)
-            angle = rng.uniform(0, 2 * np.pi)
-            mag = float(_magnitudes(1, *params["neighbour_mag_range"], rng)[0])
-            t = str(rng.choice(GALAXY_TYPES))
-            x, y = xs[i] + dist * np.cos(angle), ys[i] + dist * np.sin(angle)
-            rows.append(_row(next_id, x, y, mag, t, False, rng, radius_scale=0.5))
-            next_id += 1
+        kind = str(types[i])
+        p_sph, p_disk, p_irr = _probabilities(kind, rng)
+        rows.append(
+            {
+                "id": i + 1,
+                "x": float(xs[i]),
+                "y": float(ys[i]),
+                **{k: float(props.at[i, k]) for k in ("mag", "radius", "z")},
+                "type": kind,
+                "p_sph": float(p_sph),
+                "p_disk": float(p_disk),
+                "p_irr": float(p_irr),
+                "primary": True,
+                **_shape_row(kind, rng),
+            }
+        )
+    rows += _neighbour_rows(params, xs, ys, n + 1, rng)
     catalog = pd.DataFrame(rows)
     catalog["flux"] = 10.0 ** (-0.4 * (catalog["mag"] - params["zeropoint"]))
-    return catalog
+    catalog["ra"] = np.nan
+    catalog["dec"] = np.nan
+    return catalog[[*CATALOG_COLUMNS, *SHAPE_COLUMNS]]
 
 
-def _row(
-    ident: int,
-    x: float,
-    y: float,
-    mag: float,
-    galaxy_type: str,
-    primary: bool,
-    rng: np.random.Generator,
-    radius_scale: float = 1.0,
-) -> dict:
-    """One catalogue row with the shape parameters needed to draw it."""
-    radius = RADIUS_MEDIAN[galaxy_type] * np.exp(RADIUS_LOG_SIGMA[galaxy_type] * rng.normal())
-    radius = float(np.clip(radius * radius_scale, 1.0, 25.0))
-    p_sph, p_disk, p_irr = _probabilities(galaxy_type, rng)
-    if not primary:  # neighbours get ambiguous morphologies
+def _neighbour_rows(
+    params: dict, xs: np.ndarray, ys: np.ndarray, first_id: int, rng: np.random.Generator
+) -> list[dict]:
+    """Fainter neighbours scattered around each primary, with ambiguous morphologies."""
+    counts = rng.poisson(params["neighbours_per_galaxy"], size=len(xs))
+    total = int(counts.sum())
+    types = _draw_types(total, params["type_fractions"], rng)
+    props = _draw_properties(types, rng)
+    mags = _power_law_magnitudes(total, *params["neighbour_mag_range"], rng)
+    d_min, d_max = params["neighbour_distance"]
+    dist = rng.uniform(d_min, d_max, size=total)
+    angle = rng.uniform(0.0, 2.0 * np.pi, size=total)
+    hosts = np.repeat(np.arange(len(xs)), counts)
+    rows = []
+    for k in range(total):
+        kind = str(types[k])
         p_sph, p_disk, p_irr = rng.uniform(0.0, 0.7, size=3)
-    return {
-        "id": ident,
-        "x": float(x),
-        "y": float(y),
-        "mag": float(mag),
-        "radius": radius,
-        "z": float(rng.uniform(0.03, 1.5)),
-        "type": galaxy_type,
-        "p_sph": float(p_sph),
-        "p_disk": float(p_disk),
-        "p_irr": float(p_irr),
-        "primary": primary,
-        "q": _axis_ratio(galaxy_type, rng),
-        "beta": float(rng.uniform(0, 180)),
-        "bulge_fraction": float(rng.uniform(0.2, 0.6)),
-        "n_knots": int(rng.integers(10, 30)),
-    }
+        rows.append(
+            {
+                "id": first_id + k,
+                "x": float(xs[hosts[k]] + dist[k] * np.cos(angle[k])),
+                "y": float(ys[hosts[k]] + dist[k] * np.sin(angle[k])),
+                "mag": float(mags[k]),
+                "radius": float(props.at[k, "radius"] * params["neighbour_size_scale"]),
+                "z": float(props.at[k, "z"]),
+                "type": kind,
+                "p_sph": float(p_sph),
+                "p_disk": float(p_disk),
+                "p_irr": float(p_irr),
+                "primary": False,
+                **_shape_row(kind, rng),
+            }
+        )
+    return rows
 
 
-def galaxy_profile(row: pd.Series, pixel_scale: float, flux: float, seed: int) -> galsim.GSObject:
-    """GalSim profile of one catalogue galaxy (before the PSF)."""
-    # GalSim's shear preserves area: a circular hlr of R*sqrt(q) gives a semi-major axis of R.
-    hlr = row["radius"] * pixel_scale * np.sqrt(row["q"])
+def _enclosed_exponential(x: np.ndarray) -> np.ndarray:
+    """Flux fraction of a circular exponential within x half-light radii."""
+    t = 1.678347 * x
+    return 1.0 - (1.0 + t) * np.exp(-t)
+
+
+def _enclosed_devaucouleurs(x: np.ndarray) -> np.ndarray:
+    """Flux fraction of a circular de Vaucouleurs within x half-light radii (truncated)."""
+    b = 7.669249
+
+    def untruncated(v: np.ndarray) -> np.ndarray:
+        return special.gammainc(8.0, b * np.power(v, 0.25))
+
+    return np.minimum(untruncated(x), untruncated(DEVAUC_TRUNCATION)) / untruncated(
+        DEVAUC_TRUNCATION
+    )
+
+
+@lru_cache(maxsize=4096)
+def bulge_disc_hlr(bulge_fraction: float) -> float:
+    """Half-light radius of a bulge+disc whose disc has half-light radius 1."""
+
+    def excess(r: float) -> float:
+        bulge = _enclosed_devaucouleurs(np.asarray(r / BULGE_TO_DISC_SIZE))
+        return float(bulge_fraction * bulge + (1 - bulge_fraction) * _enclosed_exponential(r))
+
+    return float(optimize.brentq(lambda r: excess(r) - 0.5, 1e-3, 10.0))
+
+
+def galaxy_profile(row: pd.Series | dict, pixel_scale: float) -> galsim.GSObject:
+    """GalSim profile of one catalogue object (before the PSF), of total flux ``row['flux']``.
+
+    ``radius`` is the half-light semi-major axis in pixels (GalSim's shear preserves area, so a
+    circular half-light radius of R sqrt(q) sheared to q has semi-major axis R).
+    """
+    hlr = float(row["radius"]) * pixel_scale * np.sqrt(float(row["q"]))
+    flux = float(row["flux"])
     kind = row["type"]
+    trunc = DEVAUC_TRUNCATION
     if kind == "sph":
-        gal = galsim.DeVaucouleurs(half_light_radius=hlr, flux=flux)
+        gal = galsim.DeVaucouleurs(half_light_radius=hlr, flux=flux, trunc=trunc * hlr)
     elif kind == "disk":
         gal = galsim.Exponential(half_light_radius=hlr, flux=flux)
     elif kind == "sphd":
-        bt = row["bulge_fraction"]
-        bulge = galsim.DeVaucouleurs(half_light_radius=0.5 * hlr, flux=bt * flux)
-        gal = bulge + galsim.Exponential(half_light_radius=hlr, flux=(1 - bt) * flux)
-    else:
+        bt = round(float(row["bulge_fraction"]), 3)
+        disc_hlr = hlr / bulge_disc_hlr(bt)
+        bulge_hlr = BULGE_TO_DISC_SIZE * disc_hlr
+        bulge = galsim.DeVaucouleurs(
+            half_light_radius=bulge_hlr, flux=bt * flux, trunc=trunc * bulge_hlr
+        )
+        gal = bulge + galsim.Exponential(half_light_radius=disc_hlr, flux=(1 - bt) * flux)
+    elif kind == "irr":
+        f_knots = float(row["knot_fraction"])
         knots = galsim.RandomKnots(
             npoints=int(row["n_knots"]),
             half_light_radius=hlr,
-            flux=0.4 * flux,
-            rng=galsim.BaseDeviate(seed),
+            flux=f_knots * flux,
+            rng=galsim.BaseDeviate(int(row["knot_seed"])),
         )
-        gal = galsim.Exponential(half_light_radius=hlr, flux=0.6 * flux) + knots
-    return gal.shear(q=row["q"], beta=row["beta"] * galsim.degrees)
+        gal = galsim.Exponential(half_light_radius=hlr, flux=(1 - f_knots) * flux) + knots
+    else:
+        raise InputError(None, f"unknown galaxy type '{kind}' (id {row['id']})")
+    return gal.shear(q=float(row["q"]), beta=float(row["beta"]) * galsim.degrees)
+
+
+def postage_stamp_size(row: pd.Series | dict) -> int:
+    """Side (pixels, even) of the postage stamp an object is drawn into."""
+    reach = (DEVAUC_TRUNCATION if row["type"] == "sph" else 4.5) * float(row["radius"])
+    return int(np.clip(2 * (int(np.ceil(reach)) + 16), 48, 384))
+
+
+def draw_object(row: pd.Series | dict, psf: galsim.GSObject, method: str, scale: float):
+    """One object convolved with the PSF in its postage stamp, summing exactly to its flux.
+
+    Returns (pixels float64, x0, y0): the stamp and the 0-based mosaic pixel of its corner.
+    """
+    size = postage_stamp_size(row)
+    gal = galsim.Convolve(galaxy_profile(row, scale), psf)
+    # GalSim images are 1-based: catalogue pixel (x, y) is GalSim position (x + 1, y + 1).
+    centre = galsim.PositionD(float(row["x"]) + 1.0, float(row["y"]) + 1.0)
+    image = gal.drawImage(
+        nx=size, ny=size, scale=scale, center=centre, method=method, dtype=np.float64
+    )
+    pixels = image.array * (float(row["flux"]) / image.array.sum())
+    return pixels, image.bounds.xmin - 1, image.bounds.ymin - 1
+
+
+def add_stamp(canvas: np.ndarray, x0: int, y0: int, pixels: np.ndarray, cx: int, cy: int) -> None:
+    """Add ``pixels`` (corner at mosaic pixel x0, y0) into ``canvas`` (corner at cx, cy)."""
+    ny, nx = pixels.shape
+    ax0, ay0 = max(x0, cx), max(y0, cy)
+    ax1 = min(x0 + nx, cx + canvas.shape[1])
+    ay1 = min(y0 + ny, cy + canvas.shape[0])
+    if ax1 <= ax0 or ay1 <= ay0:
+        return
+    canvas[ay0 - cy : ay1 - cy, ax0 - cx : ax1 - cx] += pixels[
+        ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0
+    ]
+
+
+def mosaic_shape(params: dict) -> tuple[int, int]:
+    """(ny, nx) of the mosaic: a square grid of cells, one primary each."""
+    side = int(np.ceil(np.sqrt(params["n_galaxies"]))) * params["cell_size"]
+    return side, side
+
+
+def mosaic_noise(shape: tuple[int, int], sigma: float, seed: int) -> np.ndarray:
+    """The white-noise field added to the mosaic (float32), reproducible from the seed."""
+    rng = np.random.default_rng([seed, STAGE_STREAM, NOISE_STREAM])
+    return rng.normal(0.0, sigma, size=shape).astype(np.float32)
+
+
+def render_noiseless(catalog: pd.DataFrame, params: dict) -> np.ndarray:
+    """Every catalogue object, convolved with the PSF, summed into one float64 image."""
+    psf, method = make_psf(params)
+    canvas = np.zeros(mosaic_shape(params), dtype=np.float64)
+    for row in catalog.to_dict("records"):
+        pixels, x0, y0 = draw_object(row, psf, method, params["pixel_scale"])
+        add_stamp(canvas, x0, y0, pixels, 0, 0)
+    return canvas
 
 
 def render_mosaic(catalog: pd.DataFrame, params: dict, seed: int) -> np.ndarray:
-    """Draw every catalogue object, convolved with the PSF, plus white noise, into one image."""
-    cell = params["cell_size"]
-    side = int(np.ceil(np.sqrt(params["n_galaxies"])))
-    shape = (side * cell, side * cell)
-    scale = params["pixel_scale"]
-    image = galsim.ImageF(shape[1], shape[0], scale=scale)
-    psf = galsim.Gaussian(fwhm=params["psf_fwhm"])
-    for i, (_, row) in enumerate(catalog.iterrows()):
-        gal = galsim.Convolve(galaxy_profile(row, scale, row["flux"], seed * 100003 + i), psf)
-        size = int(min(256, max(64, 2 * round(12 * row["radius"] / 2))))
-        # GalSim images are 1-based: catalogue pixel (x, y) is GalSim position (x + 1, y + 1).
-        centre = galsim.PositionD(row["x"] + 1.0, row["y"] + 1.0)
-        stamp = gal.drawImage(nx=size, ny=size, scale=scale, center=centre, method="no_pixel")
-        overlap = stamp.bounds & image.bounds
-        if overlap.isDefined():
-            image[overlap] += stamp[overlap]
-    pixels = image.array.astype(np.float32)
-    rng = np.random.default_rng([seed, STAGE_STREAM, 1])
-    pixels += rng.normal(0.0, params["noise_sigma"], size=pixels.shape).astype(np.float32)
-    return pixels
+    """The noiseless sky plus white noise of ``noise_sigma``, as float32."""
+    pixels = render_noiseless(catalog, params).astype(np.float32)
+    return pixels + mosaic_noise(pixels.shape, params["noise_sigma"], seed)
+
+
+def render_truth_stamp(
+    row: pd.Series | dict, params: dict, x0: int, y0: int, size: int
+) -> np.ndarray:
+    """The noiseless image of one object alone on the size x size grid whose corner is (x0, y0).
+
+    The pixels are those that went into the mosaic for this object (same drawing, same grid).
+    """
+    psf, method = make_psf(params)
+    pixels, sx, sy = draw_object(row, psf, method, params["pixel_scale"])
+    canvas = np.zeros((size, size), dtype=np.float64)
+    add_stamp(canvas, sx, sy, pixels, x0, y0)
+    return canvas.astype(np.float32)
 
 
 def mosaic_wcs(shape: tuple[int, int], pixel_scale: float) -> WCS:
@@ -220,11 +394,13 @@ def make_synthetic_sky(params: dict, seed: int, mosaic_path: Path, catalog_path:
     header["FILTER"] = ("F160W", "HST WFC3/IR filter emulated")
     header["MAGZERO"] = (params["zeropoint"], "AB zero point")
     header["NOISE"] = (params["noise_sigma"], "white noise sigma per pixel")
-    header["PSFFWHM"] = (params["psf_fwhm"], "PSF FWHM, arcsec")
+    header["PSFMODEL"] = (params["psf_model"], "PSF recipe (blendphot.sky.synthetic)")
+    header["PSFFWHM"] = (round(psf_fwhm(params), 4), "PSF FWHM on this grid, arcsec")
     header["SEED"] = (seed, "master seed")
+    header["SKYSRC"] = ("synthetic", "blendphot synthetic sky")
     with atomic_path(mosaic_path) as tmp:
         fits.PrimaryHDU(data=pixels, header=header).writeto(tmp, overwrite=True)
-    table = Table.from_pandas(catalog[list(CATALOG_COLUMNS)])
+    table = Table.from_pandas(catalog)
     table.meta["MAGZERO"] = params["zeropoint"]
     with atomic_path(catalog_path) as tmp:
         table.write(tmp, format="fits", overwrite=True)
@@ -232,52 +408,7 @@ def make_synthetic_sky(params: dict, seed: int, mosaic_path: Path, catalog_path:
         "primaries": int(catalog["primary"].sum()),
         "neighbours": int((~catalog["primary"]).sum()),
         "shape": pixels.shape,
+        "psf_fwhm_arcsec": header["PSFFWHM"],
     }
     log.info("synthetic sky: %s", counts)
     return counts
-
-
-def read_mosaic(path: str | Path) -> tuple[np.ndarray, fits.Header]:
-    """Read a FITS mosaic (first HDU holding a 2-D image) as native-endian float32."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "mosaic does not exist")
-    try:
-        with fits.open(path) as hdul:
-            for hdu in hdul:
-                if hdu.data is not None and hdu.data.ndim == 2:
-                    return np.ascontiguousarray(hdu.data, dtype=np.float32), hdu.header
-    except OSError as exc:
-        raise InputError(path, f"not a readable FITS file ({exc})") from exc
-    raise InputError(path, "no 2-D image HDU found")
-
-
-def read_catalog(path: str | Path) -> pd.DataFrame:
-    """Read a catalogue (FITS or CSV) and check the contract: columns, unique ids, finite mags."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "catalogue does not exist")
-    try:
-        if path.suffix.lower() == ".csv":
-            catalog = pd.read_csv(path)
-        else:
-            catalog = Table.read(path).to_pandas()
-    except Exception as exc:  # noqa: BLE001 - any parser failure is a bad file
-        raise InputError(path, f"cannot read catalogue ({exc})") from exc
-    required = ["id", "x", "y", "mag", "flux", "radius", "z", "type", "p_sph", "p_disk", "p_irr"]
-    missing = [c for c in required if c not in catalog.columns]
-    if missing:
-        raise InputError(path, f"catalogue is missing column(s): {', '.join(missing)}")
-    if catalog["id"].duplicated().any():
-        dup = catalog.loc[catalog["id"].duplicated(), "id"].iloc[0]
-        raise InputError(path, f"duplicate id {dup} in catalogue")
-    bad = ~np.isfinite(catalog["mag"].to_numpy(dtype=float))
-    if bad.any():
-        raise InputError(
-            path, f"{bad.sum()} NaN/infinite magnitude(s), first id {catalog['id'][bad].iloc[0]}"
-        )
-    if catalog["type"].dtype.kind in "SO":
-        catalog["type"] = catalog["type"].map(
-            lambda v: v.decode() if isinstance(v, bytes) else str(v)
-        )
-    return catalog

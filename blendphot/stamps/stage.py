@@ -1,8 +1,21 @@
-"""The stamps stage: catalogue + mosaic -> stamps HDF5 and Table 1."""
+"""The stamps stage: a sky source -> stamps HDF5, Table 1 and a cleaning report.
+
+Sources: a mosaic plus a catalogue (the synthetic sky, or a FITS mosaic from elsewhere), or the
+published candels-blender stamps (:func:`build_stamps_candels`). Both end in the same file:
+
+- ``image_raw`` (N,128,128) float32: the cut-out as observed, neighbours included;
+- ``segmap_raw`` (N,128,128) int32: its sep (or provided SExtractor) segmentation;
+- ``image`` (N,128,128) float32: the cleaned stamp (neighbours replaced by background);
+- ``mask`` (N,128,128) uint8: the central galaxy's segment;
+- ``catalog``: the catalogue rows of the N galaxies (plus noise, n_neighbours, replaced);
+- ``image_true`` (N,128,128) float32, synthetic sky only: the noiseless central galaxy alone,
+  on exactly the pixels of ``image``.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -12,14 +25,41 @@ import pandas as pd
 from blendphot import STAMP_SIZE, __version__
 from blendphot.errors import InputError
 from blendphot.io import atomic_path, config_hash, open_h5, read_table, write_csv, write_table
-from blendphot.sky import GALAXY_TYPES, read_catalog, read_mosaic
-from blendphot.stamps.cleaning import clean_stamp, cut_stamp, segment_stamp
+from blendphot.sky import (
+    GALAXY_TYPES,
+    mosaic_noise,
+    pixel_positions,
+    read_candels_blender,
+    read_catalog,
+    read_mosaic,
+    render_truth_stamp,
+)
+from blendphot.stamps.cleaning import (
+    central_label,
+    clean_stamp,
+    cut_origin,
+    cut_stamp,
+    estimate_noise,
+    neighbour_region,
+    segment_stamp,
+)
 from blendphot.stamps.selection import select_galaxies
+from blendphot.stamps.validation import stamp_cleaning_metrics, summarise_cleaning
 
 log = logging.getLogger(__name__)
 STAGE_STREAM = 2
 STAMPS_DATASETS = ("image_raw", "segmap_raw", "image", "mask", "catalog")
 """Contract of a stamps file: raw and cleaned images, raw segmentation, central mask, rows."""
+TRUTH_DATASET = "image_true"
+"""Optional (synthetic sky only): the noiseless central galaxy alone, same grid as ``image``."""
+SKIP_REASONS = ("outside", "edge", "no_data", "no_detection")
+"""Why a selected galaxy gets no stamp: off the image, too close to its edge, blank or
+non-finite pixels in the cut, nothing detected at the centre. Counted, never fatal."""
+
+
+def stamps_stage_name(config: dict) -> str:
+    """The stage that builds the stamps for the configured sky source."""
+    return "stamps_candels" if config["sky"]["source"] == "candels_blender" else "stamps"
 
 
 def table1(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
@@ -37,6 +77,137 @@ def table1(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@dataclass
+class StampSet:
+    """Stamps accumulated galaxy by galaxy, then written at once."""
+
+    raw: list = field(default_factory=list)
+    segmaps: list = field(default_factory=list)
+    clean: list = field(default_factory=list)
+    masks: list = field(default_factory=list)
+    truth: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
+    metrics: list = field(default_factory=list)
+    skipped: dict = field(default_factory=lambda: dict.fromkeys(SKIP_REASONS, 0))
+
+
+def process_stamp(
+    stamp: np.ndarray,
+    params: dict,
+    noise: float,
+    rng: np.random.Generator,
+    segmap: np.ndarray | None = None,
+) -> dict | None:
+    """Segment (unless ``segmap`` is given) and clean one stamp; None if no central object."""
+    if segmap is None:
+        segmap, central = segment_stamp(
+            stamp,
+            noise,
+            params["detect_thresh"],
+            params["detect_minarea"],
+            params["deblend_cont"],
+            params["central_max_offset"],
+            params["deblend_nthresh"],
+        )
+    else:
+        segmap = np.asarray(segmap, dtype=np.int32)
+        central = central_label(segmap)
+    if central == 0:
+        return None
+    iterations = params["dilate_iterations"]
+    clean, mask = clean_stamp(stamp, segmap, central, iterations, noise, rng)
+    replaced = neighbour_region(segmap, central, iterations)
+    return {
+        "segmap": segmap,
+        "clean": clean,
+        "mask": mask,
+        "replaced": replaced,
+        "n_neighbours": int(len(np.setdiff1d(np.unique(segmap), [0, central]))),
+    }
+
+
+def _keep(out: StampSet, stamp: np.ndarray, result: dict, row: dict, noise: float) -> None:
+    """Append one processed stamp and its catalogue row."""
+    out.raw.append(stamp)
+    out.segmaps.append(result["segmap"])
+    out.clean.append(result["clean"])
+    out.masks.append(result["mask"])
+    out.rows.append(
+        {
+            **row,
+            "noise": float(noise),
+            "n_neighbours": result["n_neighbours"],
+            "replaced_fraction": float(result["replaced"].mean()),
+        }
+    )
+
+
+def _write_stamps(out: StampSet, path: Path, attrs: dict, columns: list[str]) -> pd.DataFrame:
+    """Write the stamps HDF5 (atomically); return the catalogue rows written."""
+    if not out.rows:
+        raise InputError(None, "no galaxy passed the selection and stamp cutting")
+    kept = pd.DataFrame(out.rows)
+    kept = kept[[c for c in columns if c in kept.columns] + ["noise", "n_neighbours"]
+                + ["replaced_fraction"]]  # fmt: skip
+    stacks = [
+        ("image_raw", out.raw, np.float32),
+        ("segmap_raw", out.segmaps, np.int32),
+        ("image", out.clean, np.float32),
+        ("mask", out.masks, np.uint8),
+    ]
+    if out.truth:
+        stacks.append((TRUTH_DATASET, out.truth, np.float32))
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        for name, stack, dtype in stacks:
+            h5.create_dataset(name, data=np.stack(stack).astype(dtype), track_times=False)
+        write_table(h5.create_group("catalog"), kept)
+        h5.attrs.update({**attrs, **{f"skipped_{k}": v for k, v in out.skipped.items()}})
+    return kept
+
+
+def _finish(
+    out: StampSet,
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    attrs: dict,
+    paths: dict,
+    columns: list[str],
+) -> dict:
+    """Write the stamps file, Table 1 and the cleaning report; log and return the counts."""
+    try:
+        kept = _write_stamps(out, paths["stamps"], attrs, columns)
+    except InputError as exc:
+        raise InputError(paths["source"], exc.problem) from exc
+    write_csv(table1(before, after), paths["table1"])
+    report = kept[["id", "type", "mag", "n_neighbours", "replaced_fraction"]].copy()
+    if out.metrics:
+        report = pd.concat([report, pd.DataFrame(out.metrics)], axis=1)
+        summary = summarise_cleaning(report)
+        log.info("cleaning measured against the truth: %s", summary)
+    if paths.get("cleaning") is not None:
+        write_csv(report, paths["cleaning"], float_format="%.6g")
+    counts = {"selected": len(after), "stamps": len(kept), **out.skipped}
+    log.info("stamps: %s", counts)
+    return counts
+
+
+def _base_attrs(params: dict, seed: int, noise: float, zeropoint: float, source: str) -> dict:
+    """Attributes every stamps file carries."""
+    return {
+        "noise": float(noise),
+        "zeropoint": float(zeropoint),
+        "seed": seed,
+        "config_hash": config_hash(params),
+        "version": __version__,
+        "source": source,
+    }
+
+
+def _is_synthetic(sky: dict | None, header) -> bool:
+    """True when the mosaic is a blendphot synthetic sky (its truth can be redrawn)."""
+    return bool(sky) and sky.get("source") == "synthetic" and header.get("SKYSRC") == "synthetic"
+
+
 def build_stamps(
     mosaic_path: Path,
     catalog_path: Path,
@@ -44,66 +215,117 @@ def build_stamps(
     seed: int,
     out_path: Path,
     table1_path: Path,
+    sky: dict | None = None,
+    cleaning_path: Path | None = None,
 ) -> dict:
-    """Select galaxies, cut, segment and clean their stamps; write the stamps HDF5."""
-    mosaic, header = read_mosaic(mosaic_path)
-    catalog = read_catalog(catalog_path)
-    noise = header.get("NOISE")
-    if noise is None:
-        import sep
+    """Select galaxies, cut, segment and clean their stamps from a mosaic; write the outputs.
 
-        noise = float(sep.Background(mosaic).globalrms)
+    ``sky`` is the config's sky section: for the synthetic source it lets the stage redraw each
+    central galaxy alone (``image_true``) and measure the cleaning; for the ``fits`` source it
+    holds the column mapping, pixel origin, HDU and noise level.
+    """
+    fits_cfg = (sky or {}).get("fits") or {}
+    is_fits = bool(sky) and sky.get("source") == "fits"
+    mosaic, header = read_mosaic(mosaic_path, fits_cfg.get("hdu") if is_fits else None)
+    zeropoint = float(header.get("MAGZERO", (sky or {}).get("zeropoint", 25.96)))
+    columns = fits_cfg.get("columns") if is_fits else None
+    catalog = read_catalog(catalog_path, columns, zeropoint)
+    origin = int(fits_cfg.get("pixel_origin", 1)) if is_fits else 0
+    catalog["x"], catalog["y"] = pixel_positions(catalog, header, mosaic_path, catalog_path, origin)
+    fixed_noise = header.get("NOISE", fits_cfg.get("noise") if is_fits else None)
+    truth = _is_synthetic(sky, header)
+    noiseless = None
+    if truth:
+        noiseless = mosaic - mosaic_noise(mosaic.shape, float(header["NOISE"]), int(header["SEED"]))
     before, after = select_galaxies(
         catalog, params["mag_max"], params["prob_threshold"], params["exclude_ids"]
     )
     rng = np.random.default_rng([seed, STAGE_STREAM])
-    images_raw, segmaps, images, masks, rows = [], [], [], [], []
-    skipped = {"edge": 0, "no_detection": 0}
-    for row in after.itertuples(index=False):
-        stamp = cut_stamp(mosaic, row.x, row.y, STAMP_SIZE)
+    out = StampSet()
+    height, width = mosaic.shape
+    for row in after.to_dict("records"):
+        x, y = row["x"], row["y"]
+        if not (np.isfinite(x) and np.isfinite(y) and 0 <= x < width and 0 <= y < height):
+            out.skipped["outside"] += 1
+            continue
+        stamp = cut_stamp(mosaic, x, y, STAMP_SIZE)
         if stamp is None:
-            skipped["edge"] += 1
+            out.skipped["edge"] += 1
             continue
-        segmap, central = segment_stamp(
-            stamp, noise, params["detect_thresh"], params["detect_minarea"]
-        )
-        if central == 0:
-            skipped["no_detection"] += 1
+        if not np.isfinite(stamp).all() or (stamp == 0).mean() > 0.1:
+            out.skipped["no_data"] += 1
             continue
-        clean, mask = clean_stamp(stamp, segmap, central, params["dilate_iterations"], noise, rng)
-        images_raw.append(stamp)
-        segmaps.append(segmap)
-        images.append(clean)
-        masks.append(mask)
-        rows.append(row)
-    if not rows:
-        raise InputError(catalog_path, "no galaxy passed the selection and stamp cutting")
-    kept = pd.DataFrame(rows, columns=after.columns)
-    zeropoint = float(header.get("MAGZERO", 25.96))
-    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5:
-        for name, stack, dtype in (
-            ("image_raw", images_raw, np.float32),
-            ("segmap_raw", segmaps, np.int32),
-            ("image", images, np.float32),
-            ("mask", masks, np.uint8),
-        ):
-            h5.create_dataset(name, data=np.stack(stack).astype(dtype), track_times=False)
-        write_table(h5.create_group("catalog"), kept)
-        h5.attrs.update(
-            {
-                "noise": float(noise),
-                "zeropoint": zeropoint,
-                "seed": seed,
-                "config_hash": config_hash(params),
-                "version": __version__,
-                "skipped_edge": skipped["edge"],
-                "skipped_no_detection": skipped["no_detection"],
-            }
-        )
-    write_csv(table1(before, after), table1_path)
-    counts = {"stamps": len(kept), **skipped}
-    log.info("stamps: %s", counts)
-    return counts
+        noise = float(fixed_noise) if fixed_noise else estimate_noise(stamp)
+        result = process_stamp(stamp, params, noise, rng)
+        if result is None:
+            out.skipped["no_detection"] += 1
+            continue
+        _keep(out, stamp, result, row, noise)
+        if truth:
+            x0, y0 = cut_origin(x, y, STAMP_SIZE)
+            central = render_truth_stamp(row, sky, x0, y0, STAMP_SIZE)
+            window = noiseless[y0 : y0 + STAMP_SIZE, x0 : x0 + STAMP_SIZE]
+            out.truth.append(central)
+            out.metrics.append(
+                stamp_cleaning_metrics(
+                    stamp,
+                    result["clean"],
+                    result["mask"],
+                    result["replaced"],
+                    central,
+                    window.astype(np.float64) - central,
+                )
+            )
+    noise_attr = fixed_noise or float(np.median([r["noise"] for r in out.rows] or [np.nan]))
+    attrs = _base_attrs(params, seed, noise_attr, zeropoint, "synthetic" if truth else "fits")
+    paths = {"stamps": out_path, "table1": table1_path, "cleaning": cleaning_path}
+    columns = list(dict.fromkeys([*catalog.columns, "type"]))
+    return _finish(out, before, after, attrs, {**paths, "source": catalog_path}, columns)
+
+
+def build_stamps_candels(
+    images_path: Path,
+    segmaps_path: Path,
+    catalog_path: Path,
+    params: dict,
+    sky: dict,
+    seed: int,
+    out_path: Path,
+    table1_path: Path,
+    cleaning_path: Path | None = None,
+) -> dict:
+    """The candels-blender stamps through the same selection, segmentation and cleaning.
+
+    The stamps are already centred 128x128 cut-outs; with ``segmentation: provided`` the
+    published SExtractor maps are used, otherwise sep segments each stamp. The noise is
+    measured per stamp (sigma-clipped).
+    """
+    images, segmaps, catalog = read_candels_blender(
+        images_path, segmaps_path, catalog_path, float(sky["zeropoint"])
+    )
+    before, after = select_galaxies(
+        catalog, params["mag_max"], params["prob_threshold"], params["exclude_ids"]
+    )
+    rng = np.random.default_rng([seed, STAGE_STREAM])
+    out = StampSet()
+    provided = params["segmentation"] == "provided"
+    for row in after.to_dict("records"):
+        index = int(row["stamp_index"])
+        stamp = np.array(images[index], dtype=np.float32)  # a writable copy of the map
+        if not np.isfinite(stamp).all():
+            out.skipped["no_data"] += 1
+            continue
+        noise = estimate_noise(stamp)
+        result = process_stamp(stamp, params, noise, rng, segmaps[index] if provided else None)
+        if result is None:
+            out.skipped["no_detection"] += 1
+            continue
+        _keep(out, stamp, result, row, noise)
+    noise_attr = float(np.median([r["noise"] for r in out.rows] or [np.nan]))
+    attrs = _base_attrs(params, seed, noise_attr, float(sky["zeropoint"]), "candels_blender")
+    paths = {"stamps": out_path, "table1": table1_path, "cleaning": cleaning_path}
+    columns = list(dict.fromkeys([*catalog.columns, "type"]))
+    return _finish(out, before, after, attrs, {**paths, "source": catalog_path}, columns)
 
 
 def read_stamps(path: str | Path) -> tuple[h5py.File, pd.DataFrame]:

@@ -1,11 +1,12 @@
 import sys
+from pathlib import Path
 
 from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
 from blendphot.config import model_column, validate_config
-from blendphot.models.registry import check_models
+from blendphot.models.registry import check_models, flux_models, mask_models
 
 # A bad key or type fails here, before any job runs, with one line naming the key; the
 # library also fills the schema's defaults (nested ones included).
@@ -15,9 +16,39 @@ validate(config, schema="../schemas/config.schema.yaml")
 DATASET = config["dataset"]
 MODELS = list(config["models"])
 SPLITS = ["train", "val", "test"]
+TABLE_TITLES = {
+    "table1": "Table 1. Morphological mix of the galaxies used to make the blends.",
+    "table3": "Table 3. sep parameters of the hot and cold passes.",
+}
 
 # Unknown architectures fail here, before any job runs.
 check_models(config["models"])
+FLUX_MODELS = flux_models(config["models"])
+MASK_MODELS = mask_models(config["models"])
+# Noiseless truth (for the oracle) exists only for the synthetic sky.
+HAS_TRUTH = config["sky"]["source"] == "synthetic"
+
+# The paper's own per-blend table runs as a dataset of its own when it is present.
+_reference = config["evaluate"]["paper_reference"]
+DOWNLOADED_REFERENCE = "resources/paper_output_catalog.csv"
+REFERENCE_TABLE = _reference["catalog"] or next(
+    (
+        p
+        for p in (DOWNLOADED_REFERENCE, "../shared/reference/paper_output_catalog.csv")
+        if Path(p).exists()
+    ),
+    None,
+)
+PAPER_REFERENCE = None
+if REFERENCE_TABLE and Path(REFERENCE_TABLE).exists():
+    PAPER_REFERENCE = _reference["name"]
+else:
+    print(
+        f"blendphot: the paper's per-blend table is absent ({REFERENCE_TABLE or 'not found'}):"
+        f" the '{_reference['name']}' dataset is skipped; `snakemake download_paper_catalog`"
+        f" fetches it to {DOWNLOADED_REFERENCE}",
+        file=sys.stderr,
+    )
 
 
 wildcard_constraints:
@@ -27,21 +58,63 @@ wildcard_constraints:
 
 
 def final_outputs():
-    """Everything `snakemake` builds by default: catalogue, metrics, tables and figures."""
-    return expand(
-        [
-            "results/{dataset}/output_catalog.csv",
-            "results/{dataset}/metrics.csv",
-            "results/{dataset}/tables/table1.csv",
-            "results/{dataset}/tables/table3.csv",
-            "results/{dataset}/figures/figure5.png",
-            "results/{dataset}/figures/figure5.pdf",
-        ],
-        dataset=DATASET,
-    ) + expand(
+    """Everything `snakemake` builds by default: catalogue, metrics, tables and figures,
+    for the configured dataset and, when its table is present, the paper-reference one.
+    """
+    ours = [
+        "results/{dataset}/output_catalog.csv",
+        "results/{dataset}/metrics.csv",
+        "results/{dataset}/tables/table1.md",
+        "results/{dataset}/tables/table2.md",
+        "results/{dataset}/tables/table3.md",
+        "results/{dataset}/figures/figure2.png",
+        "results/{dataset}/figures/blend_histograms.png",
+        "results/{dataset}/figures/figure1.png",
+        "results/{dataset}/figures/figure1.pdf",
+        "results/{dataset}/figures/sky_calibration.png",
+    ]
+    ours += [f"results/{{dataset}}/figures/figure{n}.png" for n in (5, 6, 7, 8, 9)]
+    if MASK_MODELS:
+        ours += [
+            "results/{dataset}/tables/segmentation.md",
+            "results/{dataset}/figures/figure10.png",
+            "results/{dataset}/figures/figure11.png",
+        ]
+    if PAPER_REFERENCE:
+        ours.append("results/{dataset}/tables/summary.md")
+    targets = expand(ours, dataset=DATASET)
+    targets += expand(
         "results/{dataset}/models/{model}/training_curve.png",
         dataset=DATASET,
         model=MODELS,
+    )
+    if PAPER_REFERENCE:
+        targets += expand(
+            "results/{dataset}/figures/figure{n}.png",
+            dataset=PAPER_REFERENCE,
+            n=[5, 6, 7, 8, 9],
+        )
+    return targets
+
+
+def training_inputs(wildcards):
+    """Blend sets, plus the trained model named by init_from (blend2mask2flux <- U-Net)."""
+    inputs = {
+        "train": f"results/{wildcards.dataset}/blends/train.h5",
+        "val": f"results/{wildcards.dataset}/blends/val.h5",
+    }
+    parent = config["models"][wildcards.model].get("init_from")
+    if parent:
+        inputs["init"] = f"results/{wildcards.dataset}/models/{parent}/model.keras"
+    return inputs
+
+
+def flux_model_summaries(wildcards):
+    """Training summaries of the models that predict fluxes, in config order."""
+    return expand(
+        "results/{dataset}/models/{model}/summary.json",
+        dataset=wildcards.dataset,
+        model=flux_models(config["models"]),
     )
 
 
@@ -52,3 +125,50 @@ def model_predictions(wildcards):
         dataset=wildcards.dataset,
         model=MODELS,
     )
+
+
+def mask_predictions(wildcards):
+    """Predictions of the models that output masks, in config order."""
+    return expand(
+        "results/{dataset}/predictions/{model}.h5",
+        dataset=wildcards.dataset,
+        model=MASK_MODELS,
+    )
+
+
+def catalog_inputs(wildcards):
+    """Inputs of the output catalogue: test set, predictions, baseline (and oracle)."""
+    inputs = {
+        "test": f"results/{wildcards.dataset}/blends/test.h5",
+        "predictions": model_predictions(wildcards),
+        "baseline": f"results/{wildcards.dataset}/baseline/sep.csv",
+    }
+    if HAS_TRUTH:
+        inputs["oracle"] = f"results/{wildcards.dataset}/baseline/oracle.csv"
+    return inputs
+
+
+def stamps_inputs(wildcards):
+    """The stamps rule's inputs, by sky source: the synthetic sky's mosaic and catalogue, a
+    FITS mosaic and catalogue from the config, or the three candels-blender files."""
+    sky = config["sky"]
+    if sky["source"] == "candels_blender":
+        files = sky["candels_blender"]
+        return {k: files[k] for k in ("images", "segmaps", "catalog")}
+    if sky["source"] == "fits":
+        return {"mosaic": sky["fits"]["mosaic"], "catalog": sky["fits"]["catalog"]}
+    return {
+        "mosaic": f"results/{wildcards.dataset}/sky/mosaic.fits",
+        "catalog": f"results/{wildcards.dataset}/sky/catalog.fits",
+    }
+
+
+def calibration_inputs(wildcards):
+    """The stamps file, plus the paper's reference table when it is present."""
+    from blendphot.sky.calibration import reference_path
+
+    inputs = {"stamps": f"results/{wildcards.dataset}/stamps/stamps.h5"}
+    reference = reference_path(config["sky"]["reference_catalog"])
+    if reference.exists():
+        inputs["reference"] = str(reference)
+    return inputs

@@ -1,11 +1,12 @@
 rule train_model:
     input:
-        train="results/{dataset}/blends/train.h5",
-        val="results/{dataset}/blends/val.h5",
+        unpack(training_inputs),
     output:
         model="results/{dataset}/models/{model}/model.keras",
         history="results/{dataset}/models/{model}/history.csv",
         curve="results/{dataset}/models/{model}/training_curve.png",
+        summary="results/{dataset}/models/{model}/summary.json",
+        tensorboard=directory("results/{dataset}/models/{model}/tensorboard"),
     log:
         "results/{dataset}/logs/train_model/{model}.log",
     conda:

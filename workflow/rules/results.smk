@@ -1,13 +1,30 @@
-rule evaluate:
+# Section 4: the output catalogue, the metrics, the figures and tables.
+
+
+rule oracle:
     input:
         test="results/{dataset}/blends/test.h5",
-        predictions=model_predictions,
-        baseline="results/{dataset}/baseline/sep.csv",
+    output:
+        oracle="results/{dataset}/baseline/oracle.csv",
+    log:
+        "results/{dataset}/logs/oracle.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/oracle.py"
+
+
+rule output_catalog:
+    input:
+        unpack(catalog_inputs),
     output:
         catalog="results/{dataset}/output_catalog.csv",
-        metrics="results/{dataset}/metrics.csv",
     log:
-        "results/{dataset}/logs/evaluate.log",
+        "results/{dataset}/logs/output_catalog.log",
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -15,22 +32,108 @@ rule evaluate:
         mem_mb=2000,
         runtime=30,
     params:
-        settings=config["evaluate"],
-        columns={name: model_column(config, name) for name in MODELS},
+        columns={name: model_column(config, name) for name in FLUX_MODELS},
     script:
-        "../scripts/evaluate.py"
+        "../scripts/output_catalog.py"
+
+
+rule paper_reference_catalog:
+    input:
+        table=REFERENCE_TABLE or [],
+    output:
+        catalog=f"results/{config['evaluate']['paper_reference']['name']}/output_catalog.csv",
+    log:
+        f"results/{config['evaluate']['paper_reference']['name']}/logs/paper_reference.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/paper_reference.py"
+
+
+ruleorder: paper_reference_catalog > output_catalog
+
+
+rule download_paper_catalog:
+    output:
+        DOWNLOADED_REFERENCE,
+    log:
+        "results/logs/download_paper_catalog.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        runtime=10,
+    params:
+        url=config["evaluate"]["paper_reference"]["url"],
+    shell:
+        "curl -fsSL --retry 3 -o {output}.part {params.url} > {log} 2>&1 && mv {output}.part {output}"
+
+
+rule metrics:
+    input:
+        catalog="results/{dataset}/output_catalog.csv",
+    output:
+        metrics="results/{dataset}/metrics.csv",
+        binned="results/{dataset}/binned_metrics.csv",
+    log:
+        "results/{dataset}/logs/metrics.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        dataset="{dataset}",
+        settings=config["evaluate"],
+    script:
+        "../scripts/metrics.py"
 
 
 rule figures:
     input:
         catalog="results/{dataset}/output_catalog.csv",
+        binned="results/{dataset}/binned_metrics.csv",
     output:
         figure5_png=report(
             "results/{dataset}/figures/figure5.png",
             caption="../report/figure5.rst",
             category="Photometry",
+            subcategory="{dataset}",
         ),
         figure5_pdf="results/{dataset}/figures/figure5.pdf",
+        figure6_png=report(
+            "results/{dataset}/figures/figure6.png",
+            caption="../report/figure6.rst",
+            category="Photometry",
+            subcategory="{dataset}",
+        ),
+        figure6_pdf="results/{dataset}/figures/figure6.pdf",
+        figure7_png=report(
+            "results/{dataset}/figures/figure7.png",
+            caption="../report/figure7.rst",
+            category="Photometry",
+            subcategory="{dataset}",
+        ),
+        figure7_pdf="results/{dataset}/figures/figure7.pdf",
+        figure8_png=report(
+            "results/{dataset}/figures/figure8.png",
+            caption="../report/figure8.rst",
+            category="Photometry",
+            subcategory="{dataset}",
+        ),
+        figure8_pdf="results/{dataset}/figures/figure8.pdf",
+        figure9_png=report(
+            "results/{dataset}/figures/figure9.png",
+            caption="../report/figure9.rst",
+            category="Photometry",
+            subcategory="{dataset}",
+        ),
+        figure9_pdf="results/{dataset}/figures/figure9.pdf",
     log:
         "results/{dataset}/logs/figures.log",
     conda:
@@ -39,5 +142,112 @@ rule figures:
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        dataset="{dataset}",
     script:
         "../scripts/figures.py"
+
+
+rule segmentation:
+    input:
+        test="results/{dataset}/blends/test.h5",
+        predictions=mask_predictions,
+    output:
+        table="results/{dataset}/segmentation.csv",
+        summary_csv="results/{dataset}/tables/segmentation.csv",
+        summary_md="results/{dataset}/tables/segmentation.md",
+        figure10_png=report(
+            "results/{dataset}/figures/figure10.png",
+            caption="../report/figure10.rst",
+            category="Segmentation",
+        ),
+        figure10_pdf="results/{dataset}/figures/figure10.pdf",
+        figure11_png=report(
+            "results/{dataset}/figures/figure11.png",
+            caption="../report/figure11.rst",
+            category="Segmentation",
+        ),
+        figure11_pdf="results/{dataset}/figures/figure11.pdf",
+    log:
+        "results/{dataset}/logs/segmentation.log",
+    conda:
+        "../../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/segmentation.py"
+
+
+rule table2:
+    input:
+        catalog="results/{dataset}/output_catalog.csv",
+        summaries=flux_model_summaries,
+    output:
+        csv="results/{dataset}/tables/table2.csv",
+        md=report(
+            "results/{dataset}/tables/table2.md",
+            caption="../report/table2.rst",
+            category="Tables",
+        ),
+    log:
+        "results/{dataset}/logs/table2.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/table2.py"
+
+
+rule table_markdown:
+    input:
+        csv="results/{dataset}/tables/{table}.csv",
+    output:
+        md=report(
+            "results/{dataset}/tables/{table}.md",
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
+    log:
+        "results/{dataset}/logs/table_markdown/{table}.log",
+    wildcard_constraints:
+        table="table1|table3",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        title=lambda wildcards: TABLE_TITLES[wildcards.table],
+    script:
+        "../scripts/table_markdown.py"
+
+
+rule summary:
+    input:
+        reference=f"results/{config['evaluate']['paper_reference']['name']}/metrics.csv",
+        ours="results/{dataset}/metrics.csv",
+    output:
+        csv="results/{dataset}/tables/summary.csv",
+        md=report(
+            "results/{dataset}/tables/summary.md",
+            caption="../report/summary.rst",
+            category="Tables",
+        ),
+    log:
+        "results/{dataset}/logs/summary.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        dataset="{dataset}",
+    script:
+        "../scripts/summary.py"

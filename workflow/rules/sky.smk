@@ -14,3 +14,24 @@ rule synthetic_sky:
         settings=config["sky"],
     script:
         "../scripts/sky.py"
+
+
+rule sky_calibration:
+    input:
+        unpack(calibration_inputs),
+    output:
+        figure=report(
+            "results/{dataset}/figures/sky_calibration.png",
+            caption="../report/sky_calibration.rst",
+            category="Sample",
+        ),
+    log:
+        "results/{dataset}/logs/sky_calibration.log",
+    conda:
+        "../../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    script:
+        "../scripts/sky_calibration.py"

@@ -1,0 +1,33 @@
+"""blend2mask2flux (paper section 3.2): a U-Net whose two masks, concatenated with the blend,
+feed a reduced blend2flux. Trained on flux (MAPE) and masks (binary cross-entropy, weight 0.1),
+starting from a trained U-Net's weights (config: ``init_from``)."""
+
+from __future__ import annotations
+
+from blendphot.models.blend2flux import build_blend2flux
+from blendphot.models.registry import register
+from blendphot.models.unet import unet_core
+
+
+@register("blend2mask2flux", targets=("flux", "masks"))
+def build_blend2mask2flux(
+    input_shape: tuple[int, int, int] = (128, 128, 1),
+    unet_depth: int = 5,
+    unet_filters: int = 32,
+    filters: int = 128,
+    dense_units: int = 256,
+):
+    """U-Net(depth, filters) -> concat(blend, masks) -> blend2flux(filters, dense_units).
+
+    The defaults give about 18.5M parameters, as in the paper.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=input_shape, name="blend")
+    unet = unet_core(input_shape, unet_depth, unet_filters, name="unet")
+    masks = unet(inputs)
+    stacked = layers.Concatenate(name="blend_and_masks")([inputs, masks])
+    head = build_blend2flux((*input_shape[:2], input_shape[2] + 2), filters, dense_units)
+    flux = head(stacked)
+    return keras.Model(inputs, [flux, masks], name="blend2mask2flux")

@@ -1,0 +1,10 @@
+"""Rule script: the 'table_markdown' stage (the logic lives in blendphot.stages)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1]))  # noqa: F821
+
+from blendphot.stages import run_from_snakemake  # noqa: E402
+
+run_from_snakemake(snakemake, "table_markdown")  # noqa: F821
