@@ -404,6 +404,13 @@ def run_table2(config: dict, inputs: dict, outputs: dict, params: dict, threads:
         }
         for name, col in columns.items()
     }
+    if "g1_flux_oracle" in catalog.columns:  # the physical floor, for comparison
+        models["oracle (floor)"] = {
+            "column": "oracle",
+            "architecture": "oracle",
+            "params": {},
+            "parameters": 0,
+        }
     write_table_files(
         table2(catalog, models),
         Path(outputs["csv"]),

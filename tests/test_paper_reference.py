@@ -1,14 +1,11 @@
 """The paper's own per-blend table through our metrics: the paper's numbers, reproduced.
 
 The table (aboucaud/coindeblend, paper_plots/output_catalog.csv) lives in
-../shared/reference beside the repository, or where BLENDPHOT_PAPER_TABLE points. If it is
+../shared/reference beside the repository, or where BLENDPHOT_REFERENCE_CATALOG points. If it is
 absent these tests FAIL with a message saying so: they never pass silently.
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,14 +13,11 @@ import pytest
 
 from blendphot.evaluate import PAPER_LABELS, methods_in, metrics_table
 from blendphot.evaluate.reference import load_reference_catalog
+from blendphot.sky.calibration import reference_path
 
-from .conftest import ROOT
-
-TABLE = Path(
-    os.environ.get(
-        "BLENDPHOT_PAPER_TABLE", ROOT.parent / "shared" / "reference" / "paper_output_catalog.csv"
-    )
-)
+TABLE = (
+    reference_path()
+)  # ../shared/reference beside the repository, or $BLENDPHOT_REFERENCE_CATALOG
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +25,7 @@ def paper() -> pd.DataFrame:
     if not TABLE.exists():
         pytest.fail(
             f"the paper's per-blend table is missing at {TABLE}: put it there (or set "
-            "BLENDPHOT_PAPER_TABLE); `snakemake download_paper_catalog` fetches it"
+            "BLENDPHOT_REFERENCE_CATALOG); `snakemake download_paper_catalog` fetches it"
         )
     return load_reference_catalog(TABLE)
 

@@ -168,3 +168,15 @@ def test_paper_reference_dataset_through_the_workflow(tmp_path):
     assert row["bias"].iloc[0] == pytest.approx(0.101381, abs=1e-6)
     assert len(pd.read_csv(work / "results/paper_reference/output_catalog.csv")) == 4776
     assert not (work / "results/tiny").exists()  # nothing of the synthetic chain ran
+
+
+def test_every_rule_declares_log_threads_resources_and_conda():
+    import re
+
+    for path in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        blocks = re.split(r"^\s*rule (\w+):\s*$", path.read_text(), flags=re.M)
+        for name, body in zip(blocks[1::2], blocks[2::2], strict=True):
+            for key in ("log:", "threads:", "resources:", "conda:"):
+                assert key in body, f"{path.name}: rule {name} lacks {key}"
+            env = re.search(r'conda:\s*\n\s*"([^"]+)"', body)
+            assert env and (path.parent / env.group(1)).resolve().is_file(), name

@@ -36,13 +36,13 @@ def table2(catalog: pd.DataFrame, models: dict[str, dict]) -> pd.DataFrame:
                 "model": name,
                 "architecture": info["architecture"],
                 "initial_filters": info["params"].get("filters", ""),
-                "parameters_millions": round(info["parameters"] / 1e6, 2),
+                "parameters_millions": round(info["parameters"] / 1e6, 2) or "",
                 "flux_error_central_pct": round(central, 2),
                 "flux_error_companion_pct": round(companion, 2),
                 "flux_error_total_pct": round(both, 2),
             }
         )
-    return pd.DataFrame(rows).sort_values(["architecture", "parameters_millions"])
+    return pd.DataFrame(rows)
 
 
 def _cell(value) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pandas as pd
+from scipy import ndimage
 
 from blendphot import STAMP_SIZE, __version__
 from blendphot.errors import InputError
@@ -35,12 +36,16 @@ from blendphot.sky import (
     render_truth_stamp,
 )
 from blendphot.stamps.cleaning import (
+    central_family,
     central_label,
+    central_loss_estimate,
     clean_stamp,
     cut_origin,
     cut_stamp,
     estimate_noise,
+    grown_ellipses,
     neighbour_region,
+    segment_properties,
     segment_stamp,
 )
 from blendphot.stamps.selection import select_galaxies
@@ -52,9 +57,10 @@ STAMPS_DATASETS = ("image_raw", "segmap_raw", "image", "mask", "catalog")
 """Contract of a stamps file: raw and cleaned images, raw segmentation, central mask, rows."""
 TRUTH_DATASET = "image_true"
 """Optional (synthetic sky only): the noiseless central galaxy alone, same grid as ``image``."""
-SKIP_REASONS = ("outside", "edge", "no_data", "no_detection")
+SKIP_REASONS = ("outside", "edge", "no_data", "no_detection", "inspection")
 """Why a selected galaxy gets no stamp: off the image, too close to its edge, blank or
-non-finite pixels in the cut, nothing detected at the centre. Counted, never fatal."""
+non-finite pixels in the cut, nothing detected at the centre, excluded by the automatic
+inspection (cleaning removed too much of the central's light). Counted, never fatal."""
 
 
 def stamps_stage_name(config: dict) -> str:
@@ -87,8 +93,22 @@ class StampSet:
     masks: list = field(default_factory=list)
     truth: list = field(default_factory=list)
     rows: list = field(default_factory=list)
-    metrics: list = field(default_factory=list)
+    report: list = field(default_factory=list)
+    excluded: list = field(default_factory=list)
     skipped: dict = field(default_factory=lambda: dict.fromkeys(SKIP_REASONS, 0))
+
+
+def cut_window(
+    mosaic: np.ndarray, x: float, y: float, size: int, margin: int
+) -> tuple[np.ndarray, int]:
+    """The cut-out with up to ``margin`` extra pixels on every side (the same on all four, as
+    far as the mosaic allows), and the margin used: objects just outside the stamp are
+    segmented whole."""
+    x0, y0 = cut_origin(x, y, size)
+    height, width = mosaic.shape
+    m = max(0, min(margin, x0, y0, width - x0 - size, height - y0 - size))
+    window = mosaic[y0 - m : y0 + size + m, x0 - m : x0 + size + m]
+    return np.ascontiguousarray(window, dtype=np.float32), m
 
 
 def process_stamp(
@@ -97,11 +117,20 @@ def process_stamp(
     noise: float,
     rng: np.random.Generator,
     segmap: np.ndarray | None = None,
+    radius: float = float("nan"),
+    window: np.ndarray | None = None,
+    margin: int = 0,
 ) -> dict | None:
-    """Segment (unless ``segmap`` is given) and clean one stamp; None if no central object."""
+    """Segment (unless ``segmap`` is given) and clean one stamp; None if no central object.
+
+    ``window`` (the stamp with ``margin`` pixels more on each side) is what sep segments, so
+    that neighbours cut by the stamp's edge are measured whole; ``radius`` (catalogue, pixels)
+    sets the reach of the central galaxy's family.
+    """
     if segmap is None:
+        image, m = (window, margin) if window is not None else (stamp, 0)
         segmap, central = segment_stamp(
-            stamp,
+            image,
             noise,
             params["detect_thresh"],
             params["detect_minarea"],
@@ -110,24 +139,65 @@ def process_stamp(
             params["deblend_nthresh"],
         )
     else:
+        image, m = stamp, 0
         segmap = np.asarray(segmap, dtype=np.int32)
         central = central_label(segmap)
     if central == 0:
         return None
+    labels = np.setdiff1d(np.unique(segmap), [0])
+    props = segment_properties(image, segmap, labels)
+    family = central_family(segmap, props, central, radius, params["central_merge_radius"])
+    grown = None
+    if params["neighbour_mask"] == "scaled":
+        others = ~np.isin(props["label"], family)
+        grown = grown_ellipses(
+            segmap.shape,
+            {k: v[others] for k, v in props.items()},
+            params["detect_thresh"] * noise,
+            params["mask_sb_fraction"],
+            params["mask_growth_max"],
+        )
     iterations = params["dilate_iterations"]
-    clean, mask = clean_stamp(stamp, segmap, central, iterations, noise, rng)
-    replaced = neighbour_region(segmap, central, iterations)
+    replaced = neighbour_region(segmap, family, iterations, grown)
+    crop = (slice(m, m + stamp.shape[0]), slice(m, m + stamp.shape[1]))
+    segmap_full = segmap
+    segmap, replaced = np.ascontiguousarray(segmap[crop]), np.ascontiguousarray(replaced[crop])
+    clean, mask = clean_stamp(stamp, segmap, family, iterations, noise, rng, replace=replaced)
+    loss = central_loss_estimate(stamp, replaced, mask)
+    limit, share_max = params["inspect_max_loss"], params["inspect_max_component"]
+    fluxes = ndimage.sum_labels(np.maximum(image, 0.0), segmap_full, family)
+    component = float(np.max(fluxes[np.asarray(family) != central], initial=0.0))
+    share = component / max(float(np.sum(fluxes)), 1e-30)
     return {
         "segmap": segmap,
         "clean": clean,
         "mask": mask,
         "replaced": replaced,
-        "n_neighbours": int(len(np.setdiff1d(np.unique(segmap), [0, central]))),
+        "n_neighbours": int(len(np.setdiff1d(np.unique(segmap), [0, *family]))),
+        "family": len(family),
+        "loss_estimate": loss,
+        "component_share": share,
+        "excluded": (limit is not None and loss > limit)
+        or (share_max is not None and share > share_max),
     }
 
 
-def _keep(out: StampSet, stamp: np.ndarray, result: dict, row: dict, noise: float) -> None:
-    """Append one processed stamp and its catalogue row."""
+def _keep(out: StampSet, stamp: np.ndarray, result: dict, row: dict, noise: float) -> bool:
+    """Record one processed stamp in the report; append it unless the inspection excluded it.
+    Returns True when it was kept."""
+    summary = {
+        "n_neighbours": result["n_neighbours"],
+        "central_segments": result["family"],
+        "replaced_fraction": float(result["replaced"].mean()),
+        "loss_estimate": float(result["loss_estimate"]),
+        "component_share": float(result["component_share"]),
+        "excluded": bool(result["excluded"]),
+    }
+    out.report.append({k: row[k] for k in ("id", "type", "mag")} | summary)
+    if result["excluded"]:
+        out.skipped["inspection"] += 1
+        out.excluded.append(row["id"])
+        return False
     out.raw.append(stamp)
     out.segmaps.append(result["segmap"])
     out.clean.append(result["clean"])
@@ -137,9 +207,10 @@ def _keep(out: StampSet, stamp: np.ndarray, result: dict, row: dict, noise: floa
             **row,
             "noise": float(noise),
             "n_neighbours": result["n_neighbours"],
-            "replaced_fraction": float(result["replaced"].mean()),
+            "replaced_fraction": summary["replaced_fraction"],
         }
     )
+    return True
 
 
 def _write_stamps(out: StampSet, path: Path, attrs: dict, columns: list[str]) -> pd.DataFrame:
@@ -178,12 +249,10 @@ def _finish(
         kept = _write_stamps(out, paths["stamps"], attrs, columns)
     except InputError as exc:
         raise InputError(paths["source"], exc.problem) from exc
-    write_csv(table1(before, after), paths["table1"])
-    report = kept[["id", "type", "mag", "n_neighbours", "replaced_fraction"]].copy()
-    if out.metrics:
-        report = pd.concat([report, pd.DataFrame(out.metrics)], axis=1)
-        summary = summarise_cleaning(report)
-        log.info("cleaning measured against the truth: %s", summary)
+    write_csv(table1(before, after.loc[~after["id"].isin(out.excluded)]), paths["table1"])
+    report = pd.DataFrame(out.report)
+    if "neighbour_total" in report:
+        log.info("cleaning measured against the truth: %s", summarise_cleaning(report))
     if paths.get("cleaning") is not None:
         write_csv(report, paths["cleaning"], float_format="%.6g")
     counts = {"selected": len(after), "stamps": len(kept), **out.skipped}
@@ -256,24 +325,29 @@ def build_stamps(
             out.skipped["no_data"] += 1
             continue
         noise = float(fixed_noise) if fixed_noise else estimate_noise(stamp)
-        result = process_stamp(stamp, params, noise, rng)
+        window, margin = cut_window(mosaic, x, y, STAMP_SIZE, params["segment_margin"])
+        if not np.isfinite(window).all():
+            window, margin = stamp, 0
+        radius = float(row.get("radius", np.nan))
+        result = process_stamp(stamp, params, noise, rng, None, radius, window, margin)
         if result is None:
             out.skipped["no_detection"] += 1
             continue
-        _keep(out, stamp, result, row, noise)
+        kept = _keep(out, stamp, result, row, noise)
         if truth:
             x0, y0 = cut_origin(x, y, STAMP_SIZE)
             central = render_truth_stamp(row, sky, x0, y0, STAMP_SIZE)
-            window = noiseless[y0 : y0 + STAMP_SIZE, x0 : x0 + STAMP_SIZE]
-            out.truth.append(central)
-            out.metrics.append(
+            if kept:
+                out.truth.append(central)
+            everything = noiseless[y0 : y0 + STAMP_SIZE, x0 : x0 + STAMP_SIZE]
+            out.report[-1].update(
                 stamp_cleaning_metrics(
                     stamp,
                     result["clean"],
                     result["mask"],
                     result["replaced"],
                     central,
-                    window.astype(np.float64) - central,
+                    everything.astype(np.float64) - central,
                 )
             )
     noise_attr = fixed_noise or float(np.median([r["noise"] for r in out.rows] or [np.nan]))
@@ -316,7 +390,9 @@ def build_stamps_candels(
             out.skipped["no_data"] += 1
             continue
         noise = estimate_noise(stamp)
-        result = process_stamp(stamp, params, noise, rng, segmaps[index] if provided else None)
+        segmap = segmaps[index] if provided else None
+        radius = float(row.get("radius", np.nan))
+        result = process_stamp(stamp, params, noise, rng, segmap, radius)
         if result is None:
             out.skipped["no_detection"] += 1
             continue

@@ -42,31 +42,45 @@ def stamp_cleaning_metrics(
 
 
 def summarise_cleaning(table: pd.DataFrame) -> dict[str, float]:
-    """The headline numbers over all stamps.
+    """The headline numbers over the stamps kept (rows with ``excluded`` true are left out,
+    as the automatic inspection leaves them out of the stamps file).
 
     neighbour_left_fraction: neighbour light left after cleaning / neighbours' total (pooled);
+    neighbour_under_mask_fraction: the part of it under the central mask, which no
+    replacement can remove (the rest lies outside every replaced region);
     central_mask_change_mean: mean relative change of the flux under the central mask caused
     by cleaning, (mask_clean - mask_raw) / central_in_mask;
     central_mask_contamination_mean: mean neighbour light under the central mask relative to
     the central's light there, i.e. the change of the central's mask flux that the
     neighbours still cause after cleaning;
-    central_removed_fraction_mean: mean fraction of the central's light that was replaced.
+    central_removed_fraction_mean (_irr: irregulars only), _max, central_removed_over_10pc:
+    share of the central's light that was replaced, and the number of stamps losing > 10%;
+    excluded: stamps the inspection removed (not in the numbers above).
     """
-    neighbour_total = table["neighbour_total"].sum()
+    excluded = table["excluded"].astype(bool) if "excluded" in table else False
+    kept = table.loc[~excluded] if "excluded" in table else table
+    neighbour_total = kept["neighbour_total"].sum()
+
+    def share(value: float) -> float:
+        return float(value / neighbour_total) if neighbour_total > 0 else 0.0
+
     with np.errstate(divide="ignore", invalid="ignore"):
-        change = (table["mask_clean"] - table["mask_raw"]) / table["central_in_mask"]
-        contamination = table["neighbour_in_mask"] / table["central_in_mask"]
-        removed = table["central_removed"] / table["central_total"]
+        change = (kept["mask_clean"] - kept["mask_raw"]) / kept["central_in_mask"]
+        contamination = kept["neighbour_in_mask"] / kept["central_in_mask"]
+        removed = kept["central_removed"] / kept["central_total"]
+    irr = kept["type"] == "irr" if "type" in kept else np.zeros(len(kept), dtype=bool)
     return {
-        "stamps": int(len(table)),
+        "stamps": int(len(kept)),
+        "excluded": int(len(table) - len(kept)),
         "neighbour_total": float(neighbour_total),
-        "neighbour_left": float(table["neighbour_left"].sum()),
-        "neighbour_left_fraction": float(table["neighbour_left"].sum() / neighbour_total)
-        if neighbour_total > 0
-        else 0.0,
+        "neighbour_left": float(kept["neighbour_left"].sum()),
+        "neighbour_left_fraction": share(kept["neighbour_left"].sum()),
+        "neighbour_under_mask_fraction": share(kept["neighbour_in_mask"].sum()),
         "central_mask_change_mean": float(np.nanmean(change)),
         "central_mask_contamination_mean": float(np.nanmean(contamination)),
         "central_mask_contamination_max": float(np.nanmax(contamination)),
         "central_removed_fraction_mean": float(np.nanmean(removed)),
+        "central_removed_fraction_irr": float(np.nanmean(removed[irr])) if irr.any() else 0.0,
         "central_removed_fraction_max": float(np.nanmax(removed)),
+        "central_removed_over_10pc": int((removed > 0.1).sum()),
     }
