@@ -100,3 +100,23 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_csv_checked(
+    path: str | Path, required: Sequence[str], absent: str = "file does not exist"
+) -> pd.DataFrame:
+    """Read a CSV; a missing or unreadable file, or missing columns, is one InputError.
+
+    ``absent`` is the message for a file that is not there (say how to get it).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, absent)
+    try:
+        table = pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001 - any parser failure is a bad file
+        raise InputError(path, f"cannot read CSV ({exc})") from exc
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise InputError(path, f"missing column(s): {', '.join(missing)}")
+    return table

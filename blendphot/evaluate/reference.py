@@ -10,25 +10,17 @@ import pandas as pd
 
 from blendphot.errors import InputError
 from blendphot.evaluate.catalog import PAPER_COLUMNS
-from blendphot.io import write_csv
+from blendphot.io import read_csv_checked, write_csv
 
 
 def load_reference_catalog(path: str | Path) -> pd.DataFrame:
     """Read the published output_catalog.csv and check it has the paper's schema."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(
-            path,
-            "the paper's per-blend table is not there: download it with "
-            "`snakemake download_paper_catalog` or set evaluate.paper_reference.catalog",
-        )
-    try:
-        table = pd.read_csv(path)
-    except Exception as exc:  # noqa: BLE001 - any parser failure is a bad file
-        raise InputError(path, f"cannot read CSV ({exc})") from exc
-    missing = [c for c in PAPER_COLUMNS if c not in table.columns]
-    if missing:
-        raise InputError(path, f"not the paper's schema: missing {', '.join(missing)}")
+    table = read_csv_checked(
+        path,
+        PAPER_COLUMNS,
+        "the paper's per-blend table is not there: download it with "
+        "`snakemake download_paper_catalog` or set evaluate.paper_reference.catalog",
+    )
     bad = ~np.isfinite(table[["g1_flux", "g2_flux", "g1_mag", "g2_mag"]].to_numpy(float))
     if bad.any():
         raise InputError(path, f"{int(bad.any(axis=1).sum())} rows with non-finite truth")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from blendphot.errors import InputError
+from blendphot.io import read_csv_checked
 from blendphot.sky.priors import PROPERTIES
 
 GALAXY_TYPES = ("sph", "disk", "sphd", "irr")
@@ -52,19 +52,13 @@ def reference_path(configured: str | Path | None = None) -> Path:
 
 def load_reference_galaxies(path: str | Path) -> pd.DataFrame:
     """Unique galaxies (id, mag, radius, z, type) of the paper's published per-blend table."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(
-            path,
-            "the paper's reference table (paper_output_catalog.csv) was not found; place the "
-            f"shared/ folder beside the repository or set {REFERENCE_ENV} to its path",
-        )
-    table = pd.read_csv(path)
     fields = {"id": "id", "mag": "mag", "rad": "radius", "z": "z", "type": "type"}
-    needed = [f"{g}_{f}" for g in ("g1", "g2") for f in fields]
-    missing = [c for c in needed if c not in table.columns]
-    if missing:
-        raise InputError(path, f"reference table is missing column(s): {', '.join(missing)}")
+    table = read_csv_checked(
+        path,
+        [f"{g}_{f}" for g in ("g1", "g2") for f in fields],
+        "the paper's reference table (paper_output_catalog.csv) was not found; place the "
+        f"shared/ folder beside the repository or set {REFERENCE_ENV} to its path",
+    )
     parts = [
         table[[f"{g}_{f}" for f in fields]].set_axis(list(fields.values()), axis=1)
         for g in ("g1", "g2")

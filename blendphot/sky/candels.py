@@ -15,6 +15,7 @@ import pandas as pd
 
 from blendphot import STAMP_SIZE
 from blendphot.errors import InputError
+from blendphot.io import read_csv_checked
 from blendphot.sky.inputs import check_catalog
 
 CANDELS_COLUMNS = {"ID": "id", "mag": "mag", "radius": "radius", "z": "z", "galtype": "type"}
@@ -38,16 +39,7 @@ def _load_stack(path: Path, what: str) -> np.ndarray:
 
 def read_candels_catalog(path: str | Path, zeropoint: float) -> pd.DataFrame:
     """candels_cat.csv in the catalogue contract (one row per stamp, ``stamp_index`` kept)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "catalogue does not exist")
-    try:
-        raw = pd.read_csv(path)
-    except Exception as exc:  # noqa: BLE001 - any parser failure is a bad file
-        raise InputError(path, f"cannot read catalogue ({exc})") from exc
-    missing = [c for c in CANDELS_COLUMNS if c not in raw.columns]
-    if missing:
-        raise InputError(path, f"catalogue is missing column(s): {', '.join(missing)}")
+    raw = read_csv_checked(path, list(CANDELS_COLUMNS), "catalogue does not exist")
     centre = float(STAMP_SIZE // 2)  # each stamp is centred on its galaxy
     catalog = raw[list(CANDELS_COLUMNS)].rename(columns=CANDELS_COLUMNS)
     catalog = check_catalog(catalog.assign(x=centre, y=centre), path)
