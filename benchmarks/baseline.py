@@ -29,26 +29,14 @@ sys.path.insert(0, str(ROOT))
 from blendphot.baseline import measure_set  # noqa: E402
 from blendphot.baseline.sep_photometry import Limits, run_limits  # noqa: E402
 from blendphot.config import load_config  # noqa: E402
-from blendphot.stages import run_stage  # noqa: E402
+from blendphot.stages import run_data_chain  # noqa: E402
 
 SEP_DEFAULT_PIXSTACK = 300000
-SPLITS = ("train", "val", "test")
 
 
 def build_test_set(config: dict, workdir: Path) -> Path:
     """Sky, stamps and blend sets of ``config`` in ``workdir``; returns the test set's path."""
-    p = {k: workdir / f"{k}.{ext}" for k, ext in (("mosaic", "fits"), ("catalog", "fits"))}
-    p.update({k: workdir / f"{k}.h5" for k in ("stamps", "train", "val", "test")})
-    p["table1"] = workdir / "table1.csv"
-    run_stage("sky", config, {}, {k: p[k] for k in ("mosaic", "catalog")}, {})
-    run_stage(
-        "stamps",
-        config,
-        {k: p[k] for k in ("mosaic", "catalog")},
-        {k: p[k] for k in ("stamps", "table1")},
-        {},
-    )
-    run_stage("blends", config, {"stamps": p["stamps"]}, {k: p[k] for k in SPLITS}, {})
+    p = run_data_chain(config, workdir)
     return p["test"]
 
 

@@ -553,3 +553,18 @@ def run_from_snakemake(snakemake, name: str) -> None:
     params = {k: snakemake.params[k] for k in stage.params}
     with redirect_to_log(snakemake.log[0] if snakemake.log else None):
         run_stage(name, snakemake.config, inputs, outputs, params, snakemake.threads)
+
+
+def run_data_chain(config: dict, directory: Path) -> dict[str, Path]:
+    """Sky, stamps and blend sets of a synthetic config in one folder, outside Snakemake
+    (tests, benchmarks, notebooks); returns the paths by name."""
+    directory = Path(directory)
+    p = {k: directory / f"{k}.fits" for k in ("mosaic", "catalog")}
+    p.update({k: directory / f"{k}.h5" for k in ("stamps", "train", "val", "test")})
+    p["table1"] = directory / "table1.csv"
+    sky = ("mosaic", "catalog")
+    run_stage("sky", config, {}, {k: p[k] for k in sky}, {})
+    run_stage("stamps", config, {k: p[k] for k in sky}, {k: p[k] for k in ("stamps", "table1")}, {})
+    splits = ("train", "val", "test")
+    run_stage("blends", config, {"stamps": p["stamps"]}, {k: p[k] for k in splits}, {})
+    return p

@@ -28,32 +28,9 @@ def tiny_config() -> dict:
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> dict:
     """Sky, stamps and blend sets of the tiny config, built once per test session."""
-    from blendphot.stages import run_stage
+    from blendphot.stages import run_data_chain
 
     config = tiny_config_dict()
     d = tmp_path_factory.mktemp("tiny")
-    paths = {
-        "mosaic": d / "mosaic.fits",
-        "catalog": d / "catalog.fits",
-        "stamps": d / "stamps.h5",
-        "table1": d / "table1.csv",
-        "train": d / "train.h5",
-        "val": d / "val.h5",
-        "test": d / "test.h5",
-    }
-    run_stage("sky", config, {}, {k: paths[k] for k in ("mosaic", "catalog")}, {})
-    run_stage(
-        "stamps",
-        config,
-        {k: paths[k] for k in ("mosaic", "catalog")},
-        {k: paths[k] for k in ("stamps", "table1")},
-        {},
-    )
-    run_stage(
-        "blends",
-        config,
-        {"stamps": paths["stamps"]},
-        {k: paths[k] for k in ("train", "val", "test")},
-        {},
-    )
+    paths = run_data_chain(config, d)
     return {"config": copy.deepcopy(config), "dir": d, **paths}

@@ -22,9 +22,10 @@ Three refinements (``config/README.md``, ``stamps``):
 from __future__ import annotations
 
 import numpy as np
-import sep
 from astropy.stats import sigma_clipped_stats
 from scipy import ndimage
+
+from blendphot.sepcall import prepare_image, sep_pass
 
 MIN_POOL = 16
 """Fewer empty background pixels than this: refill with Gaussian noise of the known level."""
@@ -72,17 +73,21 @@ def segment_stamp(
     max_offset: float = 4.0,
     deblend_nthresh: int = 32,
 ) -> tuple[np.ndarray, int]:
-    """sep segmentation map of a stamp and the label of the central object (0 if none)."""
-    data = np.ascontiguousarray(stamp, dtype=np.float32)
-    objects, segmap = sep.extract(
-        data,
-        thresh,
-        err=noise,
-        minarea=minarea,
-        deblend_cont=deblend_cont,
-        deblend_nthresh=deblend_nthresh,
-        segmentation_map=True,
-    )
+    """sep segmentation map of a stamp and the label of the central object (0 if none).
+
+    A stamp sep cannot segment (even after the overflow retry) gives no object, so the
+    galaxy is skipped and counted, never a crash.
+    """
+    data, _ = prepare_image(stamp)
+    settings = {
+        "thresh": thresh,
+        "minarea": minarea,
+        "deblend_cont": deblend_cont,
+        "deblend_nthresh": deblend_nthresh,
+    }
+    objects, segmap, _ = sep_pass(data, noise, settings, segmentation=True)
+    if segmap is None:
+        return np.zeros(np.shape(stamp), np.int32), 0
     return segmap.astype(np.int32), central_label(segmap, objects, max_offset)
 
 
