@@ -82,7 +82,9 @@ def sep_pass(
 ) -> tuple[np.ndarray, np.ndarray | None, int]:
     """One sep.extract pass with Table 3 settings: (objects, segmap or None, problem bits).
 
-    ``data`` must come from :func:`prepare_image`. A sep failure never raises: an overflow of
+    ``data`` must come from :func:`prepare_image`; ``settings`` may hold ``filter_kernel``
+    (None: detect on the pixels as they are, e.g. an image already smoothed). A sep failure
+    never raises: an overflow of
     the pixel stack or the sub-object limit is retried once with ``RETRY_FACTOR`` times
     larger limits; what still fails gives no objects and the SEP_FAILED bit.
     """
@@ -96,6 +98,7 @@ def sep_pass(
             deblend_cont=settings["deblend_cont"],
             deblend_nthresh=settings["deblend_nthresh"],
             segmentation_map=segmentation,
+            **({"filter_kernel": settings["filter_kernel"]} if "filter_kernel" in settings else {}),
         )
         return out if segmentation else (out, None)
 

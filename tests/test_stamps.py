@@ -178,8 +178,10 @@ def _cleaning_summary(tiny_data, tmp_path, **changes):
 
 def test_cleaning_measured_against_the_truth(tiny_data, tmp_path):
     summary, report, counts = _cleaning_summary(tiny_data, tmp_path)
-    assert len(report) == 60 and summary["stamps"] == counts["stamps"] > 50
+    # the isolation cut leaves out galaxies with a close catalogue neighbour (60 -> selected)
+    assert len(report) == counts["selected"] < 60 and summary["stamps"] == counts["stamps"] > 40
     assert summary["excluded"] == counts["inspection"] == report["excluded"].sum()
+    assert (report["excluded"] == report["reasons"].fillna("").ne("")).all()
     table1 = pd.read_csv(tmp_path / "t1.csv").set_index("type")
     assert table1.loc["Total", "after_exclusion"] == counts["stamps"]
     assert summary["neighbour_total"] > 0
@@ -190,9 +192,11 @@ def test_cleaning_measured_against_the_truth(tiny_data, tmp_path):
     # cleaning no longer eats the central galaxy (the clumps of irregulars stay with it)
     assert summary["central_removed_fraction_mean"] < 0.01
     assert summary["central_removed_over_10pc"] == 0
-    # most neighbour light is removed; what is left is mostly under the central's mask or
-    # in faint wings (not all: see config/README.md)
-    assert summary["neighbour_left_fraction"] < 0.1
+    # the issue's target: < 1% of the neighbours' light is left in the cleaned stamps
+    assert summary["neighbour_left_fraction"] < 0.01
+    # the wings of objects centred beyond the stamp are measured apart, and included in all
+    assert summary["outside_total"] > 0
+    assert 0 <= summary["all_left_fraction"] <= max(summary["outside_left_fraction"], 0.01)
 
 
 def test_scaled_masks_and_merging_beat_the_paper_recipe(tiny_data, tmp_path):
@@ -200,9 +204,10 @@ def test_scaled_masks_and_merging_beat_the_paper_recipe(tiny_data, tmp_path):
     new, _, _ = _cleaning_summary(tiny_data, tmp_path)
     old, _, _ = _cleaning_summary(tiny_data, tmp_path, neighbour_mask="fixed",
                                   central_merge_radius=0.0, inspect_max_loss=None,
-                                  inspect_max_component=None)  # fmt: skip
-    assert old["excluded"] == 0
-    assert new["neighbour_left_fraction"] < 0.8 * old["neighbour_left_fraction"]
+                                  inspect_max_component=None, inspect_blended=False,
+                                  faint_smoothing=0.0, isolation=None)  # fmt: skip
+    assert old["excluded"] == 0 and old["stamps"] == 60
+    assert new["neighbour_left_fraction"] < 0.2 * old["neighbour_left_fraction"]
     assert new["central_removed_fraction_mean"] < 0.5 * old["central_removed_fraction_mean"]
 
 
@@ -271,3 +276,153 @@ def test_figure1_and_calibration_figure(tiny_data, tmp_path):
     calibration_figure(tiny_data["stamps"], None, [tmp_path / "cal.png"])
     for path in (*paths, tmp_path / "cal.png"):
         assert path.stat().st_size > 5000
+
+
+def test_refill_copies_background_pixels_and_says_which():
+    from blendphot.stamps.cleaning import refill
+
+    rng = np.random.default_rng(3)
+    stamp = rng.normal(0, 1, (32, 32)).astype(np.float32)
+    replace = np.zeros((32, 32), dtype=bool)
+    replace[:4, :4] = True
+    pool = np.zeros((32, 32), dtype=bool)
+    pool[20:, 20:] = True
+    clean, sources = refill(stamp, replace, pool, 1.0, rng)
+    assert sources.shape == (16,) and (sources >= 0).all()
+    assert pool.flat[sources].all()  # every copy comes from the pool ...
+    np.testing.assert_array_equal(clean[replace], stamp.flat[sources])  # ... and is that pixel
+    np.testing.assert_array_equal(clean[~replace], stamp[~replace])
+    # too small a pool: Gaussian noise of the known level, marked -1
+    tiny = np.zeros((32, 32), dtype=bool)
+    tiny[31, 31] = True
+    clean, sources = refill(stamp, replace, tiny, 1.0, rng)
+    assert (sources == -1).all() and not np.isin(clean[replace], stamp).any()
+
+
+def test_cleaning_metrics_count_what_the_copies_carry():
+    central = np.zeros((4, 4))
+    central[1, 1] = 1.0
+    neighbour = np.zeros((4, 4))
+    neighbour[0, 0], neighbour[3, 3] = 2.0, 0.25  # (3, 3): a faint wing in the pool
+    outside = np.full((4, 4), 0.125)
+    replaced = np.zeros((4, 4), dtype=bool)
+    replaced[0, 0] = True
+    mask = np.zeros((4, 4), dtype=np.uint8)
+    mask[1, 1] = 1
+    raw = central + neighbour + outside
+    clean = raw.copy()
+    clean[0, 0] = raw[3, 3]
+    m = stamp_cleaning_metrics(raw, clean, mask, replaced, central, neighbour,
+                               fill_sources=np.array([15]), outside_true=outside)  # fmt: skip
+    # the wing is left where it is and once more in the copy
+    assert m["neighbour_left"] == 0.5 and m["neighbour_refilled"] == 0.25
+    assert m["outside_total"] == 2.0 and m["outside_left"] == 2.0  # 15 kept + 1 copied
+    summary = summarise_cleaning(pd.DataFrame([m]))
+    assert summary["neighbour_left_fraction"] == 0.5 / 2.25
+    assert summary["neighbour_refilled_fraction"] == 0.25 / 2.25
+    assert summary["outside_left_fraction"] == 1.0
+    assert summary["all_left_fraction"] == (0.5 + 2.0) / (2.25 + 2.0)
+
+
+def test_isolation_selects_galaxies_without_close_neighbours():
+    from blendphot.stamps.selection import isolated
+
+    cat = pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4, 5],
+            "x": [100.0, 112.0, 300.0, 330.0, 500.0],
+            "y": [100.0, 100.0, 300.0, 300.0, np.nan],
+            "radius": [3.0, 2.0, 5.0, 1.0, 4.0],
+            "mag": [20.0, 24.0, 21.0, 24.5, 21.0],
+            "p_sph": [0.9, 0.1, 0.9, 0.1, 0.9],
+            "p_disk": [0.1, 0.1, 0.1, 0.1, 0.1],
+            "p_irr": [0.0, 0.1, 0.0, 0.1, 0.0],
+        }
+    )
+    # 1-2: 12 px apart, 2.5 x (3 + 2) = 12.5 -> not isolated; 3-4: 30 > 2.5 x 6 = 15
+    np.testing.assert_array_equal(isolated(cat, np.array([0, 2, 4]), 2.5), [False, True, True])
+    np.testing.assert_array_equal(isolated(cat, np.array([0]), 2.0), [True])  # 12 > 10
+    before, after = select_galaxies(cat, 23.5, 0.8, [], isolation=2.5)
+    assert list(before["id"]) == [3, 5] and list(after["id"]) == [3, 5]
+    before, _ = select_galaxies(cat, 23.5, 0.8, [], isolation=None)
+    assert list(before["id"]) == [1, 3, 5]
+
+
+def test_touching_segments_and_the_blended_inspection():
+    from blendphot.stamps.cleaning import touching_segments
+    from blendphot.stamps.stage import inspection_reasons
+
+    segmap = np.zeros((10, 10), dtype=np.int32)
+    segmap[3:6, 3:6] = 1  # the central
+    segmap[6, 6] = 2  # diagonal contact
+    segmap[0, 0] = 3  # apart
+    segmap[3:6, 6] = 4  # side contact
+    np.testing.assert_array_equal(touching_segments(segmap, 1), [2, 4])
+    np.testing.assert_array_equal(touching_segments(segmap, [1, 4]), [2])
+    params = {"inspect_max_loss": 0.05, "inspect_max_component": 0.3, "inspect_blended": True}
+    assert inspection_reasons(params, 0.0, 0.0, 0, False) == []
+    assert inspection_reasons(params, 0.1, 0.5, 1, False) == ["loss", "component", "blended"]
+    assert inspection_reasons(params, 0.0, 0.0, 0, True) == ["blended"]
+    off = {"inspect_max_loss": None, "inspect_max_component": None, "inspect_blended": False}
+    assert inspection_reasons(off, 1.0, 1.0, 3, True) == []
+
+
+def test_faint_segmentation_finds_what_the_pixels_miss():
+    from blendphot.stamps.cleaning import faint_central_label, faint_segmentation
+
+    rng = np.random.default_rng(4)
+    noise = 0.01
+    central = _gaussian(128, 64, 64, 60.0, 3.0)
+    lsb = _gaussian(128, 100, 100, 6.0, 8.0)  # peak 0.015: 1.5 sigma at its very centre
+    stamp = (central + lsb + rng.normal(0, noise, central.shape)).astype(np.float32)
+    segmap, label = segment_stamp(stamp, noise, 1.5, 5)
+    assert label and segmap[92:109, 92:109].sum() < 50  # sep hardly sees the faint galaxy
+    faint = faint_segmentation(stamp, noise, 3.0, 3.0)
+    own = faint_central_label(faint, segmap == label)
+    assert own and faint[64, 64] == own
+    assert faint[100, 100] not in (0, own)  # found, and not the central's
+    assert (faint > 0).mean() < 0.2  # noise alone makes no footprints
+    assert faint_central_label(faint, np.zeros_like(segmap)) == 0
+
+
+def test_process_stamp_excludes_a_blended_central():
+    from blendphot.stamps.stage import process_stamp
+
+    rng = np.random.default_rng(5)
+    noise = 0.01
+    params = tiny_params()
+    central = _gaussian(128, 64, 64, 60.0, 3.0)
+    touching = _gaussian(128, 75, 64, 30.0, 2.5)  # its isophote runs into the central's
+    apart = _gaussian(128, 110, 20, 30.0, 2.5)
+    field = rng.normal(0, noise, central.shape)
+    alone = process_stamp((central + apart + field).astype(np.float32), params, noise, rng,
+                          radius=4.0, galaxy_type="disk")  # fmt: skip
+    assert not alone["excluded"] and alone["touching"] == 0 and alone["replaced"][20, 110]
+    blended = process_stamp((central + touching + field).astype(np.float32), params, noise, rng,
+                            radius=4.0, galaxy_type="disk")  # fmt: skip
+    assert blended["excluded"] and "blended" in blended["reasons"]
+
+
+def tiny_params() -> dict:
+    from tests.conftest import tiny_config_dict
+
+    return tiny_config_dict()["stamps"]
+
+
+def test_render_neighbours_draws_the_objects_centred_in_the_stamp(tiny_data):
+    from astropy.table import Table
+
+    from blendphot.stamps.stage import render_neighbours
+
+    catalog = Table.read(tiny_data["catalog"]).to_pandas()
+    catalog["type"] = catalog["type"].astype(str)
+    sky = tiny_data["config"]["sky"]
+    host = catalog[catalog["primary"]].iloc[0]
+    x0, y0 = cut_origin(host["x"], host["y"], 128)
+    light = render_neighbours(catalog, host["id"], sky, x0, y0, 128)
+    x, y = catalog["x"] - x0, catalog["y"] - y0
+    on = (x >= -0.5) & (x < 127.5) & (y >= -0.5) & (y < 127.5) & (catalog["id"] != host["id"])
+    assert on.any()
+    # each neighbour's light, all on the stamp or cut by its edge: at most its catalogue flux
+    assert 0 < light.sum() <= catalog.loc[on, "flux"].sum() * (1 + 1e-5)
+    assert light.sum() > 0.5 * catalog.loc[on, "flux"].sum()

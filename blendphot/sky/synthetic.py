@@ -60,6 +60,7 @@ SHAPE_COLUMNS = ("q", "beta", "bulge_fraction", "knot_fraction", "n_knots", "kno
 # Intrinsic thickness C/A used to turn a random inclination into an axis ratio.
 THICKNESS = {"sph": 0.45, "disk": 0.25, "sphd": 0.35, "irr": 0.3}
 BULGE_TO_DISC_SIZE = 0.4  # bulge half-light radius / disc half-light radius (bulge+disc)
+MAX_POSTAGE_STAMP = 1024  # pixels: the side of the largest object drawing
 DEVAUC_TRUNCATION = 8.0  # de Vaucouleurs profiles are truncated at this many half-light radii
 STAGE_STREAM = 1  # this stage's branch of the master seed
 NOISE_STREAM = 1  # sub-branch of the noise field
@@ -296,9 +297,12 @@ def galaxy_profile(row: pd.Series | dict, pixel_scale: float) -> galsim.GSObject
 
 
 def postage_stamp_size(row: pd.Series | dict) -> int:
-    """Side (pixels, even) of the postage stamp an object is drawn into."""
-    reach = (DEVAUC_TRUNCATION if row["type"] == "sph" else 4.5) * float(row["radius"])
-    return int(np.clip(2 * (int(np.ceil(reach)) + 16), 48, 384))
+    """Side (pixels, even) of the postage stamp an object is drawn into: out to the
+    truncation of a de Vaucouleurs profile (types with a bulge) or 6 half-light radii of an
+    exponential (99.97% of its light), plus a PSF margin, so that no wing ends at a cut."""
+    bulgy = row["type"] in ("sph", "sphd")
+    reach = (DEVAUC_TRUNCATION if bulgy else 6.0) * float(row["radius"])
+    return int(np.clip(2 * (int(np.ceil(reach)) + 16), 48, MAX_POSTAGE_STAMP))
 
 
 def draw_object(row: pd.Series | dict, psf: galsim.GSObject, method: str, scale: float):

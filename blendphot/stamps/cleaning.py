@@ -190,6 +190,44 @@ def grown_ellipses(
     return out
 
 
+def faint_segmentation(
+    image: np.ndarray,
+    noise: float,
+    smoothing: float,
+    thresh: float,
+    deblend_cont: float = 0.005,
+    deblend_nthresh: int = 32,
+) -> np.ndarray:
+    """sep segmentation of the Gaussian-smoothed image: the footprints of faint light.
+
+    Smoothing with a Gaussian of ``smoothing`` pixels (sigma) turns white noise of ``noise``
+    per pixel into noise / (2 sqrt(pi) smoothing), so that low-surface-brightness objects and
+    the faint wings of the others, which the per-pixel detection misses, stand ``thresh``
+    times above it; sep deblends them as usual. Objects smaller than the kernel's core
+    (pi smoothing^2 pixels) are not kept.
+    """
+    data = np.nan_to_num(np.asarray(image, dtype=np.float64))
+    smooth, _ = prepare_image(ndimage.gaussian_filter(data, smoothing, mode="nearest"))
+    settings = {
+        "thresh": thresh,
+        "minarea": int(np.ceil(np.pi * smoothing**2)),
+        "deblend_cont": deblend_cont,
+        "deblend_nthresh": deblend_nthresh,
+        "filter_kernel": None,
+    }
+    level = noise / (2.0 * np.sqrt(np.pi) * smoothing)
+    _, segmap, _ = sep_pass(smooth, level, settings, segmentation=True)
+    return np.zeros(np.shape(image), np.int32) if segmap is None else segmap.astype(np.int32)
+
+
+def faint_central_label(faint: np.ndarray, central_mask: np.ndarray) -> int:
+    """The faint segment that is the central galaxy's: the one holding most of the pixels of
+    its (sep) segments; 0 if none."""
+    inside = faint[central_mask.astype(bool)]
+    inside = inside[inside > 0]
+    return int(np.bincount(inside).argmax()) if inside.size else 0
+
+
 def mirror(image: np.ndarray) -> np.ndarray:
     """The image reflected through its centre pixel (size // 2); the unmatched edge row and
     column (index 0) come back as 0."""
@@ -225,6 +263,42 @@ def empty_background(
     return ~occupied
 
 
+def touching_segments(segmap: np.ndarray, central) -> np.ndarray:
+    """Labels of the other segments that touch the central galaxy's (8-connected): at the
+    detection isophote the two are one blended system, and the neighbour's light runs on under
+    the central mask where no replacement can reach it."""
+    family = np.isin(segmap, _labels(central))
+    ring = ndimage.binary_dilation(family, structure=np.ones((3, 3), dtype=bool)) & ~family
+    return np.setdiff1d(np.unique(segmap[ring]), [0, *_labels(central)])
+
+
+def refill(
+    stamp: np.ndarray,
+    replace: np.ndarray,
+    pool: np.ndarray,
+    noise: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stamp with the ``replace`` pixels refilled, and where each refill came from.
+
+    Refill pixels are drawn at random (with replacement) from the ``pool`` pixels; with fewer
+    than MIN_POOL of them, they are Gaussian noise of the known level. ``sources`` holds, for
+    each replaced pixel in row-major order, the flat index of the pixel copied, or -1 for noise
+    (so that what the copies carry, e.g. faint wings in the pool, can be accounted for).
+    """
+    clean = stamp.copy()
+    n_fill = int(replace.sum())
+    sources = np.full(n_fill, -1, dtype=np.int64)
+    if n_fill:
+        candidates = np.flatnonzero(pool & np.isfinite(stamp))
+        if candidates.size >= MIN_POOL:
+            sources = rng.choice(candidates, size=n_fill)
+            clean[replace] = stamp.flat[sources]
+        else:
+            clean[replace] = rng.normal(0.0, noise, size=n_fill).astype(stamp.dtype)
+    return clean, sources
+
+
 def clean_stamp(
     stamp: np.ndarray,
     segmap: np.ndarray,
@@ -237,19 +311,12 @@ def clean_stamp(
     """Replace every neighbour (dilated) with background pixels; return (clean, central mask).
 
     ``central`` is the central label (or its family's labels); ``replace``, if given, is the
-    region to refill (default: :func:`neighbour_region`). It is refilled with pixels drawn at
-    random from the stamp's empty background (outside every dilated segment and outside the
-    region); with fewer than MIN_POOL such pixels, with Gaussian noise of the known level. The
+    region to refill (default: :func:`neighbour_region`). It is refilled (:func:`refill`) from
+    the stamp's empty background (outside every dilated segment and outside the region). The
     central galaxy's segments are never touched.
     """
     if replace is None:
         replace = neighbour_region(segmap, central, dilate_iterations)
-    clean = stamp.copy()
-    n_fill = int(replace.sum())
-    if n_fill:
-        pool = stamp[empty_background(segmap, dilate_iterations, replace) & np.isfinite(stamp)]
-        if pool.size >= MIN_POOL:
-            clean[replace] = rng.choice(pool, size=n_fill)
-        else:
-            clean[replace] = rng.normal(0.0, noise, size=n_fill).astype(stamp.dtype)
+    pool = empty_background(segmap, dilate_iterations, replace)
+    clean, _ = refill(stamp, replace, pool, noise, rng)
     return clean, np.isin(segmap, _labels(central)).astype(np.uint8)

@@ -39,14 +39,18 @@ from blendphot.stamps.cleaning import (
     central_family,
     central_label,
     central_loss_estimate,
-    clean_stamp,
     cut_origin,
     cut_stamp,
+    empty_background,
     estimate_noise,
+    faint_central_label,
+    faint_segmentation,
     grown_ellipses,
     neighbour_region,
+    refill,
     segment_properties,
     segment_stamp,
+    touching_segments,
 )
 from blendphot.stamps.selection import select_galaxies
 from blendphot.stamps.validation import stamp_cleaning_metrics, summarise_cleaning
@@ -120,12 +124,14 @@ def process_stamp(
     radius: float = float("nan"),
     window: np.ndarray | None = None,
     margin: int = 0,
+    galaxy_type: str | None = None,
 ) -> dict | None:
     """Segment (unless ``segmap`` is given) and clean one stamp; None if no central object.
 
     ``window`` (the stamp with ``margin`` pixels more on each side) is what sep segments, so
     that neighbours cut by the stamp's edge are measured whole; ``radius`` (catalogue, pixels)
-    sets the reach of the central galaxy's family.
+    sets the reach of the central galaxy's family; ``galaxy_type`` (catalogue) tells a smooth
+    galaxy, which sep should not split, from an irregular one.
     """
     if segmap is None:
         image, m = (window, margin) if window is not None else (stamp, 0)
@@ -147,39 +153,76 @@ def process_stamp(
     labels = np.setdiff1d(np.unique(segmap), [0])
     props = segment_properties(image, segmap, labels)
     family = central_family(segmap, props, central, radius, params["central_merge_radius"])
+    ours = np.isin(props["label"], family)
+    threshold = params["detect_thresh"] * noise
+    grow = (params["mask_sb_fraction"], params["mask_growth_max"])
     grown = None
     if params["neighbour_mask"] == "scaled":
-        others = ~np.isin(props["label"], family)
-        grown = grown_ellipses(
-            segmap.shape,
-            {k: v[others] for k, v in props.items()},
-            params["detect_thresh"] * noise,
-            params["mask_sb_fraction"],
-            params["mask_growth_max"],
+        others = {k: v[~ours] for k, v in props.items()}
+        grown = grown_ellipses(segmap.shape, others, threshold, *grow)
+    if params["faint_smoothing"] > 0:
+        smoothed = faint_segmentation(
+            image,
+            noise,
+            params["faint_smoothing"],
+            params["faint_thresh"],
+            params["deblend_cont"],
+            params["deblend_nthresh"],
         )
+        own = faint_central_label(smoothed, np.isin(segmap, family))
+        faint = (smoothed > 0) & (smoothed != own)
+        grown = faint if grown is None else grown | faint
     iterations = params["dilate_iterations"]
     replaced = neighbour_region(segmap, family, iterations, grown)
+    touching = touching_segments(segmap, family)
     crop = (slice(m, m + stamp.shape[0]), slice(m, m + stamp.shape[1]))
     segmap_full = segmap
     segmap, replaced = np.ascontiguousarray(segmap[crop]), np.ascontiguousarray(replaced[crop])
-    clean, mask = clean_stamp(stamp, segmap, family, iterations, noise, rng, replace=replaced)
+    pool = empty_background(segmap, iterations, replaced)
+    clean, sources = refill(stamp, replaced, pool, noise, rng)
+    mask = np.isin(segmap, family).astype(np.uint8)
     loss = central_loss_estimate(stamp, replaced, mask)
-    limit, share_max = params["inspect_max_loss"], params["inspect_max_component"]
     fluxes = ndimage.sum_labels(np.maximum(image, 0.0), segmap_full, family)
     component = float(np.max(fluxes[np.asarray(family) != central], initial=0.0))
     share = component / max(float(np.sum(fluxes)), 1e-30)
+    split = len(family) > 1 and galaxy_type is not None and galaxy_type != "irr"
+    reasons = inspection_reasons(params, loss, share, len(touching), split)
     return {
         "segmap": segmap,
         "clean": clean,
         "mask": mask,
         "replaced": replaced,
+        "fill_sources": sources,
         "n_neighbours": int(len(np.setdiff1d(np.unique(segmap), [0, *family]))),
         "family": len(family),
         "loss_estimate": loss,
         "component_share": share,
-        "excluded": (limit is not None and loss > limit)
-        or (share_max is not None and share > share_max),
+        "touching": int(len(touching)),
+        "split": bool(split),
+        "reasons": reasons,
+        "excluded": bool(reasons),
     }
+
+
+def inspection_reasons(
+    params: dict, loss: float, share: float, touching: int, split: bool
+) -> list[str]:
+    """Why the automatic inspection (the paper's visual one) excludes a stamp; [] keeps it.
+
+    ``loss``: cleaning replaced more of the central's light than ``inspect_max_loss``;
+    ``component``: a piece of the central's family other than its centre holds more than
+    ``inspect_max_component`` of its flux; ``blended`` (``inspect_blended``): an originally
+    blended system, i.e. another segment touches the central's at the detection isophote, or a
+    smooth (non-irregular) galaxy came out of sep in several pieces.
+    """
+    reasons = []
+    if params["inspect_max_loss"] is not None and loss > params["inspect_max_loss"]:
+        reasons.append("loss")
+    if params["inspect_max_component"] is not None and share > params["inspect_max_component"]:
+        reasons.append("component")
+    if params.get("inspect_blended", False) and (touching > 0 or split):
+        reasons.append("blended")
+    return reasons
 
 
 def _keep(out: StampSet, stamp: np.ndarray, result: dict, row: dict, noise: float) -> bool:
@@ -191,7 +234,10 @@ def _keep(out: StampSet, stamp: np.ndarray, result: dict, row: dict, noise: floa
         "replaced_fraction": float(result["replaced"].mean()),
         "loss_estimate": float(result["loss_estimate"]),
         "component_share": float(result["component_share"]),
+        "touching": result["touching"],
+        "split": result["split"],
         "excluded": bool(result["excluded"]),
+        "reasons": "+".join(result["reasons"]),
     }
     out.report.append({k: row[k] for k in ("id", "type", "mag")} | summary)
     if result["excluded"]:
@@ -277,6 +323,21 @@ def _is_synthetic(sky: dict | None, header) -> bool:
     return bool(sky) and sky.get("source") == "synthetic" and header.get("SKYSRC") == "synthetic"
 
 
+def render_neighbours(
+    catalog: pd.DataFrame, central_id, sky: dict, x0: int, y0: int, size: int
+) -> np.ndarray:
+    """The noiseless light of the stamp's neighbours (synthetic sky): every other catalogue
+    object whose centre lies on the size x size grid with corner (x0, y0), drawn alone."""
+    x = catalog["x"].to_numpy(dtype=float) - x0
+    y = catalog["y"].to_numpy(dtype=float) - y0
+    on = (x >= -0.5) & (x < size - 0.5) & (y >= -0.5) & (y < size - 0.5)
+    on &= catalog["id"].to_numpy() != central_id
+    total = np.zeros((size, size), dtype=np.float64)
+    for other in catalog.loc[on].to_dict("records"):
+        total += render_truth_stamp(other, sky, x0, y0, size)
+    return total
+
+
 def build_stamps(
     mosaic_path: Path,
     catalog_path: Path,
@@ -307,7 +368,11 @@ def build_stamps(
     if truth:
         noiseless = mosaic - mosaic_noise(mosaic.shape, float(header["NOISE"]), int(header["SEED"]))
     before, after = select_galaxies(
-        catalog, params["mag_max"], params["prob_threshold"], params["exclude_ids"]
+        catalog,
+        params["mag_max"],
+        params["prob_threshold"],
+        params["exclude_ids"],
+        params["isolation"],
     )
     rng = np.random.default_rng([seed, STAGE_STREAM])
     out = StampSet()
@@ -329,7 +394,9 @@ def build_stamps(
         if not np.isfinite(window).all():
             window, margin = stamp, 0
         radius = float(row.get("radius", np.nan))
-        result = process_stamp(stamp, params, noise, rng, None, radius, window, margin)
+        result = process_stamp(
+            stamp, params, noise, rng, None, radius, window, margin, row.get("type")
+        )
         if result is None:
             out.skipped["no_detection"] += 1
             continue
@@ -340,6 +407,7 @@ def build_stamps(
             if kept:
                 out.truth.append(central)
             everything = noiseless[y0 : y0 + STAMP_SIZE, x0 : x0 + STAMP_SIZE]
+            neighbours = render_neighbours(catalog, row["id"], sky, x0, y0, STAMP_SIZE)
             out.report[-1].update(
                 stamp_cleaning_metrics(
                     stamp,
@@ -347,7 +415,9 @@ def build_stamps(
                     result["mask"],
                     result["replaced"],
                     central,
-                    everything.astype(np.float64) - central,
+                    neighbours,
+                    result["fill_sources"],
+                    outside_true=everything.astype(np.float64) - central - neighbours,
                 )
             )
     noise_attr = fixed_noise or float(np.median([r["noise"] for r in out.rows] or [np.nan]))
@@ -392,7 +462,8 @@ def build_stamps_candels(
         noise = estimate_noise(stamp)
         segmap = segmaps[index] if provided else None
         radius = float(row.get("radius", np.nan))
-        result = process_stamp(stamp, params, noise, rng, segmap, radius)
+        kind = row.get("type")
+        result = process_stamp(stamp, params, noise, rng, segmap, radius, galaxy_type=kind)
         if result is None:
             out.skipped["no_detection"] += 1
             continue
