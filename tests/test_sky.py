@@ -54,6 +54,27 @@ def test_same_seed_same_catalog(tiny_config):
     assert not a["mag"].equals(c["mag"])
 
 
+def _closest_approach(cat, separation):
+    """Per neighbour: min over primaries of distance - separation x (R_primary + R_neighbour)."""
+    prim, nb = cat[cat["primary"]], cat[~cat["primary"]]
+    dx = nb["x"].to_numpy()[:, None] - prim["x"].to_numpy()[None, :]
+    dy = nb["y"].to_numpy()[:, None] - prim["y"].to_numpy()[None, :]
+    reach = nb["radius"].to_numpy()[:, None] + prim["radius"].to_numpy()[None, :]
+    return (np.hypot(dx, dy) - separation * reach).min(axis=1)
+
+
+def test_primaries_are_isolated_galaxies(tiny_config):
+    sky = {**tiny_config["sky"], "n_galaxies": 200, "neighbour_min_separation": 2.5}
+    cat = draw_galaxy_catalog(sky, seed=5)
+    gaps = _closest_approach(cat, 2.5)
+    assert len(gaps) > 200 and (gaps >= 0).mean() > 0.98
+    anywhere = draw_galaxy_catalog({**sky, "neighbour_min_separation": 0.0}, seed=5)
+    assert (_closest_approach(anywhere, 2.5) < 0).mean() > 0.1
+    # most neighbours still fall in their primary's 128 x 128 stamp: the cleaning has work
+    near = _closest_approach(cat, 0.0)
+    assert (near < 64).mean() > 0.5
+
+
 @pytest.mark.parametrize("model, low, high", [("moffat", 0.175, 0.185), ("airy", 0.17, 0.2)])
 def test_psf_is_hst_like(tiny_config, model, low, high):
     sky = {**tiny_config["sky"], "psf_model": model}

@@ -178,8 +178,9 @@ def _cleaning_summary(tiny_data, tmp_path, **changes):
 
 def test_cleaning_measured_against_the_truth(tiny_data, tmp_path):
     summary, report, counts = _cleaning_summary(tiny_data, tmp_path)
-    # the isolation cut leaves out galaxies with a close catalogue neighbour (60 -> selected)
-    assert len(report) == counts["selected"] < 60 and summary["stamps"] == counts["stamps"] > 40
+    # the sky's primaries are isolated galaxies, so the isolation cut keeps (nearly) all 60
+    assert 55 <= len(report) == counts["selected"] <= 60
+    assert summary["stamps"] == counts["stamps"] > 45
     assert summary["excluded"] == counts["inspection"] == report["excluded"].sum()
     assert (report["excluded"] == report["reasons"].fillna("").ne("")).all()
     table1 = pd.read_csv(tmp_path / "t1.csv").set_index("type")

@@ -26,6 +26,7 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 from scipy import optimize, special
+from scipy.spatial import cKDTree
 
 from blendphot.errors import InputError
 from blendphot.io import atomic_path
@@ -60,6 +61,7 @@ SHAPE_COLUMNS = ("q", "beta", "bulge_fraction", "knot_fraction", "n_knots", "kno
 # Intrinsic thickness C/A used to turn a random inclination into an axis ratio.
 THICKNESS = {"sph": 0.45, "disk": 0.25, "sphd": 0.35, "irr": 0.3}
 BULGE_TO_DISC_SIZE = 0.4  # bulge half-light radius / disc half-light radius (bulge+disc)
+PLACEMENT_TRIES = 50  # draws of a neighbour's position before the last one is kept
 MAX_POSTAGE_STAMP = 1024  # pixels: the side of the largest object drawing
 DEVAUC_TRUNCATION = 8.0  # de Vaucouleurs profiles are truncated at this many half-light radii
 STAGE_STREAM = 1  # this stage's branch of the master seed
@@ -187,7 +189,8 @@ def draw_galaxy_catalog(params: dict, seed: int) -> pd.DataFrame:
                 **_shape_row(kind, rng),
             }
         )
-    rows += _neighbour_rows(params, xs, ys, n + 1, rng)
+    radii = props["radius"].to_numpy(dtype=float)
+    rows += _neighbour_rows(params, xs, ys, radii, n + 1, rng)
     catalog = pd.DataFrame(rows)
     catalog["flux"] = 10.0 ** (-0.4 * (catalog["mag"] - params["zeropoint"]))
     catalog["ra"] = np.nan
@@ -196,29 +199,49 @@ def draw_galaxy_catalog(params: dict, seed: int) -> pd.DataFrame:
 
 
 def _neighbour_rows(
-    params: dict, xs: np.ndarray, ys: np.ndarray, first_id: int, rng: np.random.Generator
+    params: dict,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    radii: np.ndarray,
+    first_id: int,
+    rng: np.random.Generator,
 ) -> list[dict]:
-    """Fainter neighbours scattered around each primary, with ambiguous morphologies."""
+    """Fainter neighbours scattered around each primary, with ambiguous morphologies.
+
+    The primaries stand for the paper's isolated galaxies: a neighbour is drawn again (up to
+    ``PLACEMENT_TRIES`` times) while it lies closer to any primary than
+    ``neighbour_min_separation`` x the sum of the two radii.
+    """
     counts = rng.poisson(params["neighbours_per_galaxy"], size=len(xs))
     total = int(counts.sum())
     types = _draw_types(total, params["type_fractions"], rng)
     props = _draw_properties(types, rng)
     mags = _power_law_magnitudes(total, *params["neighbour_mag_range"], rng)
     d_min, d_max = params["neighbour_distance"]
-    dist = rng.uniform(d_min, d_max, size=total)
-    angle = rng.uniform(0.0, 2.0 * np.pi, size=total)
+    separation = params["neighbour_min_separation"]
+    tries = rng.uniform(size=(total, PLACEMENT_TRIES, 2))
+    tree = cKDTree(np.column_stack([xs, ys]))
     hosts = np.repeat(np.arange(len(xs)), counts)
     rows = []
     for k in range(total):
         kind = str(types[k])
+        radius = float(props.at[k, "radius"] * params["neighbour_size_scale"])
+        for u, w in tries[k]:
+            dist, angle = d_min + u * (d_max - d_min), 2.0 * np.pi * w
+            x = float(xs[hosts[k]] + dist * np.cos(angle))
+            y = float(ys[hosts[k]] + dist * np.sin(angle))
+            near = tree.query_ball_point((x, y), separation * (radius + radii.max()))
+            gaps = np.hypot(xs[near] - x, ys[near] - y) - separation * (radius + radii[near])
+            if not near or gaps.min() >= 0:
+                break
         p_sph, p_disk, p_irr = rng.uniform(0.0, 0.7, size=3)
         rows.append(
             {
                 "id": first_id + k,
-                "x": float(xs[hosts[k]] + dist[k] * np.cos(angle[k])),
-                "y": float(ys[hosts[k]] + dist[k] * np.sin(angle[k])),
+                "x": x,
+                "y": y,
                 "mag": float(mags[k]),
-                "radius": float(props.at[k, "radius"] * params["neighbour_size_scale"]),
+                "radius": radius,
                 "z": float(props.at[k, "z"]),
                 "type": kind,
                 "p_sph": float(p_sph),
