@@ -87,7 +87,7 @@ def test_clean_stamp_removes_neighbour_keeps_central():
     stamp = (central + neighbour + rng.normal(0, noise, (128, 128))).astype(np.float32)
     segmap, label = segment_stamp(stamp, noise, 1.5, 5)
     assert label > 0 and segmap[64, 64] == label
-    clean, mask = clean_stamp(stamp, segmap, label, 5, noise, rng)
+    clean, mask, _ = clean_stamp(stamp, segmap, label, 5, noise, rng)
     box = (slice(85, 116), slice(15, 46))
     assert abs(clean[box].sum()) < 0.02 * neighbour[box].sum() + 5 * noise * 31
     np.testing.assert_array_equal(clean[mask == 1], stamp[mask == 1])
@@ -229,7 +229,7 @@ def test_central_family_keeps_the_clumps():
     assert central_family(segmap, props, central, 7.0, 0.0) == [central]
     replaced = neighbour_region(segmap, family, 5)
     assert replaced[40, 100] and not replaced[55:74, 55:74].any()
-    clean, mask = clean_stamp(stamp, segmap, family, 5, noise, rng, replace=replaced)
+    clean, mask, _ = clean_stamp(stamp, segmap, family, 5, noise, rng, replace=replaced)
     assert central_loss_estimate(stamp, replaced, mask) < 0.01
     # replacing the central's own clumps (the paper's recipe) shows up in the estimate
     naive = neighbour_region(segmap, central, 5)

@@ -26,10 +26,10 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 from scipy import optimize, special
-from scipy.spatial import cKDTree
 
 from blendphot.errors import InputError
 from blendphot.io import atomic_path
+from blendphot.isolation import Crowd
 from blendphot.sky.priors import sample_properties
 
 log = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ def _neighbour_rows(
     d_min, d_max = params["neighbour_distance"]
     separation = params["neighbour_min_separation"]
     tries = rng.uniform(size=(total, PLACEMENT_TRIES, 2))
-    tree = cKDTree(np.column_stack([xs, ys]))
+    primaries = Crowd(xs, ys, radii)
     hosts = np.repeat(np.arange(len(xs)), counts)
     rows = []
     for k in range(total):
@@ -230,9 +230,7 @@ def _neighbour_rows(
             dist, angle = d_min + u * (d_max - d_min), 2.0 * np.pi * w
             x = float(xs[hosts[k]] + dist * np.cos(angle))
             y = float(ys[hosts[k]] + dist * np.sin(angle))
-            near = tree.query_ball_point((x, y), separation * (radius + radii.max()))
-            gaps = np.hypot(xs[near] - x, ys[near] - y) - separation * (radius + radii[near])
-            if not near or gaps.min() >= 0:
+            if not primaries.crowding(x, y, radius, separation).size:
                 break
         p_sph, p_disk, p_irr = rng.uniform(0.0, 0.7, size=3)
         rows.append(

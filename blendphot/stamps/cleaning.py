@@ -78,17 +78,24 @@ def segment_stamp(
     A stamp sep cannot segment (even after the overflow retry) gives no object, so the
     galaxy is skipped and counted, never a crash.
     """
-    data, _ = prepare_image(stamp)
     settings = {
         "thresh": thresh,
         "minarea": minarea,
         "deblend_cont": deblend_cont,
         "deblend_nthresh": deblend_nthresh,
     }
+    objects, segmap = _segmentation(stamp, noise, settings)
+    return segmap, central_label(segmap, objects, max_offset)
+
+
+def _segmentation(image: np.ndarray, noise: float, settings: dict) -> tuple[np.ndarray, np.ndarray]:
+    """sep objects and int32 segmentation map of an image; none and an empty map where sep
+    fails even after its overflow retry."""
+    data, _ = prepare_image(image)
     objects, segmap, _ = sep_pass(data, noise, settings, segmentation=True)
     if segmap is None:
-        return np.zeros(np.shape(stamp), np.int32), 0
-    return segmap.astype(np.int32), central_label(segmap, objects, max_offset)
+        return objects, np.zeros(np.shape(image), np.int32)
+    return objects, segmap.astype(np.int32)
 
 
 def _labels(central) -> list[int]:
@@ -207,7 +214,7 @@ def faint_segmentation(
     (pi smoothing^2 pixels) are not kept.
     """
     data = np.nan_to_num(np.asarray(image, dtype=np.float64))
-    smooth, _ = prepare_image(ndimage.gaussian_filter(data, smoothing, mode="nearest"))
+    smooth = ndimage.gaussian_filter(data, smoothing, mode="nearest")
     settings = {
         "thresh": thresh,
         "minarea": int(np.ceil(np.pi * smoothing**2)),
@@ -216,8 +223,7 @@ def faint_segmentation(
         "filter_kernel": None,
     }
     level = noise / (2.0 * np.sqrt(np.pi) * smoothing)
-    _, segmap, _ = sep_pass(smooth, level, settings, segmentation=True)
-    return np.zeros(np.shape(image), np.int32) if segmap is None else segmap.astype(np.int32)
+    return _segmentation(smooth, level, settings)[1]
 
 
 def faint_central_label(faint: np.ndarray, central_mask: np.ndarray) -> int:
@@ -307,16 +313,17 @@ def clean_stamp(
     noise: float,
     rng: np.random.Generator,
     replace: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Replace every neighbour (dilated) with background pixels; return (clean, central mask).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Replace every neighbour (dilated) with background pixels.
 
     ``central`` is the central label (or its family's labels); ``replace``, if given, is the
     region to refill (default: :func:`neighbour_region`). It is refilled (:func:`refill`) from
     the stamp's empty background (outside every dilated segment and outside the region). The
-    central galaxy's segments are never touched.
+    central galaxy's segments are never touched. Returns (clean, central mask, the refill's
+    ``sources``).
     """
     if replace is None:
         replace = neighbour_region(segmap, central, dilate_iterations)
     pool = empty_background(segmap, dilate_iterations, replace)
-    clean, _ = refill(stamp, replace, pool, noise, rng)
-    return clean, np.isin(segmap, _labels(central)).astype(np.uint8)
+    clean, sources = refill(stamp, replace, pool, noise, rng)
+    return clean, np.isin(segmap, _labels(central)).astype(np.uint8), sources

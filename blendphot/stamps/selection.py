@@ -6,7 +6,8 @@ import logging
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
+
+from blendphot.isolation import Crowd
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +69,11 @@ def isolated(catalog: pd.DataFrame, rows: np.ndarray, factor: float) -> np.ndarr
     out = np.ones(len(rows), dtype=bool)
     if placed.size < 2:
         return out
-    tree = cKDTree(np.column_stack([x[placed], y[placed]]))
-    reach_max = factor * (radius.max() if radius.size else 0.0)
+    crowd = Crowd(x[placed], y[placed], radius[placed])
     for k, i in enumerate(rows):
-        if not (np.isfinite(x[i]) and np.isfinite(y[i])):
-            continue
-        near = placed[tree.query_ball_point((x[i], y[i]), factor * radius[i] + reach_max)]
-        near = near[near != i]
-        dist = np.hypot(x[near] - x[i], y[near] - y[i])
-        out[k] = not np.any(dist < factor * (radius[i] + radius[near]))
+        if np.isfinite(x[i]) and np.isfinite(y[i]):
+            crowding = placed[crowd.crowding(x[i], y[i], radius[i], factor)]
+            out[k] = not np.any(crowding != i)
     return out
 
 

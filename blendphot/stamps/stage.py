@@ -39,15 +39,14 @@ from blendphot.stamps.cleaning import (
     central_family,
     central_label,
     central_loss_estimate,
+    clean_stamp,
     cut_origin,
     cut_stamp,
-    empty_background,
     estimate_noise,
     faint_central_label,
     faint_segmentation,
     grown_ellipses,
     neighbour_region,
-    refill,
     segment_properties,
     segment_stamp,
     touching_segments,
@@ -178,9 +177,7 @@ def process_stamp(
     crop = (slice(m, m + stamp.shape[0]), slice(m, m + stamp.shape[1]))
     segmap_full = segmap
     segmap, replaced = np.ascontiguousarray(segmap[crop]), np.ascontiguousarray(replaced[crop])
-    pool = empty_background(segmap, iterations, replaced)
-    clean, sources = refill(stamp, replaced, pool, noise, rng)
-    mask = np.isin(segmap, family).astype(np.uint8)
+    clean, mask, sources = clean_stamp(stamp, segmap, family, iterations, noise, rng, replaced)
     loss = central_loss_estimate(stamp, replaced, mask)
     fluxes = ndimage.sum_labels(np.maximum(image, 0.0), segmap_full, family)
     component = float(np.max(fluxes[np.asarray(family) != central], initial=0.0))
@@ -220,7 +217,7 @@ def inspection_reasons(
         reasons.append("loss")
     if params["inspect_max_component"] is not None and share > params["inspect_max_component"]:
         reasons.append("component")
-    if params.get("inspect_blended", False) and (touching > 0 or split):
+    if params["inspect_blended"] and (touching > 0 or split):
         reasons.append("blended")
     return reasons
 
