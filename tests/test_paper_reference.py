@@ -1,8 +1,7 @@
 """The paper's own per-blend table through our metrics: the paper's numbers, reproduced.
 
-The table (aboucaud/coindeblend, paper_plots/output_catalog.csv) lives in
-../shared/reference beside the repository, or where BLENDPHOT_REFERENCE_CATALOG points. If it is
-absent these tests FAIL with a message saying so: they never pass silently.
+The table (aboucaud/coindeblend, paper_plots/output_catalog.csv) ships with the package
+(blendphot/data/, with its provenance and licence).
 """
 
 from __future__ import annotations
@@ -15,18 +14,11 @@ from blendphot.evaluate import PAPER_LABELS, methods_in, metrics_table
 from blendphot.evaluate.reference import load_reference_catalog
 from blendphot.sky.calibration import reference_path
 
-TABLE = (
-    reference_path()
-)  # ../shared/reference beside the repository, or $BLENDPHOT_REFERENCE_CATALOG
+TABLE = reference_path()  # the copy shipped in blendphot/data
 
 
 @pytest.fixture(scope="module")
 def paper() -> pd.DataFrame:
-    if not TABLE.exists():
-        pytest.fail(
-            f"the paper's per-blend table is missing at {TABLE}: put it there (or set "
-            "BLENDPHOT_REFERENCE_CATALOG); `snakemake download_paper_catalog` fetches it"
-        )
     return load_reference_catalog(TABLE)
 
 

@@ -1,10 +1,11 @@
 """The synthetic sky against the paper's published galaxies (issue 3: calibration).
 
-Needs the paper's table: ../shared/reference/paper_output_catalog.csv beside the repository
-(as in CI), or $BLENDPHOT_REFERENCE_CATALOG. Without it these tests fail, on purpose.
+Uses the paper's table shipped in the package (blendphot/data/paper_output_catalog.csv).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,6 @@ from blendphot.config import load_config
 from blendphot.errors import InputError
 from blendphot.sky import draw_galaxy_catalog
 from blendphot.sky.calibration import (
-    REFERENCE_ENV,
     compare_to_reference,
     load_reference_galaxies,
     priors_from_reference,
@@ -29,14 +29,7 @@ N_GALAXIES = 2000
 
 @pytest.fixture(scope="module")
 def reference() -> pd.DataFrame:
-    path = reference_path()
-    if not path.exists():
-        pytest.fail(
-            f"the paper's reference table is missing: {path}. Put the shared/ folder beside "
-            f"the repository (../shared/reference/paper_output_catalog.csv) or set "
-            f"{REFERENCE_ENV} to the file."
-        )
-    return load_reference_galaxies(path)
+    return load_reference_galaxies(reference_path())
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +81,14 @@ def test_comparison_detects_a_mismatch(reference):
     assert frac["statistic"] == pytest.approx(1 - (reference["type"] == "sph").mean())
 
 
-def test_missing_reference_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv(REFERENCE_ENV, str(tmp_path / "absent.csv"))
-    path = reference_path("ignored.csv")
+def test_reference_is_shipped_inside_the_package_and_overridable(tmp_path):
+    import blendphot
+
+    shipped = reference_path()
+    assert shipped.is_file()
+    assert Path(blendphot.__file__).parent in shipped.parents
+    path = reference_path(tmp_path / "absent.csv")
     assert path == tmp_path / "absent.csv"
-    with pytest.raises(InputError, match=REFERENCE_ENV) as err:
+    with pytest.raises(InputError, match="not found") as err:
         load_reference_galaxies(path)
     assert str(path) in str(err.value)

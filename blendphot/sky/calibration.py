@@ -13,7 +13,6 @@ Run ``python -m blendphot.sky.calibration`` to print the comparison for a freshl
 from __future__ import annotations
 
 import argparse
-import os
 import pprint
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from blendphot.data import paper_table_path
 from blendphot.io import read_csv_checked
 from blendphot.sky.priors import PROPERTIES
 
@@ -29,25 +29,10 @@ QUANTILE_LEVELS = (0.0, 0.01, 0.02, 0.05, *np.round(np.arange(0.1, 0.91, 0.05), 
 QUANTILE_LEVELS = tuple(float(q) for q in (*QUANTILE_LEVELS, 0.99, 1.0))
 """Probability levels at which the per-type quantile functions are tabulated."""
 
-REFERENCE_ENV = "BLENDPHOT_REFERENCE_CATALOG"
-"""Environment variable that overrides the location of the paper's reference table."""
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_REFERENCE = Path("..") / "shared" / "reference" / "paper_output_catalog.csv"
-"""Where the reference table lives, relative to the repository root (CI: ../shared)."""
-
 
 def reference_path(configured: str | Path | None = None) -> Path:
-    """The reference table: $BLENDPHOT_REFERENCE_CATALOG, else ``configured``, else the default.
-
-    The default, ../shared/reference/paper_output_catalog.csv, is resolved from the repository
-    root; a path given by the variable or the config is taken as it is (relative to the
-    working directory).
-    """
-    value = os.environ.get(REFERENCE_ENV) or configured
-    if value:
-        return Path(value).expanduser()
-    return (REPO_ROOT / DEFAULT_REFERENCE).resolve()
+    """The reference table: ``configured`` when given, else the copy shipped in the package."""
+    return paper_table_path(configured)
 
 
 def load_reference_galaxies(path: str | Path) -> pd.DataFrame:
@@ -56,8 +41,8 @@ def load_reference_galaxies(path: str | Path) -> pd.DataFrame:
     table = read_csv_checked(
         path,
         [f"{g}_{f}" for g in ("g1", "g2") for f in fields],
-        "the paper's reference table (paper_output_catalog.csv) was not found; place the "
-        f"shared/ folder beside the repository or set {REFERENCE_ENV} to its path",
+        "the paper's reference table (paper_output_catalog.csv) was not found; the package "
+        "ships it as blendphot/data/paper_output_catalog.csv: reinstall blendphot",
     )
     parts = [
         table[[f"{g}_{f}" for f in fields]].set_axis(list(fields.values()), axis=1)
@@ -140,8 +125,10 @@ def _priors_module_text(priors: dict, source: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Print the comparison of a drawn catalogue with the reference, or rewrite the priors."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reference", default=None, help="paper_output_catalog.csv")
-    parser.add_argument("--config", default=str(REPO_ROOT / "config" / "config.yaml"))
+    parser.add_argument(
+        "--reference", default=None, help="paper_output_catalog.csv (default: the shipped copy)"
+    )
+    parser.add_argument("--config", default="config/config.yaml", help="default: %(default)s")
     parser.add_argument("--n-galaxies", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=None, help="default: the config's seed")
     parser.add_argument("--write-priors", action="store_true", help="rewrite priors_data.py")
