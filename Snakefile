@@ -9,6 +9,7 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"  # config validation, shared input functions
+include: "workflow/rules/provenance.smk"  # the effective configuration of the run
 include: "workflow/rules/sky.smk"  # 2.1 parent sample (a synthetic CANDELS-like sky)
 include: "workflow/rules/stamps.smk"  # 2.1 selection, stamps, neighbour removal
 include: "workflow/rules/download.smk"  # optional: the candels-blender data (Zenodo)
@@ -22,3 +23,7 @@ rule all:
     default_target: True
     input:
         final_outputs(),
+
+
+# Every rule hands its stage exactly the files, parameters and settings the stage declares.
+check_rules(workflow.rules)

@@ -1,4 +1,7 @@
-"""Command line: every workflow stage outside Snakemake, ``blendphot <stage> --help``."""
+"""Command line: every workflow stage outside Snakemake, ``blendphot <stage> --help``.
+
+A stage's command has the rule's name; it reads the stage's settings from ``--config``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from blendphot import __version__
 from blendphot.config import load_config
 from blendphot.errors import InputError
 from blendphot.logs import redirect_to_log
-from blendphot.stages import STAGES, run_stage
+from blendphot.stages import all_stages, run_stage
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"blendphot {__version__}")
     sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
-    for name, stage in STAGES.items():
+    for name, stage in all_stages().items():
         p = sub.add_parser(name, help=stage.help.splitlines()[0], description=stage.help)
         p.add_argument("--config", required=True, help="YAML config (validated against schema)")
         for key in stage.inputs:
@@ -57,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run one stage. Bad input exits with status 2 and one message."""
     args = build_parser().parse_args(argv)
-    stage = STAGES[args.stage]
+    stage = all_stages()[args.stage]
     values = vars(args)
     try:
         config = load_config(args.config)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import jsonschema
-import yaml
 
 from blendphot.errors import ConfigError, InputError
 
@@ -15,6 +13,8 @@ SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
 def load_schema() -> dict:
     """The configuration JSON schema (YAML on disk)."""
+    import yaml
+
     with open(SCHEMA_PATH) as fh:
         return yaml.safe_load(fh)
 
@@ -39,21 +39,31 @@ def _fill_defaults(schema: dict, instance: Any, root: dict) -> None:
                 _fill_defaults(extra, value, root)
 
 
-def validate_config(config: dict, source: str | Path | None = None) -> dict:
+def validate_config(
+    config: dict,
+    source: str | Path | None = None,
+    origin: Callable[[list[str]], str | None] | None = None,
+) -> dict:
     """Validate ``config`` against the schema, fill defaults, and return it.
 
-    Raises ConfigError naming the offending key (its full path) and the problem.
+    Raises ConfigError naming the offending key (its full path) and the problem, and where
+    that key was set: ``origin(path)`` when given (see :func:`key_origin`), else ``source``.
     """
+    import jsonschema
+
     schema = load_schema()
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
         path = [str(p) for p in error.absolute_path]
+        source = (origin(path) if origin else None) or source
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             known = set(error.schema.get("properties", {}))
             unknown = sorted(k for k in error.instance if k not in known)
             keys = ", ".join(f"'{'.'.join([*path, k])}'" for k in unknown)
+            if origin:
+                source = origin([*path, unknown[0]]) or source
             raise ConfigError(source, f"unknown config key {keys} (see config/README.md)")
         where = ".".join(path) or "<top level>"
         raise ConfigError(source, f"invalid config key '{where}': {error.message}")
@@ -66,16 +76,71 @@ def load_config(path: str | Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise InputError(path, "config file does not exist")
-    with open(path) as fh:
-        try:
-            config = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            raise ConfigError(path, f"not valid YAML ({exc})") from exc
-    if not isinstance(config, dict):
-        raise ConfigError(path, "the config must be a mapping of keys to values")
-    return validate_config(config, path)
+    return validate_config(read_yaml_file(path), path)
 
 
 def model_column(config: dict, model: str) -> str:
     """Suffix used for a model's flux columns in the output catalogue."""
     return config["models"][model].get("column", model)
+
+
+def apply_overlays(config: dict, overlays: list[dict], overrides: dict | None = None) -> dict:
+    """Give ``config`` (Snakemake's deep merge of the default and the overlays) the overlays'
+    own model entries: a model entry in an overlay replaces the default's entry of the same
+    name whole, so that no setting of a demo model leaks into a model the overlay defines.
+    Models the overlay does not name stay. ``overrides`` (``--config`` values) keep the last
+    word. Everything else keeps the deep merge: an overlay that sets one nested key changes
+    that key only. Returns ``config``, changed in place.
+    """
+    import copy
+
+    for overlay in overlays:
+        for name, entry in ((overlay or {}).get("models") or {}).items():
+            config.setdefault("models", {})[name] = copy.deepcopy(entry)
+    for name, entry in ((overrides or {}).get("models") or {}).items():
+        if isinstance(entry, dict) and isinstance(config["models"].get(name), dict):
+            _deep_update(config["models"][name], entry)
+        else:
+            config["models"][name] = copy.deepcopy(entry)
+    return config
+
+
+def _deep_update(target: dict, new: dict) -> None:
+    """Merge ``new`` into ``target`` recursively (Snakemake's rule for config files)."""
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _deep_update(target[key], value)
+        else:
+            target[key] = value
+
+
+def key_origin(sources: list[tuple[str, dict]]) -> Callable[[list[str]], str | None]:
+    """A function naming which source set a key path: the last of ``sources`` (name, dict),
+    in the order they were applied, that holds the path (a model entry counts whole)."""
+
+    def origin(path: list[str]) -> str | None:
+        for name, values in reversed(sources):
+            node: Any = values
+            for key in path:
+                if not isinstance(node, dict) or key not in node:
+                    break
+                node = node[key]
+            else:
+                return name
+        return None
+
+    return origin
+
+
+def read_yaml_file(path: str | Path) -> dict:
+    """A YAML config file as a dict (empty for an empty file); ConfigError naming the file."""
+    import yaml
+
+    path = Path(path)
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(path, f"cannot be read as YAML ({exc})") from exc
+    if not isinstance(values, dict):
+        raise ConfigError(path, "the config must be a mapping of keys to values")
+    return values

@@ -1,570 +1,241 @@
-"""Each workflow stage as one call: config + named inputs/outputs -> files on disk.
+"""Dispatch of the workflow stages: one declaration per stage, one way to run it.
 
-The Snakemake rules and the command line (``blendphot <stage> --help``) both go through
-:data:`STAGES`, so a stage behaves the same inside and outside the workflow.
+Each stage is declared once, next to its science code (``blendphot/<package>/stages.py``), with
+:func:`stage`: its name (the function's, which is also the Snakemake rule's), the names of its
+input and output files, its plain parameters, and the config ``settings`` it reads. A stage
+sees only those settings: the rule hands them over through ``params: settings=...``, so that
+Snakemake's params trigger reruns exactly what a changed setting changes. The command line
+(``blendphot <stage> --help``) selects the same settings from a whole config file.
 """
 
 from __future__ import annotations
 
+import copy
+import importlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import pandas as pd
-
-from blendphot.config import model_column
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 log = logging.getLogger("blendphot")
+
+STAGE_MODULES = (
+    "blendphot.provenance",
+    "blendphot.sky.stages",
+    "blendphot.stamps.stages",
+    "blendphot.blends.stages",
+    "blendphot.models.stages",
+    "blendphot.baseline.stages",
+    "blendphot.evaluate.stages",
+    "blendphot.figures.stages",
+)
+"""The modules that declare stages, in the paper's order. They import nothing heavy at module
+level, so that loading every declaration costs no GalSim, sep, matplotlib or TensorFlow."""
+
+SETTINGS_PARAM = "settings"
+"""The rule parameter that carries a stage's config settings."""
 
 
 @dataclass(frozen=True)
 class Stage:
-    """A stage: its function, the names of its inputs, outputs and parameters."""
+    """A stage: its function and the names of its files, parameters and config settings.
 
-    run: Callable
-    help: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    params: tuple[str, ...] = ()
-    list_inputs: tuple[str, ...] = field(default=())  # inputs that take several files
-    optional_inputs: tuple[str, ...] = field(default=())  # inputs that may be absent
-
-
-def sky_zeropoint(config: dict) -> float:
-    """Zero point of the sky source's fluxes."""
-    return float(config["sky"]["zeropoint"])
-
-
-def run_sky(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """Draw the synthetic CANDELS-like sky: FITS mosaic and catalogue."""
-    from blendphot.errors import ConfigError
-    from blendphot.sky import make_synthetic_sky
-
-    if config["sky"]["source"] != "synthetic":
-        raise ConfigError(None, f"sky.source is '{config['sky']['source']}': no sky to draw")
-    make_synthetic_sky(
-        config["sky"], config["seed"], Path(outputs["mosaic"]), Path(outputs["catalog"])
-    )
-
-
-def run_sky_calibration(
-    config: dict, inputs: dict, outputs: dict, params: dict, threads: int
-) -> None:
-    """Figure: selected galaxies against the paper's published ones (KS tests, type mix)."""
-    from blendphot.figures.calibration import calibration_figure
-
-    reference = inputs.get("reference")
-    calibration_figure(
-        Path(inputs["stamps"]),
-        Path(reference) if reference else None,
-        [Path(outputs["figure"])],
-    )
-
-
-def run_download_candels(
-    config: dict, inputs: dict, outputs: dict, params: dict, threads: int
-) -> None:
-    """Download the candels-blender data set (Zenodo 2604740; needs internet)."""
-    from blendphot.sky.download import download_candels_blender
-
-    download_candels_blender({k: Path(outputs[k]) for k in ("images", "segmaps", "catalog")})
-
-
-def run_stamps(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """Select galaxies from a mosaic + catalogue, cut and clean their stamps; Table 1."""
-    from blendphot.stamps import build_stamps
-
-    cleaning = outputs.get("cleaning")
-    build_stamps(
-        Path(inputs["mosaic"]),
-        Path(inputs["catalog"]),
-        config["stamps"],
-        config["seed"],
-        Path(outputs["stamps"]),
-        Path(outputs["table1"]),
-        sky=config["sky"],
-        cleaning_path=Path(cleaning) if cleaning else None,
-    )
-
-
-def run_stamps_candels(
-    config: dict, inputs: dict, outputs: dict, params: dict, threads: int
-) -> None:
-    """Select, segment and clean the published candels-blender stamps; Table 1."""
-    from blendphot.stamps import build_stamps_candels
-
-    cleaning = outputs.get("cleaning")
-    build_stamps_candels(
-        Path(inputs["images"]),
-        Path(inputs["segmaps"]),
-        Path(inputs["catalog"]),
-        config["stamps"],
-        config["sky"],
-        config["seed"],
-        Path(outputs["stamps"]),
-        Path(outputs["table1"]),
-        cleaning_path=Path(cleaning) if cleaning else None,
-    )
-
-
-def run_figure1(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """Figure 1: original, cleaned and segmentation of one galaxy of each type."""
-    from blendphot.figures.stamps import figure1
-
-    figure1(Path(inputs["stamps"]), [Path(outputs["figure1_png"]), Path(outputs["figure1_pdf"])])
-
-
-def run_blends(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """Pair galaxies into galaxy-disjoint train/val/test blend sets."""
-    from blendphot.blends import build_blend_sets
-
-    paths = {split: Path(outputs[split]) for split in ("train", "val", "test")}
-    build_blend_sets(Path(inputs["stamps"]), config["blends"], config["seed"], paths)
-
-
-def run_blend_figures(
-    config: dict, inputs: dict, outputs: dict, params: dict, threads: int
-) -> None:
-    """Figure 2 (blends by distance and magnitude difference) and split histograms."""
-    from blendphot.figures.blends import blend_histograms, figure2
-
-    figure2(Path(inputs["test"]), [Path(outputs["figure2_png"]), Path(outputs["figure2_pdf"])])
-    splits = {split: Path(inputs[split]) for split in ("train", "val", "test")}
-    blend_histograms(splits, [Path(outputs["histograms"])])
-
-
-def run_train(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """Train one configured model (params: model_name, resume_dir; input init if init_from)."""
-    from blendphot.figures.training import training_curve
-    from blendphot.models.train import train_model, training_settings
-
-    name = params["model_name"]
-    history = train_model(
-        config["models"][name],
-        training_settings(config, name),
-        Path(inputs["train"]),
-        Path(inputs["val"]),
-        Path(outputs["model"]),
-        Path(outputs["history"]),
-        Path(params["resume_dir"]),
-        config["seed"],
-        threads,
-        init_path=Path(inputs["init"]) if inputs.get("init") else None,
-        tensorboard_dir=Path(outputs["tensorboard"]),
-        summary_path=Path(outputs["summary"]),
-    )
-    training_curve(history, name, [Path(outputs["curve"])])
-
-
-def run_predict(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """Predict the test set's fluxes with one trained model (params: model_name)."""
-    from blendphot.models.predict import write_predictions
-    from blendphot.models.train import configure_tensorflow
-
-    configure_tensorflow(threads, config["seed"], config["training"]["deterministic"])
-    write_predictions(
-        Path(inputs["model"]),
-        Path(inputs["test"]),
-        Path(outputs["predictions"]),
-        params["model_name"],
-    )
-
-
-def run_baseline(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """sep cold/hot photometry (+ Kron, isolated reference) of the whole test set; Table 3."""
-    from blendphot.baseline import run_baseline as measure
-    from blendphot.baseline import table3
-    from blendphot.io import write_csv
-
-    measure(Path(inputs["test"]), config["baseline"], Path(outputs["baseline"]))
-    write_csv(table3(config["baseline"]), Path(outputs["table3"]))
-
-
-def run_baseline_shard(
-    config: dict, inputs: dict, outputs: dict, params: dict, threads: int
-) -> None:
-    """sep baseline of one shard of the test set (params: shard, 0-based, and n_shards)."""
-    from blendphot.baseline import run_baseline as measure
-
-    measure(
-        Path(inputs["test"]),
-        config["baseline"],
-        Path(outputs["shard"]),
-        shard=int(params["shard"]),
-        n_shards=int(params["n_shards"]),
-    )
-
-
-def run_baseline_gather(
-    config: dict, inputs: dict, outputs: dict, params: dict, threads: int
-) -> None:
-    """Join the baseline shards, in order, into one CSV checked against the test set; Table 3."""
-    from blendphot.baseline import gather_shards, table3
-    from blendphot.io import write_csv
-
-    shards = [Path(p) for p in inputs["shards"]]
-    gather_shards(shards, Path(inputs["test"]), Path(outputs["baseline"]))
-    write_csv(table3(config["baseline"]), Path(outputs["table3"]))
-
-
-def flux_columns(config: dict) -> dict[str, str]:
-    """Catalogue column suffix of each configured model that predicts fluxes."""
-    from blendphot.models.registry import check_models, flux_models
-
-    check_models(config["models"])
-    return {name: model_column(config, name) for name in flux_models(config["models"])}
-
-
-METHOD_LABELS = {
-    "sex": "sep isophotal",
-    "kron": "sep Kron",
-    "iso_sex": "isolated isophotal",
-    "iso_kron": "isolated Kron",
-    "oracle": "oracle (floor)",
-}
-"""Labels of the baseline and oracle columns in metrics and figures."""
-REFERENCE_ONLY = ("iso_sex", "iso_kron")
-"""Columns measured on the isolated stamps: in the metrics, not in the blend figures."""
-
-
-def _sep_zeropoint(config: dict) -> float:
-    value = config["evaluate"]["sep_zeropoint"]
-    return sky_zeropoint(config) if value is None else float(value)
-
-
-def evaluation_methods(config: dict, dataset: str, catalog: pd.DataFrame) -> list:
-    """The methods found in a catalogue, labelled and with their zero points.
-
-    The paper-reference dataset uses the paper's conventions (networks 25.96, sep 25.67).
+    ``settings`` are dotted config paths (``"baseline"``, ``"sky.zeropoint"``); ``{name}`` in a
+    path is filled from the stage's parameters or the rule's wildcards (``"models.{model}"``).
     """
-    from blendphot.evaluate import PAPER_LABELS, methods_in
 
-    reference = config["evaluate"]["paper_reference"]
-    if dataset == reference["name"]:
-        return methods_in(catalog, PAPER_LABELS, reference["zeropoint"], reference["sep_zeropoint"])
-    labels = {col: name for name, col in flux_columns(config).items()} | METHOD_LABELS
-    return methods_in(catalog, labels, sky_zeropoint(config), _sep_zeropoint(config))
+    name: str
+    run: Callable
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
+    list_inputs: tuple[str, ...] = ()  # inputs that take several files
+    optional_inputs: tuple[str, ...] = ()  # inputs that may be absent
 
+    @property
+    def help(self) -> str:
+        """The stage function's docstring."""
+        return (self.run.__doc__ or self.name).strip()
 
-def run_output_catalog(
-    config: dict, inputs: dict, outputs: dict, params: dict, threads: int
-) -> None:
-    """Join truth, predictions, the sep baseline and the oracle into output_catalog.csv."""
-    from blendphot.evaluate import build_output_catalog
-
-    names = list(config["models"])
-    predictions = inputs["predictions"]
-    if len(predictions) != len(names):
-        raise ValueError(f"{len(predictions)} prediction files for {len(names)} models")
-    columns = flux_columns(config)
-    files = dict(zip(names, map(Path, predictions), strict=True))
-    build_output_catalog(
-        Path(inputs["test"]),
-        {name: files[name] for name in columns},
-        columns,
-        Path(inputs["baseline"]),
-        _sep_zeropoint(config),
-        Path(outputs["catalog"]),
-        oracle_path=Path(inputs["oracle"]) if inputs.get("oracle") else None,
-    )
+    @property
+    def rule_params(self) -> tuple[str, ...]:
+        """The parameter names its rule must give: the plain ones, then the settings."""
+        return self.params + ((SETTINGS_PARAM,) if self.settings else ())
 
 
-def run_oracle(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """The physical floor: least-squares amplitudes of the known noiseless profiles."""
-    from blendphot.evaluate.oracle import oracle_photometry
-
-    oracle_photometry(Path(inputs["test"]), Path(outputs["oracle"]))
+_DECLARED: dict[str, Stage] = {}
 
 
-def run_paper_reference(
-    config: dict, inputs: dict, outputs: dict, params: dict, threads: int
-) -> None:
-    """The paper's published per-blend table, checked, as a dataset's output catalogue."""
-    from blendphot.evaluate.reference import write_reference_catalog
+def stage(
+    *,
+    inputs: Iterable[str] = (),
+    outputs: Iterable[str] = (),
+    params: Iterable[str] = (),
+    settings: Iterable[str] = (),
+    list_inputs: Iterable[str] = (),
+    optional_inputs: Iterable[str] = (),
+) -> Callable[[Callable], Callable]:
+    """Declare the decorated function a stage, named as the function.
 
-    n = write_reference_catalog(Path(inputs["table"]), Path(outputs["catalog"]))
-    log.info("paper reference: %d blends", n)
+    The function is called as ``run(settings, inputs, outputs, params, threads)`` with dicts
+    of the declared names (paths as strings, lists for ``list_inputs``).
+    """
 
+    def register(run: Callable) -> Callable:
+        declared = Stage(
+            run.__name__,
+            run,
+            tuple(inputs),
+            tuple(outputs),
+            tuple(params),
+            tuple(settings),
+            tuple(list_inputs),
+            tuple(optional_inputs),
+        )
+        unknown = set(declared.list_inputs + declared.optional_inputs) - set(declared.inputs)
+        if unknown:
+            raise ValueError(f"stage {run.__name__}: {sorted(unknown)} are not among its inputs")
+        _DECLARED[run.__name__] = declared
+        return run
 
-def run_metrics(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """Metrics per selection, method and role; binned statistics for Figures 7-9."""
-    from blendphot.evaluate import binned_table, metrics_table
-    from blendphot.io import write_csv
-
-    catalog = pd.read_csv(inputs["catalog"])
-    methods = evaluation_methods(config, params["dataset"], catalog)
-    table = metrics_table(catalog, methods, config["evaluate"]["outlier_threshold"])
-    write_csv(table, Path(outputs["metrics"]), float_format="%.6g")
-    write_csv(binned_table(catalog, methods), Path(outputs["binned"]), float_format="%.6g")
-    log.info(
-        "metrics (figure-5 selection):\n%s",
-        table[table.selection == "figure5"].to_string(index=False),
-    )
-
-
-def run_figures(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """Figures 5-9 (PNG and PDF) from the output catalogue and the binned statistics."""
-    from blendphot.figures.photometry import binned_figure, figure5, figure6, figure9
-
-    catalog = pd.read_csv(inputs["catalog"])
-    binned = pd.read_csv(inputs["binned"])
-    methods = [
-        m
-        for m in evaluation_methods(config, params["dataset"], catalog)
-        if m.column not in REFERENCE_ONLY
-    ]
-    shown = {m.label for m in methods}
-    binned = binned[binned["method"].isin(shown)]
-    threshold = config["evaluate"]["outlier_threshold"]
-
-    def both(name: str) -> list[Path]:
-        return [Path(outputs[f"{name}_png"]), Path(outputs[f"{name}_pdf"])]
-
-    figure5(catalog, methods, threshold, both("figure5"))
-    figure6(catalog, methods, threshold, both("figure6"))
-    binned_figure(binned, "mag_difference", "own magnitude - the other's", both("figure7"))
-    binned_figure(
-        binned, "distance_over_radius", "distance / own effective radius", both("figure8")
-    )
-    figure9(binned, both("figure9"))
+    return register
 
 
-def run_segmentation(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """IoU and overlap area of the mask models' segmentation; Figures 10 and 11."""
-    from blendphot.evaluate.segmentation import segmentation_summary, segmentation_table
-    from blendphot.evaluate.tables import write_table_files
-    from blendphot.figures.segmentation import figure10, figure11
-    from blendphot.io import write_csv
-    from blendphot.models.registry import mask_models
-
-    names = mask_models(config["models"])
-    files = dict(zip(names, map(Path, inputs["predictions"]), strict=True))
-    table = segmentation_table(Path(inputs["test"]), files)
-    write_csv(table, Path(outputs["table"]), float_format="%.6g")
-    summary = segmentation_summary(table).round(4)
-    write_table_files(
-        summary,
-        Path(outputs["summary_csv"]),
-        Path(outputs["summary_md"]),
-        "Segmentation (paper 4.4): mean IoU per galaxy and overlap-area estimator delta_n.",
-    )
-    figure10(
-        Path(inputs["test"]), files, [Path(outputs["figure10_png"]), Path(outputs["figure10_pdf"])]
-    )
-    figure11(table, [Path(outputs["figure11_png"]), Path(outputs["figure11_pdf"])])
+def all_stages() -> dict[str, Stage]:
+    """Every declared stage by name, in the paper's order."""
+    for module in STAGE_MODULES:
+        importlib.import_module(module)
+    return dict(_DECLARED)
 
 
-def run_summary(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """The paper's numbers (from its table) beside this project's, figure-5 selection."""
-    from blendphot.evaluate.reference import summary_table
-    from blendphot.evaluate.tables import write_table_files
-
-    table = summary_table(
-        {
-            "paper (published table)": pd.read_csv(inputs["reference"]),
-            f"blendphot ({params['dataset']})": pd.read_csv(inputs["ours"]),
-        }
-    )
-    write_table_files(
-        table,
-        Path(outputs["csv"]),
-        Path(outputs["md"]),
-        "Summary: the paper's results (its published table) and this project's, "
-        "centrals and companions where sep found them (Figure 5 selection).",
-    )
+def get_stage(name: str) -> Stage:
+    """One declared stage; KeyError naming the known ones otherwise."""
+    stages = all_stages()
+    if name not in stages:
+        raise KeyError(f"no stage named {name!r}; stages: {', '.join(stages)}")
+    return stages[name]
 
 
-def run_table_markdown(
-    config: dict, inputs: dict, outputs: dict, params: dict, threads: int
-) -> None:
-    """A CSV table as Markdown (Tables 1 and 3)."""
-    from blendphot.evaluate.tables import markdown_table
-    from blendphot.io import atomic_path
+def select_settings(config: Mapping, paths: Iterable[str], fields: Mapping[str, str]) -> dict:
+    """The parts of ``config`` at these dotted paths, as a nested dict of the same shape.
 
-    with atomic_path(Path(outputs["md"])) as tmp:
-        tmp.write_text(f"{params['title']}\n\n{markdown_table(pd.read_csv(inputs['csv']))}")
-
-
-def run_table2(config: dict, inputs: dict, outputs: dict, params: dict, threads: int) -> None:
-    """Table 2: parameters and flux errors on the test set of every flux model."""
-    import json
-
-    from blendphot.evaluate.tables import table2, write_table_files
-
-    catalog = pd.read_csv(inputs["catalog"])
-    columns = flux_columns(config)
-    summaries = dict(zip(columns, inputs["summaries"], strict=True))
-    models = {
-        name: {
-            "column": col,
-            "architecture": config["models"][name]["architecture"],
-            "params": config["models"][name].get("params", {}),
-            "parameters": json.loads(Path(summaries[name]).read_text())["parameters"],
-        }
-        for name, col in columns.items()
-    }
-    if "g1_flux_oracle" in catalog.columns:  # the physical floor, for comparison
-        models["oracle (floor)"] = {
-            "column": "oracle",
-            "architecture": "oracle",
-            "params": {},
-            "parameters": 0,
-        }
-    write_table_files(
-        table2(catalog, models),
-        Path(outputs["csv"]),
-        Path(outputs["md"]),
-        "Table 2. Network performance on the whole test set (MAPE on fluxes, per cent).",
-    )
+    ``{name}`` in a path is filled from ``fields``. A path absent from the config is absent
+    from the result.
+    """
+    selected: dict = {}
+    for path in paths:
+        keys = path.format(**fields).split(".")
+        node = config
+        for key in keys:
+            if not isinstance(node, Mapping) or key not in node:
+                break
+            node = node[key]
+        else:
+            target = selected
+            for key in keys[:-1]:
+                target = target.setdefault(key, {})
+            target[keys[-1]] = copy.deepcopy(node)
+    return selected
 
 
-STAGES: dict[str, Stage] = {
-    "sky": Stage(run_sky, run_sky.__doc__, (), ("mosaic", "catalog")),
-    "download_candels": Stage(
-        run_download_candels, run_download_candels.__doc__, (), ("images", "segmaps", "catalog")
-    ),
-    "stamps": Stage(
-        run_stamps,
-        run_stamps.__doc__,
-        ("mosaic", "catalog"),
-        ("stamps", "table1", "cleaning"),
-    ),
-    "stamps_candels": Stage(
-        run_stamps_candels,
-        run_stamps_candels.__doc__,
-        ("images", "segmaps", "catalog"),
-        ("stamps", "table1", "cleaning"),
-    ),
-    "sky_calibration": Stage(
-        run_sky_calibration,
-        run_sky_calibration.__doc__,
-        ("stamps", "reference"),
-        ("figure",),
-        optional_inputs=("reference",),
-    ),
-    "figure1": Stage(run_figure1, run_figure1.__doc__, ("stamps",), ("figure1_png", "figure1_pdf")),
-    "blends": Stage(run_blends, run_blends.__doc__, ("stamps",), ("train", "val", "test")),
-    "blend_figures": Stage(
-        run_blend_figures,
-        run_blend_figures.__doc__,
-        ("train", "val", "test"),
-        ("figure2_png", "figure2_pdf", "histograms"),
-    ),
-    "train": Stage(
-        run_train,
-        run_train.__doc__,
-        ("train", "val", "init"),
-        ("model", "history", "curve", "summary", "tensorboard"),
-        ("model_name", "resume_dir"),
-        optional_inputs=("init",),
-    ),
-    "predict": Stage(
-        run_predict, run_predict.__doc__, ("model", "test"), ("predictions",), ("model_name",)
-    ),
-    "baseline": Stage(run_baseline, run_baseline.__doc__, ("test",), ("baseline", "table3")),
-    "baseline_shard": Stage(
-        run_baseline_shard,
-        run_baseline_shard.__doc__,
-        ("test",),
-        ("shard",),
-        ("shard", "n_shards"),
-    ),
-    "baseline_gather": Stage(
-        run_baseline_gather,
-        run_baseline_gather.__doc__,
-        ("test", "shards"),
-        ("baseline", "table3"),
-        list_inputs=("shards",),
-    ),
-    "oracle": Stage(run_oracle, run_oracle.__doc__, ("test",), ("oracle",)),
-    "output_catalog": Stage(
-        run_output_catalog,
-        run_output_catalog.__doc__,
-        ("test", "predictions", "baseline", "oracle"),
-        ("catalog",),
-        list_inputs=("predictions",),
-        optional_inputs=("oracle",),
-    ),
-    "paper_reference": Stage(
-        run_paper_reference, run_paper_reference.__doc__, ("table",), ("catalog",)
-    ),
-    "metrics": Stage(
-        run_metrics, run_metrics.__doc__, ("catalog",), ("metrics", "binned"), ("dataset",)
-    ),
-    "segmentation": Stage(
-        run_segmentation,
-        run_segmentation.__doc__,
-        ("test", "predictions"),
-        (
-            "table",
-            "summary_csv",
-            "summary_md",
-            "figure10_png",
-            "figure10_pdf",
-            "figure11_png",
-            "figure11_pdf",
-        ),
-        list_inputs=("predictions",),
-    ),
-    "summary": Stage(
-        run_summary, run_summary.__doc__, ("reference", "ours"), ("csv", "md"), ("dataset",)
-    ),
-    "table_markdown": Stage(
-        run_table_markdown, run_table_markdown.__doc__, ("csv",), ("md",), ("title",)
-    ),
-    "table2": Stage(
-        run_table2,
-        run_table2.__doc__,
-        ("catalog", "summaries"),
-        ("csv", "md"),
-        list_inputs=("summaries",),
-    ),
-    "figures": Stage(
-        run_figures,
-        run_figures.__doc__,
-        ("catalog", "binned"),
-        tuple(f"figure{n}_{ext}" for n in (5, 6, 7, 8, 9) for ext in ("png", "pdf")),
-        ("dataset",),
-    ),
-}
+def stage_settings(config: Mapping, name: str):
+    """What a rule gives as ``params: settings=``: the stage's settings of ``config``; a
+    function of the wildcards when a path names one (``models.{model}``)."""
+    declared = get_stage(name)
+    if any("{" in path for path in declared.settings):
+        return lambda wildcards: select_settings(config, declared.settings, dict(wildcards))
+    return select_settings(config, declared.settings, {})
 
 
 def run_stage(
-    name: str, config: dict, inputs: dict, outputs: dict, params: dict, threads: int = 1
+    name: str, config: Mapping, inputs: dict, outputs: dict, params: dict, threads: int = 1
 ) -> None:
-    """Run one stage by name (config already validated)."""
-    stage = STAGES[name]
-    log.info("stage %s: inputs %s -> outputs %s", name, inputs, outputs)
-    stage.run(config, inputs, outputs, params, threads)
+    """Run one stage by name on a whole (validated) config: its settings are selected here."""
+    declared = get_stage(name)
+    settings = select_settings(config, declared.settings, {k: str(v) for k, v in params.items()})
+    run_selected(declared, settings, inputs, outputs, params, threads)
 
 
-def run_from_snakemake(snakemake, name: str) -> None:
-    """Entry point of the rule scripts: the Snakemake object -> :func:`run_stage`, logged."""
+def run_selected(
+    declared: Stage, settings: dict, inputs: dict, outputs: dict, params: dict, threads: int
+) -> None:
+    """Run a stage on its own settings (what a rule hands it), logged."""
+    log.info("stage %s: inputs %s -> outputs %s", declared.name, inputs, outputs)
+    declared.run(settings, inputs, outputs, params, threads)
+
+
+def rule_mismatches(
+    declared: Stage,
+    inputs: Iterable[str] | None,
+    outputs: Iterable[str],
+    params: Iterable[str],
+) -> list[str]:
+    """How a rule's named files and parameters differ from its stage's declaration (empty
+    when they agree). ``inputs`` None: the rule's inputs come from a function (checked per
+    job)."""
+    problems = []
+    if inputs is not None:
+        names = set(inputs)
+        if extra := names - set(declared.inputs):
+            problems.append(f"inputs {sorted(extra)} not declared by the stage")
+        if missing := set(declared.inputs) - set(declared.optional_inputs) - names:
+            problems.append(f"inputs {sorted(missing)} missing")
+    if set(outputs) != set(declared.outputs):
+        problems.append(f"outputs {sorted(outputs)} != declared {sorted(declared.outputs)}")
+    if set(params) != set(declared.rule_params):
+        problems.append(f"params {sorted(params)} != declared {sorted(declared.rule_params)}")
+    return problems
+
+
+def check_rules(rules: Iterable) -> None:
+    """Every rule that runs a stage (a ``script:``) against its declaration; raises one
+    ValueError listing each rule that differs. Called by the Snakefile when it is parsed."""
+    stages = all_stages()
+    problems = []
+    for rule in rules:
+        if not getattr(rule, "script", None):
+            continue
+        if rule.name not in stages:
+            problems.append(f"rule {rule.name}: no stage of that name")
+            continue
+        static = not any(_from_function(item) for item in rule.input)
+        found = rule_mismatches(
+            stages[rule.name],
+            rule.input.keys() if static else None,
+            rule.output.keys(),
+            rule.params.keys(),
+        )
+        problems += [f"rule {rule.name}: {p}" for p in found]
+    if problems:
+        raise ValueError("rules and their stages differ:\n  " + "\n  ".join(problems))
+
+
+def _from_function(item) -> bool:
+    """Whether a rule's input item is an input function (its names are known per job)."""
+    check = getattr(item, "is_callable", None)
+    return callable(item) or bool(check and check())
+
+
+def run_from_snakemake(snakemake) -> None:
+    """Entry point of the rule script: the job's files and settings -> its stage, logged.
+
+    The stage is the one named as the rule; it sees only ``params.settings``, never the
+    whole config.
+    """
     from blendphot.logs import redirect_to_log
 
-    stage = STAGES[name]
+    declared = get_stage(snakemake.rule)
+    given = set(snakemake.input.keys())
+    problems = rule_mismatches(declared, given, snakemake.output.keys(), snakemake.params.keys())
+    if problems:
+        raise ValueError(f"rule {snakemake.rule}: " + "; ".join(problems))
     inputs = {
-        k: (list(snakemake.input[k]) if k in stage.list_inputs else str(snakemake.input[k]))
-        for k in stage.inputs
-        if k not in stage.optional_inputs or k in snakemake.input.keys()
+        k: (list(snakemake.input[k]) if k in declared.list_inputs else str(snakemake.input[k]))
+        for k in declared.inputs
+        if k in given
     }
-    outputs = {k: str(snakemake.output[k]) for k in stage.outputs}
-    params = {k: snakemake.params[k] for k in stage.params}
+    outputs = {k: str(snakemake.output[k]) for k in declared.outputs}
+    params = {k: snakemake.params[k] for k in declared.params}
+    settings = dict(snakemake.params[SETTINGS_PARAM]) if declared.settings else {}
     with redirect_to_log(snakemake.log[0] if snakemake.log else None):
-        run_stage(name, snakemake.config, inputs, outputs, params, snakemake.threads)
-
-
-def run_data_chain(config: dict, directory: Path) -> dict[str, Path]:
-    """Sky, stamps and blend sets of a synthetic config in one folder, outside Snakemake
-    (tests, benchmarks, notebooks); returns the paths by name."""
-    directory = Path(directory)
-    p = {k: directory / f"{k}.fits" for k in ("mosaic", "catalog")}
-    p.update({k: directory / f"{k}.h5" for k in ("stamps", "train", "val", "test")})
-    p["table1"] = directory / "table1.csv"
-    sky = ("mosaic", "catalog")
-    run_stage("sky", config, {}, {k: p[k] for k in sky}, {})
-    run_stage("stamps", config, {k: p[k] for k in sky}, {k: p[k] for k in ("stamps", "table1")}, {})
-    splits = ("train", "val", "test")
-    run_stage("blends", config, {"stamps": p["stamps"]}, {k: p[k] for k in splits}, {})
-    return p
+        run_selected(declared, settings, inputs, outputs, params, snakemake.threads)

@@ -4,9 +4,11 @@ import sys
 import pytest
 
 from blendphot.cli import main
-from blendphot.stages import STAGES
+from blendphot.stages import all_stages
 
 from .conftest import TINY
+
+STAGES = all_stages()
 
 
 @pytest.mark.parametrize("stage", list(STAGES))
@@ -25,12 +27,12 @@ def test_module_entry_point_runs():
         [sys.executable, "-m", "blendphot", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0
-    assert "blends" in result.stdout and "baseline" in result.stdout
+    assert "blend_sets" in result.stdout and "sep_baseline" in result.stdout
 
 
 def test_sky_stage_from_the_command_line(tmp_path):
     code = main(
-        ["sky", "--config", str(TINY), "--out-mosaic", str(tmp_path / "m.fits"),
+        ["synthetic_sky", "--config", str(TINY), "--out-mosaic", str(tmp_path / "m.fits"),
          "--out-catalog", str(tmp_path / "c.fits"), "--log", str(tmp_path / "sky.log")]
     )  # fmt: skip
     assert code == 0
@@ -40,7 +42,7 @@ def test_sky_stage_from_the_command_line(tmp_path):
 
 def test_bad_input_exits_2_with_one_message(tmp_path, capsys):
     outs = [(f"--out-{s}", str(tmp_path / f"{s}.h5")) for s in ("train", "val", "test")]
-    argv = ["blends", "--config", str(TINY), "--stamps", str(tmp_path / "missing.h5")]
+    argv = ["blend_sets", "--config", str(TINY), "--stamps", str(tmp_path / "missing.h5")]
     code = main(argv + [a for pair in outs for a in pair])
     assert code == 2
     err = capsys.readouterr().err
@@ -52,7 +54,7 @@ def test_bad_config_exits_2(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text(TINY.read_text().replace("seed: 7", "seed: 7\nsedd: 3"))
     code = main(
-        ["sky", "--config", str(bad), "--out-mosaic", str(tmp_path / "m.fits"),
+        ["synthetic_sky", "--config", str(bad), "--out-mosaic", str(tmp_path / "m.fits"),
          "--out-catalog", str(tmp_path / "c.fits")]
     )  # fmt: skip
     assert code == 2

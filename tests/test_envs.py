@@ -3,10 +3,11 @@ pyproject.toml, and the rule scripts import the library from the repository.
 
 Conda is not needed. The rules come from workflow/rules/*.smk, the envs from envs/*.yaml, and
 what a rule needs from the code its script runs, read with ast (nothing imported): the modules
-the script imports, the stage functions it runs (blendphot.stages), and the functions these
-call by name, transitively; each function adds the imports in its body, each module its
-module-level imports and its parent packages'. A second check imports each env's stages in a
-fresh interpreter where the project's other third-party packages cannot be imported.
+the script imports, the stage named as the rule (blendphot.stages), and the functions it calls
+by name, transitively; each function adds the imports in its body, each module its
+module-level imports and its parent packages' (lazy package exports followed). Each env must
+declare what its rules need and nothing they do not. A second check imports each env's stages
+in a fresh interpreter where the project's other third-party packages cannot be imported.
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ import pytest
 import tomllib
 import yaml
 
-from blendphot import stages
+from blendphot.stages import all_stages
 
 from .conftest import ROOT
 
 RULES_DIR = ROOT / "workflow" / "rules"
 PACKAGE = "blendphot"
-STAGES_MODULE = stages.__name__
+STAGES = all_stages()
+RUNTIME_ONLY = {"python", "pip", "tensorboard"}
+"""Env entries no import shows: the interpreter, pip, and TensorBoard (the Keras callback
+loads it at run time)."""
 # The same software under another name: conda or pip spelling, CPU build of the pip wheel.
 ALIASES = {"tensorflow-cpu": "tensorflow", "matplotlib-base": "matplotlib"}
 
@@ -220,7 +224,20 @@ def find_definition(module: str, name: str, depth: int = 0) -> tuple[str, str] |
     if name in definitions(module):
         return module, name
     target = bindings(eager_imports(module_tree(module)), module).get(name)
+    if not target and name in lazy_exports(module):
+        target = (lazy_exports(module)[name], name)
     return find_definition(*target, depth + 1) if target and target[1] else None
+
+
+@cache
+def lazy_exports(module: str) -> dict[str, str]:
+    """A package's ``_EXPORTS`` (name -> module imported on first use, blendphot.lazy)."""
+    for node in module_tree(module).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    return {}
 
 
 def called(body: ast.AST, module: str, local: dict) -> set[tuple[str, str]]:
@@ -297,25 +314,12 @@ def string_constants(tree: ast.AST) -> set[str]:
     }
 
 
-def script_stages(tree: ast.Module, name: str) -> set[str]:
-    """Stage names a rule script passes to run_from_snakemake: literals, or the stage names
-    among the string literals of the functions it calls to choose one."""
-    scope = bindings(all_imports(tree), name)
-    stage_names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "run_from_snakemake":
-            candidates = string_constants(node.args[1])
-            for module, func in called(node.args[1], name, scope):
-                candidates |= string_constants(definitions(module)[func])
-            stage_names |= candidates & set(stages.STAGES)
-    return stage_names
-
-
-def script_needs(script: Path) -> set[str]:
-    """Normalised distributions a rule script needs, through the stages it runs."""
-    tree = ast.parse(script.read_text())
-    name = f"workflow.scripts.{script.stem}"
-    entry = {(STAGES_MODULE, stages.STAGES[s].run.__name__) for s in script_stages(tree, name)}
+def rule_needs(rule: Rule) -> set[str]:
+    """Normalised distributions a rule needs: its script's, and its stage's (named as it)."""
+    tree = ast.parse(rule.script.read_text())
+    name = f"workflow.scripts.{rule.script.stem}"
+    run = STAGES[rule.name].run
+    entry = {(run.__module__, run.__name__)}
     return {distribution(module) for module in third_party(needed_modules(tree, name, entry))}
 
 
@@ -357,20 +361,48 @@ def test_rule_has_a_pinned_conda_env(rule):
 
 
 @pytest.mark.parametrize("rule", SCRIPT_RULES, ids=lambda r: r.name)
-def test_rule_env_declares_what_its_script_imports(rule):
-    needs = script_needs(rule.script)
+def test_rule_runs_the_stage_of_its_name(rule):
+    assert rule.name in STAGES, f"rule {rule.name}: no stage of that name"
+
+
+@pytest.mark.parametrize("rule", SCRIPT_RULES, ids=lambda r: r.name)
+def test_rule_env_declares_what_its_stage_imports(rule):
+    needs = rule_needs(rule)
     declared = env_packages(load_env(rule.conda))
     missing = sorted(needs - set(declared))
     assert not missing, f"rule {rule.name}: {rule.conda.name} lacks {missing} (needs {needs})"
 
 
+@pytest.mark.parametrize("env_path", sorted((ROOT / "envs").glob("*.yaml")), ids=lambda p: p.name)
+def test_env_holds_only_what_its_rules_use(env_path):
+    rules = [rule for rule in SCRIPT_RULES if rule.conda == env_path]
+    assert rules, f"{env_path.name}: no rule uses it"
+    used = set().union(*(rule_needs(rule) for rule in rules))
+    unused = sorted(set(env_packages(load_env(env_path))) - used - RUNTIME_ONLY)
+    names = [rule.name for rule in rules]
+    assert not unused, f"{env_path.name}: {unused} used by none of its rules {names}"
+
+
 def test_script_analysis_sees_the_heavy_imports():
     """The analysis is not vacuous: the sky needs GalSim, training TensorFlow and Keras,
-    and the data stages do not pull TensorFlow."""
+    the data stages do not pull TensorFlow, and neither the models nor the evaluation
+    pull GalSim."""
     by_name = {rule.name: rule for rule in SCRIPT_RULES}
-    assert "galsim" in script_needs(by_name["synthetic_sky"].script)
-    assert {"tensorflow", "keras"} <= script_needs(by_name["train_model"].script)
-    assert "tensorflow" not in script_needs(by_name["blend_sets"].script)
+    assert "galsim" in rule_needs(by_name["synthetic_sky"])
+    assert {"tensorflow", "keras"} <= rule_needs(by_name["train_model"])
+    assert "tensorflow" not in rule_needs(by_name["blend_sets"])
+    for name in ("train_model", "predict", "output_catalog", "metrics", "figures"):
+        assert "galsim" not in rule_needs(by_name[name]), name
+
+
+@pytest.mark.parametrize("package", ["blendphot.models", "blendphot.evaluate"])
+def test_models_and_evaluation_import_without_galsim(package):
+    code = f"import sys, {package}, blendphot.stages as s; s.all_stages(); " + (
+        "print(sorted(m for m in ('galsim', 'sep', 'tensorflow') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]", f"{package} imports {result.stdout.strip()}"
 
 
 def test_tensorflow_rules_get_the_whole_tensorflow_extra():
@@ -384,16 +416,26 @@ def test_tensorflow_rules_get_the_whole_tensorflow_extra():
 
 
 IMPORT_CHECK = """
-import importlib.abc, sys
+import importlib.abc, importlib.machinery, sys
+
+class Absent(importlib.abc.Loader):
+    def create_module(self, spec):
+        raise ModuleNotFoundError(f"{spec.name} is not in the rule's env")
+
+    def exec_module(self, module):
+        pass
 
 class Blocked(importlib.abc.MetaPathFinder):
+    # A spec whose loading fails: importing a blocked package raises, while probes of
+    # optional dependencies (importlib.util.find_spec, as astropy does) still answer.
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in BLOCKED:
-            raise ModuleNotFoundError(f"{name} is not in the rule's env")
+            return importlib.machinery.ModuleSpec(name, Absent())
 
 sys.meta_path.insert(0, Blocked())
 sys.path.insert(0, ROOT)
 import blendphot.stages
+blendphot.stages.all_stages()  # every declaration loads in every env
 for statement in IMPORTS:
     exec(statement, {})
 print("imported", len(IMPORTS))
@@ -402,12 +444,12 @@ print("imported", len(IMPORTS))
 
 def stage_import_statements(stage_names: set[str]) -> list[str]:
     """The import statements in the bodies of these stages' functions, as source lines."""
-    functions = {stages.STAGES[name].run.__name__ for name in stage_names}
+    runs = [STAGES[name].run for name in stage_names]
     return sorted(
         {
             ast.unparse(node)
-            for func in functions
-            for node in all_imports(definitions(STAGES_MODULE)[func])
+            for run in runs
+            for node in all_imports(definitions(run.__module__)[run.__name__])
         }
     )
 
@@ -423,11 +465,7 @@ def test_env_stages_import_without_the_other_packages(env_path):
         for top, dists in distributions().items()
         if normalise(sorted(dists)[0]) in project - declared
     )
-    stage_names = set()
-    for rule in SCRIPT_RULES:
-        if rule.conda == env_path:
-            tree = ast.parse(rule.script.read_text())
-            stage_names |= script_stages(tree, f"workflow.scripts.{rule.script.stem}")
+    stage_names = {rule.name for rule in SCRIPT_RULES if rule.conda == env_path}
     imports = stage_import_statements(stage_names)
     code = f"BLOCKED = {set(blocked)!r}\nIMPORTS = {imports!r}\nROOT = {str(ROOT)!r}\n"
     result = subprocess.run(

@@ -15,7 +15,7 @@ from astropy.table import Table
 from blendphot.config import validate_config
 from blendphot.errors import ConfigError, InputError
 from blendphot.sky.synthetic import mosaic_wcs
-from blendphot.stages import STAGES, run_stage
+from blendphot.stages import get_stage, run_stage
 from blendphot.stamps import TRUTH_DATASET, build_stamps, build_stamps_candels, read_stamps
 
 from .conftest import tiny_config_dict
@@ -74,7 +74,7 @@ def test_candels_blender_adapter(tmp_path, segmentation):
     config = _candels_config(segmentation=segmentation, exclude_ids=[102])
     out = {"stamps": tmp_path / "s.h5", "table1": tmp_path / "t1.csv",
            "cleaning": tmp_path / "c.csv"}  # fmt: skip
-    run_stage("stamps_candels", config, {"images": images, "segmaps": segs,
+    run_stage("stamps", config, {"images": images, "segmaps": segs,
               "catalog": catalog}, out, {})  # fmt: skip
     h5, rows = read_stamps(out["stamps"])
     with h5:
@@ -269,6 +269,8 @@ def test_fits_source_needs_its_files():
 
 
 def test_stamp_stages_are_wired():
-    assert STAGES["stamps"].outputs == ("stamps", "table1", "cleaning")
-    assert STAGES["stamps_candels"].inputs == ("images", "segmaps", "catalog")
-    assert "reference" in STAGES["sky_calibration"].optional_inputs
+    stamps = get_stage("stamps")
+    assert stamps.outputs == ("stamps", "table1", "cleaning")
+    assert {"images", "segmaps", "catalog", "mosaic"} == set(stamps.inputs)
+    assert set(stamps.optional_inputs) == {"images", "segmaps", "mosaic"}
+    assert "reference" in get_stage("sky_calibration").optional_inputs

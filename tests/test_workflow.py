@@ -56,6 +56,75 @@ def test_dry_run_plans_every_stage(configfile):
         assert f"rule {rule}:" in result.stdout, rule
 
 
+def effective_config(tmp_path: Path, dataset: str, *args: str) -> dict:
+    """What Snakemake makes of the default config and ``args`` (--configfile, --config):
+    the effective_config rule's output, run in ``tmp_path`` (a working directory holding the
+    repository's default config/config.yaml, as a deployed workflow's would)."""
+    import yaml
+
+    workdir_with(tmp_path, (ROOT / "config" / "config.yaml").read_text())
+    target = f"results/{dataset}/config.yaml"
+    result = snakemake("-d", str(tmp_path), "--cores", "1", target, *args)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return yaml.safe_load((tmp_path / target).read_text())
+
+
+def assert_holds(expected, actual, path="config"):
+    """Every key ``expected`` writes has exactly that value in ``actual``."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), path
+        for key, value in expected.items():
+            assert key in actual, f"{path}.{key} is missing"
+            assert_holds(value, actual[key], f"{path}.{key}")
+    else:
+        assert actual == expected, f"{path}: {actual!r} instead of {expected!r}"
+
+
+def test_paper_overlay_yields_exactly_the_paper_config(tmp_path):
+    """--configfile config/paper.yaml gives every value paper.yaml writes, the demo's model
+    settings included (no dense_units: 32, no epochs: 2 leaking in), and the fiducial
+    blend2flux of Table 2 (25.7M parameters)."""
+    import yaml
+
+    from blendphot.models.registry import get_architecture, load_model_modules
+
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    merged = effective_config(
+        tmp_path, "paper", "--configfile", str(ROOT / "config" / "paper.yaml")
+    )
+    assert_holds(paper, merged)
+    assert merged["models"] == paper["models"]  # entries replaced whole, none added
+    for name, entry in merged["models"].items():
+        epochs = {**merged["training"], **entry.get("training", {})}["epochs"]
+        assert epochs == 300, f"{name} trains for {epochs} epochs"
+    load_model_modules()
+    fiducial = merged["models"]["blend2flux"]
+    model = get_architecture(fiducial["architecture"]).build(**fiducial["params"])
+    assert model.count_params() / 1e6 == pytest.approx(25.7, rel=0.01)
+
+
+def test_overlay_setting_one_nested_key_changes_that_key_only(tmp_path):
+    default = effective_config(tmp_path / "a", "demo")
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("blends: {n_test: 123}\nmodels:\n  unet: {architecture: unet}\n")
+    merged = effective_config(tmp_path / "b", "demo", "--configfile", str(overlay))
+    assert merged["blends"]["n_test"] == 123
+    # the overlay's entry, whole (plus the schema's default for params)
+    assert merged["models"]["unet"] == {"architecture": "unet", "params": {}}
+    merged["blends"]["n_test"] = default["blends"]["n_test"]
+    merged["models"]["unet"] = default["models"]["unet"]
+    assert merged == default
+
+
+def test_config_error_from_an_override_names_the_override(tmp_path):
+    work = workdir_with(tmp_path, (ROOT / "config" / "config.yaml").read_text())
+    result = snakemake("-d", str(work), "-n", "--config", "blends={n_test: many}")
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "--config: invalid config key 'blends.n_test'" in text, text[-2000:]
+    assert "config/config.yaml:" not in text
+
+
 def test_paper_config_plans_the_table2_models():
     result = snakemake("-n", "--forceall", "--configfile", "config/paper.yaml")
     for model in ("blend2flux_f64", "blend2flux", "blend2flux_f512"):
@@ -147,19 +216,41 @@ def test_tiny_workflow_end_to_end(tmp_path):
     both = metrics.query("selection == 'all' and role == 'both'").set_index("method")
     assert both.loc["oracle (floor)", "mape_flux"] < both.loc["sep isophotal", "mape_flux"]
     assert not list(res.rglob("*.part*")), "a half-written file was left behind"
+    # the paper's own table ran as a dataset of its own, from the copy shipped in the package
+    assert (work / "results/paper_reference/figures/figure5.png").stat().st_size > 100
+    assert (res / "tables" / "summary.md").stat().st_size > 100
+    # A changed setting reruns exactly what it changes (Snakemake's params trigger): a sep
+    # threshold replans the baseline, Table 3 and what reads them, nothing upstream.
+    config = work / "config" / "config.yaml"
+    config.write_text(config.read_text().replace("cold: {thresh: 5.0", "cold: {thresh: 6.0"))
+    result = snakemake("-d", str(work), "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert planned_rules(result.stdout) == {
+        "effective_config",
+        "sep_baseline_shard",
+        "sep_baseline",
+        "table_markdown",
+        "output_catalog",
+        "metrics",
+        "figures",
+        "table2",
+        "summary",
+        "all",
+    }
     shutil.rmtree(work / ".snakemake", ignore_errors=True)
 
 
-def test_paper_reference_dataset_through_the_workflow(tmp_path):
-    """The paper's table alone runs the same metrics and figure rules."""
-    from .test_paper_reference import TABLE
+def planned_rules(dry_run: str) -> set[str]:
+    """The rules of the jobs a dry run plans."""
+    import re
 
-    if not TABLE.exists():
-        pytest.fail(f"the paper's per-blend table is missing at {TABLE}")
-    config = TINY.read_text().replace(
-        "evaluate: {}", f"evaluate:\n  paper_reference: {{catalog: {TABLE}}}"
-    )
-    work = workdir_with(tmp_path, config)
+    return set(re.findall(r"^(?:local)?rule (\w+):", dry_run, flags=re.M))
+
+
+def test_paper_reference_dataset_through_the_workflow(tmp_path):
+    """The paper's table alone, from the copy shipped in the package, runs the same metrics
+    and figure rules."""
+    work = workdir_with(tmp_path, TINY.read_text())
     targets = [f"results/paper_reference/figures/figure{n}.png" for n in (5, 6, 7, 8, 9)]
     result = snakemake("-d", str(work), "--cores", "2", *targets)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -168,6 +259,54 @@ def test_paper_reference_dataset_through_the_workflow(tmp_path):
     assert row["bias"].iloc[0] == pytest.approx(0.101381, abs=1e-6)
     assert len(pd.read_csv(work / "results/paper_reference/output_catalog.csv")) == 4776
     assert not (work / "results/tiny").exists()  # nothing of the synthetic chain ran
+
+
+def test_every_rule_matches_its_stage():
+    """Each rule runs the stage of its name and hands it the declared files, parameters and
+    settings (the Snakefile checks when parsed; here the check itself is shown to bite)."""
+    from types import SimpleNamespace
+
+    from blendphot.stages import all_stages, check_rules, rule_mismatches
+
+    stages = all_stages()
+    stage = stages["blend_sets"]
+    assert rule_mismatches(stage, ["stamps"], ["train", "val", "test"], ["settings"]) == []
+    assert rule_mismatches(stage, ["stamps"], ["train", "val"], ["settings"])
+    assert rule_mismatches(stage, ["stamps"], ["train", "val", "test"], [])  # no settings
+    assert rule_mismatches(stages["train_model"], ["train", "val"], stages["train_model"].outputs,
+                           ["model", "resume_dir", "settings"]) == []  # fmt: skip
+
+    class Files(list):
+        def keys(self):
+            return list(self)
+
+    bad = SimpleNamespace(
+        name="blend_sets", script="s.py", input=Files(["stamps"]), output=Files(["train"]),
+        params=Files(["settings"]),
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="rule blend_sets: outputs"):
+        check_rules([bad])
+    unknown = SimpleNamespace(name="nope", script="s.py", input=Files(), output=Files(),
+                              params=Files())  # fmt: skip
+    with pytest.raises(ValueError, match="no stage of that name"):
+        check_rules([unknown])
+    # the real workflow passes the same check when parsed (any snakemake call): see --lint
+
+
+def test_stage_sees_only_its_declared_settings():
+    from blendphot.config import load_config
+    from blendphot.stages import select_settings
+
+    config = load_config(ROOT / "config" / "config.yaml")
+    got = select_settings(config, ("models.{model}", "training", "seed"), {"model": "unet"})
+    assert set(got) == {"models", "training", "seed"}
+    assert list(got["models"]) == ["unet"]
+    assert got["models"]["unet"] == config["models"]["unet"]
+    got["training"]["epochs"] = -1  # a copy: the config is untouched
+    assert config["training"]["epochs"] > 0
+    assert select_settings(config, ("baseline.cold",), {}) == {
+        "baseline": {"cold": config["baseline"]["cold"]}
+    }
 
 
 def test_every_rule_declares_log_threads_resources_and_conda():

@@ -1,41 +1,26 @@
-"""sep baseline (paper 3.3, Table 3), a Kron flux and the isolated reference."""
+"""sep baseline (paper 3.3, Table 3), a Kron flux and the isolated reference.
 
-from blendphot.baseline.kron import kron_fluxes
-from blendphot.baseline.run import (
-    COLUMNS,
-    gather_shards,
-    measure_set,
-    problem_counts,
-    run_baseline,
-    shard_rows,
-)
-from blendphot.baseline.sep_photometry import (
-    DETECTION_CODES,
-    PROBLEMS,
-    associate,
-    associate_indices,
-    measure_blend,
-    measure_isolated,
-    prepare_image,
-    sep_pass,
-    table3,
-)
+Names are imported on first use (blendphot.lazy), so importing the package stays light."""
 
-__all__ = [
-    "COLUMNS",
-    "DETECTION_CODES",
-    "PROBLEMS",
-    "associate",
-    "associate_indices",
-    "gather_shards",
-    "kron_fluxes",
-    "measure_blend",
-    "measure_isolated",
-    "measure_set",
-    "prepare_image",
-    "problem_counts",
-    "run_baseline",
-    "sep_pass",
-    "shard_rows",
-    "table3",
-]
+from blendphot.lazy import lazy_exports
+
+_EXPORTS = {
+    "COLUMNS": "blendphot.baseline.run",
+    "DETECTION_CODES": "blendphot.baseline.sep_photometry",
+    "PROBLEMS": "blendphot.baseline.sep_photometry",
+    "associate": "blendphot.baseline.sep_photometry",
+    "associate_indices": "blendphot.baseline.sep_photometry",
+    "gather_shards": "blendphot.baseline.run",
+    "kron_fluxes": "blendphot.baseline.kron",
+    "measure_blend": "blendphot.baseline.sep_photometry",
+    "measure_isolated": "blendphot.baseline.sep_photometry",
+    "measure_set": "blendphot.baseline.run",
+    "prepare_image": "blendphot.baseline.sep_photometry",
+    "problem_counts": "blendphot.baseline.run",
+    "run_baseline": "blendphot.baseline.run",
+    "sep_pass": "blendphot.baseline.sep_photometry",
+    "shard_rows": "blendphot.baseline.run",
+    "table3": "blendphot.baseline.sep_photometry",
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

@@ -1,23 +1,20 @@
-"""Blend sets (paper sections 2.2-2.3)."""
+"""Blend sets (paper sections 2.2-2.3).
 
-from blendphot.blends.layout import BLEND_DATASETS, check_blend_file, open_blend_set
-from blendphot.blends.pairing import draw_pairs, draw_shift, split_galaxies
-from blendphot.blends.stage import (
-    build_blend_sets,
-    check_disjoint_splits,
-    shift_stamp,
-    uncovered_pixels,
-)
+Names are imported on first use (blendphot.lazy), so importing the package stays light."""
 
-__all__ = [
-    "BLEND_DATASETS",
-    "build_blend_sets",
-    "check_blend_file",
-    "check_disjoint_splits",
-    "draw_pairs",
-    "draw_shift",
-    "open_blend_set",
-    "shift_stamp",
-    "split_galaxies",
-    "uncovered_pixels",
-]
+from blendphot.lazy import lazy_exports
+
+_EXPORTS = {
+    "BLEND_DATASETS": "blendphot.blends.layout",
+    "build_blend_sets": "blendphot.blends.stage",
+    "check_blend_file": "blendphot.blends.layout",
+    "check_disjoint_splits": "blendphot.blends.stage",
+    "draw_pairs": "blendphot.blends.pairing",
+    "draw_shift": "blendphot.blends.pairing",
+    "open_blend_set": "blendphot.blends.layout",
+    "shift_stamp": "blendphot.blends.stage",
+    "split_galaxies": "blendphot.blends.pairing",
+    "uncovered_pixels": "blendphot.blends.stage",
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

@@ -15,7 +15,7 @@ from blendphot.blends.layout import open_blend_set
 from blendphot.blends.pairing import draw_pairs, split_galaxies
 from blendphot.errors import InputError
 from blendphot.io import atomic_path, config_hash, write_table
-from blendphot.stamps import read_stamps
+from blendphot.stamps.layout import read_stamps
 
 log = logging.getLogger(__name__)
 STAGE_STREAM = 3

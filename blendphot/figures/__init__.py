@@ -1,5 +1,1 @@
-"""Figures of the paper, drawn with matplotlib (Agg backend, no display needed)."""
-
-import matplotlib
-
-matplotlib.use("Agg")
+"""Figures of the paper, drawn with matplotlib (Agg backend, set in figures.common)."""

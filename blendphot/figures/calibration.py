@@ -11,7 +11,7 @@ from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from blendphot.figures.common import save_figure
 from blendphot.sky.calibration import GALAXY_TYPES, compare_to_reference, load_reference_galaxies
-from blendphot.stamps.stage import read_stamps
+from blendphot.stamps.layout import read_stamps
 
 TYPE_NAMES = {"sph": "bulge", "disk": "disc", "sphd": "bulge+disc", "irr": "irregular"}
 

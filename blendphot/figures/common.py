@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
+import matplotlib
+
+matplotlib.use("Agg")  # no display on cluster nodes
+
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np
 
 from blendphot.io import atomic_path

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 
 from blendphot.figures.common import asinh_stretch, save_figure
-from blendphot.stamps.stage import read_stamps
+from blendphot.stamps.layout import read_stamps
 
 TYPE_NAMES = {"sph": "bulge", "disk": "disc", "sphd": "bulge+disc", "irr": "irregular"}
 SEGMENT_COLOURS = ListedColormap(["#101018", "#4a4a58", "#9a9aa8", "#f0a030"])

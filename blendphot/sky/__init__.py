@@ -1,29 +1,22 @@
-"""Sky sources: where galaxies come from (paper section 2.1)."""
+"""Sky sources: where galaxies come from (paper section 2.1).
 
-from blendphot.sky.candels import read_candels_blender
-from blendphot.sky.inputs import pixel_positions, read_catalog, read_mosaic
-from blendphot.sky.synthetic import (
-    CATALOG_COLUMNS,
-    GALAXY_TYPES,
-    SHAPE_COLUMNS,
-    draw_galaxy_catalog,
-    make_synthetic_sky,
-    mosaic_noise,
-    render_mosaic,
-    render_truth_stamp,
-)
+Names are imported on first use (blendphot.lazy), so importing the package stays light."""
 
-__all__ = [
-    "CATALOG_COLUMNS",
-    "GALAXY_TYPES",
-    "SHAPE_COLUMNS",
-    "draw_galaxy_catalog",
-    "make_synthetic_sky",
-    "mosaic_noise",
-    "pixel_positions",
-    "read_candels_blender",
-    "read_catalog",
-    "read_mosaic",
-    "render_mosaic",
-    "render_truth_stamp",
-]
+from blendphot.lazy import lazy_exports
+
+_EXPORTS = {
+    "CATALOG_COLUMNS": "blendphot.sky.synthetic",
+    "GALAXY_TYPES": "blendphot.sky.synthetic",
+    "SHAPE_COLUMNS": "blendphot.sky.synthetic",
+    "draw_galaxy_catalog": "blendphot.sky.synthetic",
+    "make_synthetic_sky": "blendphot.sky.synthetic",
+    "mosaic_noise": "blendphot.sky.synthetic",
+    "pixel_positions": "blendphot.sky.inputs",
+    "read_candels_blender": "blendphot.sky.candels",
+    "read_catalog": "blendphot.sky.inputs",
+    "read_mosaic": "blendphot.sky.inputs",
+    "render_mosaic": "blendphot.sky.synthetic",
+    "render_truth_stamp": "blendphot.sky.synthetic",
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

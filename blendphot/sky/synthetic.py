@@ -67,7 +67,8 @@ DEVAUC_TRUNCATION = 8.0  # de Vaucouleurs profiles are truncated at this many ha
 STAGE_STREAM = 1  # this stage's branch of the master seed
 NOISE_STREAM = 1  # sub-branch of the noise field
 
-# The WFC3/IR optics and pixels (../shared/reference/simulation.md).
+# The WFC3/IR optics and pixels: HST primary 2.4 m, central obscuration 0.33, F160W pivot
+# 1539 nm; the native IR pixel and the drizzle drop convolve the optical PSF.
 AIRY = {"lam": 1539.0, "diam": 2.4, "obscuration": 0.33}
 NATIVE_PIXEL = 0.13  # arcsec
 DRIZZLE_DROP = 0.1024  # arcsec

@@ -1,39 +1,25 @@
-"""Selection, cut-outs and neighbour cleaning (paper section 2.1)."""
+"""Selection, cut-outs and neighbour cleaning (paper section 2.1).
 
-from blendphot.stamps.cleaning import (
-    clean_stamp,
-    cut_stamp,
-    estimate_noise,
-    neighbour_region,
-    segment_stamp,
-)
-from blendphot.stamps.selection import classify_morphology, select_galaxies
-from blendphot.stamps.stage import (
-    SKIP_REASONS,
-    STAMPS_DATASETS,
-    TRUTH_DATASET,
-    build_stamps,
-    build_stamps_candels,
-    read_stamps,
-    stamps_stage_name,
-)
-from blendphot.stamps.validation import stamp_cleaning_metrics, summarise_cleaning
+Names are imported on first use (blendphot.lazy), so importing the package stays light."""
 
-__all__ = [
-    "SKIP_REASONS",
-    "STAMPS_DATASETS",
-    "TRUTH_DATASET",
-    "build_stamps",
-    "build_stamps_candels",
-    "classify_morphology",
-    "clean_stamp",
-    "cut_stamp",
-    "estimate_noise",
-    "neighbour_region",
-    "read_stamps",
-    "segment_stamp",
-    "select_galaxies",
-    "stamp_cleaning_metrics",
-    "stamps_stage_name",
-    "summarise_cleaning",
-]
+from blendphot.lazy import lazy_exports
+
+_EXPORTS = {
+    "SKIP_REASONS": "blendphot.stamps.stage",
+    "STAMPS_DATASETS": "blendphot.stamps.layout",
+    "TRUTH_DATASET": "blendphot.stamps.layout",
+    "build_stamps": "blendphot.stamps.stage",
+    "build_stamps_candels": "blendphot.stamps.stage",
+    "classify_morphology": "blendphot.stamps.selection",
+    "clean_stamp": "blendphot.stamps.cleaning",
+    "cut_stamp": "blendphot.stamps.cleaning",
+    "estimate_noise": "blendphot.stamps.cleaning",
+    "neighbour_region": "blendphot.stamps.cleaning",
+    "read_stamps": "blendphot.stamps.layout",
+    "segment_stamp": "blendphot.stamps.cleaning",
+    "select_galaxies": "blendphot.stamps.selection",
+    "stamp_cleaning_metrics": "blendphot.stamps.validation",
+    "summarise_cleaning": "blendphot.stamps.validation",
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

@@ -25,7 +25,7 @@ from scipy import ndimage
 
 from blendphot import STAMP_SIZE, __version__
 from blendphot.errors import InputError
-from blendphot.io import atomic_path, config_hash, open_h5, read_table, write_csv, write_table
+from blendphot.io import atomic_path, config_hash, write_csv, write_table
 from blendphot.sky import (
     GALAXY_TYPES,
     mosaic_noise,
@@ -51,24 +51,16 @@ from blendphot.stamps.cleaning import (
     segment_stamp,
     touching_segments,
 )
+from blendphot.stamps.layout import STAMPS_DATASETS, TRUTH_DATASET, read_stamps  # noqa: F401
 from blendphot.stamps.selection import select_galaxies
 from blendphot.stamps.validation import stamp_cleaning_metrics, summarise_cleaning
 
 log = logging.getLogger(__name__)
 STAGE_STREAM = 2
-STAMPS_DATASETS = ("image_raw", "segmap_raw", "image", "mask", "catalog")
-"""Contract of a stamps file: raw and cleaned images, raw segmentation, central mask, rows."""
-TRUTH_DATASET = "image_true"
-"""Optional (synthetic sky only): the noiseless central galaxy alone, same grid as ``image``."""
 SKIP_REASONS = ("outside", "edge", "no_data", "no_detection", "inspection")
 """Why a selected galaxy gets no stamp: off the image, too close to its edge, blank or
 non-finite pixels in the cut, nothing detected at the centre, excluded by the automatic
 inspection (cleaning removed too much of the central's light). Counted, never fatal."""
-
-
-def stamps_stage_name(config: dict) -> str:
-    """The stage that builds the stamps for the configured sky source."""
-    return "stamps_candels" if config["sky"]["source"] == "candels_blender" else "stamps"
 
 
 def table1(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
@@ -470,9 +462,3 @@ def build_stamps_candels(
     paths = {"stamps": out_path, "table1": table1_path, "cleaning": cleaning_path}
     columns = list(dict.fromkeys([*catalog.columns, "type"]))
     return _finish(out, before, after, attrs, {**paths, "source": catalog_path}, columns)
-
-
-def read_stamps(path: str | Path) -> tuple[h5py.File, pd.DataFrame]:
-    """Open a stamps file (checked against the contract) and read its catalogue rows."""
-    h5 = open_h5(path, required=STAMPS_DATASETS)
-    return h5, read_table(h5["catalog"])

@@ -18,9 +18,9 @@ rule sep_baseline_shard:
         runtime=60,
     params:
         shard=lambda wildcards: int(wildcards.shard),
-        n_shards=config["baseline"]["shards"],
+        settings=settings_for("sep_baseline_shard"),
     script:
-        "../scripts/baseline_shard.py"
+        "../scripts/stage.py"
 
 
 rule sep_baseline:
@@ -41,5 +41,7 @@ rule sep_baseline:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        settings=settings_for("sep_baseline"),
     script:
-        "../scripts/baseline_gather.py"
+        "../scripts/stage.py"

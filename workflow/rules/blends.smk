@@ -14,9 +14,9 @@ rule blend_sets:
         mem_mb=4000,
         runtime=60,
     params:
-        settings=config["blends"],
+        settings=settings_for("blend_sets"),
     script:
-        "../scripts/blends.py"
+        "../scripts/stage.py"
 
 
 rule blend_figures:
@@ -45,4 +45,4 @@ rule blend_figures:
         mem_mb=2000,
         runtime=10,
     script:
-        "../scripts/blend_figures.py"
+        "../scripts/stage.py"

@@ -1,16 +1,32 @@
 import sys
-from pathlib import Path
 
 from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from blendphot.config import model_column, validate_config
+from blendphot.config import apply_overlays, key_origin, read_yaml_file, validate_config
+from blendphot.data import paper_table_path
 from blendphot.models.registry import check_models, flux_models, mask_models
+from blendphot.stages import check_rules, stage_settings
 
-# A bad key or type fails here, before any job runs, with one line naming the key; the
-# library also fills the schema's defaults (nested ones included).
-validate_config(config, ", ".join(map(str, workflow.configfiles)) or "config")
+# Overlays mean what they say (config/README.md): a model entry of a --configfile replaces the
+# default's entry of that name whole; other keys deep-merge, --config overrides last.
+OVERLAYS = [str(f) for f in workflow.overwrite_configfiles]
+CONFIG_SOURCES = [
+    *(
+        (str(f), read_yaml_file(f))
+        for f in workflow.configfiles
+        if str(f) not in OVERLAYS
+    ),
+    *((f, read_yaml_file(f)) for f in OVERLAYS),
+    ("--config", workflow.config_settings.config or {}),
+]
+apply_overlays(
+    config, [values for _, values in CONFIG_SOURCES[:-1]], CONFIG_SOURCES[-1][1]
+)
+# A bad key or type fails here, before any job runs, with one line naming the key and the
+# file (or --config) that set it; the library also fills the schema's defaults.
+validate_config(config, "config", key_origin(CONFIG_SOURCES))
 validate(config, schema="../schemas/config.schema.yaml")
 
 DATASET = config["dataset"]
@@ -23,32 +39,22 @@ TABLE_TITLES = {
 
 # Unknown architectures fail here, before any job runs.
 check_models(config["models"])
-FLUX_MODELS = flux_models(config["models"])
 MASK_MODELS = mask_models(config["models"])
 # Noiseless truth (for the oracle) exists only for the synthetic sky.
 HAS_TRUTH = config["sky"]["source"] == "synthetic"
 
-# The paper's own per-blend table runs as a dataset of its own when it is present.
-_reference = config["evaluate"]["paper_reference"]
-DOWNLOADED_REFERENCE = "resources/paper_output_catalog.csv"
-REFERENCE_TABLE = _reference["catalog"] or next(
-    (
-        p
-        for p in (DOWNLOADED_REFERENCE, "../shared/reference/paper_output_catalog.csv")
-        if Path(p).exists()
-    ),
-    None,
+# The paper's own per-blend table (shipped in blendphot/data) runs as a dataset of its own.
+REFERENCE_TABLE = str(
+    paper_table_path(config["evaluate"]["paper_reference"]["catalog"])
 )
-PAPER_REFERENCE = None
-if REFERENCE_TABLE and Path(REFERENCE_TABLE).exists():
-    PAPER_REFERENCE = _reference["name"]
-else:
-    print(
-        f"blendphot: the paper's per-blend table is absent ({REFERENCE_TABLE or 'not found'}):"
-        f" the '{_reference['name']}' dataset is skipped; `snakemake download_paper_catalog`"
-        f" fetches it to {DOWNLOADED_REFERENCE}",
-        file=sys.stderr,
-    )
+PAPER_REFERENCE = config["evaluate"]["paper_reference"]["name"]
+
+
+def settings_for(name):
+    """The config settings handed to the stage ``name`` (as ``settings`` in params), exactly
+    those it declares, so that a changed setting reruns what it changes and nothing else.
+    """
+    return stage_settings(config, name)
 
 
 wildcard_constraints:
@@ -62,6 +68,7 @@ def final_outputs():
     for the configured dataset and, when its table is present, the paper-reference one.
     """
     ours = [
+        "results/{dataset}/config.yaml",
         "results/{dataset}/output_catalog.csv",
         "results/{dataset}/metrics.csv",
         "results/{dataset}/tables/table1.md",
@@ -80,20 +87,18 @@ def final_outputs():
             "results/{dataset}/figures/figure10.png",
             "results/{dataset}/figures/figure11.png",
         ]
-    if PAPER_REFERENCE:
-        ours.append("results/{dataset}/tables/summary.md")
+    ours.append("results/{dataset}/tables/summary.md")
     targets = expand(ours, dataset=DATASET)
     targets += expand(
         "results/{dataset}/models/{model}/training_curve.png",
         dataset=DATASET,
         model=MODELS,
     )
-    if PAPER_REFERENCE:
-        targets += expand(
-            "results/{dataset}/figures/figure{n}.png",
-            dataset=PAPER_REFERENCE,
-            n=[5, 6, 7, 8, 9],
-        )
+    targets += expand(
+        "results/{dataset}/figures/figure{n}.png",
+        dataset=PAPER_REFERENCE,
+        n=[5, 6, 7, 8, 9],
+    )
     return targets
 
 
@@ -165,10 +170,7 @@ def stamps_inputs(wildcards):
 
 def calibration_inputs(wildcards):
     """The stamps file, plus the paper's reference table when it is present."""
-    from blendphot.sky.calibration import reference_path
-
-    inputs = {"stamps": f"results/{wildcards.dataset}/stamps/stamps.h5"}
-    reference = reference_path(config["sky"]["reference_catalog"])
-    if reference.exists():
-        inputs["reference"] = str(reference)
-    return inputs
+    return {
+        "stamps": f"results/{wildcards.dataset}/stamps/stamps.h5",
+        "reference": str(paper_table_path(config["sky"]["reference_catalog"])),
+    }

@@ -17,4 +17,4 @@ if config["sky"]["candels_blender"]["download"]:
             mem_mb=2000,
             runtime=60,
         script:
-            "../scripts/sky_download.py"
+            "../scripts/stage.py"

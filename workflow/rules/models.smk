@@ -16,18 +16,17 @@ rule train_model:
         mem_mb=8000,
         runtime=600,
     params:
-        model_name="{model}",
+        model="{model}",
         # kept outside the outputs: Snakemake deletes the outputs of a failed job
         resume_dir="results/{dataset}/resume/{model}",
-        settings=lambda wildcards: config["models"][wildcards.model],
-        training=config["training"],
+        settings=settings_for("train_model"),
     script:
-        "../scripts/train.py"
+        "../scripts/stage.py"
 
 
 rule predict:
     input:
-        model="results/{dataset}/models/{model}/model.keras",
+        trained_model="results/{dataset}/models/{model}/model.keras",
         test="results/{dataset}/blends/test.h5",
     output:
         predictions="results/{dataset}/predictions/{model}.h5",
@@ -40,6 +39,7 @@ rule predict:
         mem_mb=8000,
         runtime=60,
     params:
-        model_name="{model}",
+        model="{model}",
+        settings=settings_for("predict"),
     script:
-        "../scripts/predict.py"
+        "../scripts/stage.py"

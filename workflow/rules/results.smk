@@ -15,7 +15,7 @@ rule oracle:
         mem_mb=2000,
         runtime=30,
     script:
-        "../scripts/oracle.py"
+        "../scripts/stage.py"
 
 
 rule output_catalog:
@@ -32,14 +32,14 @@ rule output_catalog:
         mem_mb=2000,
         runtime=30,
     params:
-        columns={name: model_column(config, name) for name in FLUX_MODELS},
+        settings=settings_for("output_catalog"),
     script:
-        "../scripts/output_catalog.py"
+        "../scripts/stage.py"
 
 
 rule paper_reference_catalog:
     input:
-        table=REFERENCE_TABLE or [],
+        table=REFERENCE_TABLE,
     output:
         catalog=f"results/{config['evaluate']['paper_reference']['name']}/output_catalog.csv",
     log:
@@ -51,26 +51,10 @@ rule paper_reference_catalog:
         mem_mb=2000,
         runtime=10,
     script:
-        "../scripts/paper_reference.py"
+        "../scripts/stage.py"
 
 
 ruleorder: paper_reference_catalog > output_catalog
-
-
-rule download_paper_catalog:
-    output:
-        DOWNLOADED_REFERENCE,
-    log:
-        "results/logs/download_paper_catalog.log",
-    conda:
-        "../../envs/data.yaml"
-    threads: 1
-    resources:
-        runtime=10,
-    params:
-        url=config["evaluate"]["paper_reference"]["url"],
-    shell:
-        "curl -fsSL --retry 3 -o {output}.part {params.url} > {log} 2>&1 && mv {output}.part {output}"
 
 
 rule metrics:
@@ -89,9 +73,9 @@ rule metrics:
         runtime=30,
     params:
         dataset="{dataset}",
-        settings=config["evaluate"],
+        settings=settings_for("metrics"),
     script:
-        "../scripts/metrics.py"
+        "../scripts/stage.py"
 
 
 rule figures:
@@ -144,8 +128,9 @@ rule figures:
         runtime=30,
     params:
         dataset="{dataset}",
+        settings=settings_for("figures"),
     script:
-        "../scripts/figures.py"
+        "../scripts/stage.py"
 
 
 rule segmentation:
@@ -176,8 +161,10 @@ rule segmentation:
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        settings=settings_for("segmentation"),
     script:
-        "../scripts/segmentation.py"
+        "../scripts/stage.py"
 
 
 rule table2:
@@ -199,8 +186,10 @@ rule table2:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        settings=settings_for("table2"),
     script:
-        "../scripts/table2.py"
+        "../scripts/stage.py"
 
 
 rule table_markdown:
@@ -225,7 +214,7 @@ rule table_markdown:
     params:
         title=lambda wildcards: TABLE_TITLES[wildcards.table],
     script:
-        "../scripts/table_markdown.py"
+        "../scripts/stage.py"
 
 
 rule summary:
@@ -250,4 +239,4 @@ rule summary:
     params:
         dataset="{dataset}",
     script:
-        "../scripts/summary.py"
+        "../scripts/stage.py"

@@ -11,9 +11,9 @@ rule synthetic_sky:
         mem_mb=4000,
         runtime=30,
     params:
-        settings=config["sky"],
+        settings=settings_for("synthetic_sky"),
     script:
-        "../scripts/sky.py"
+        "../scripts/stage.py"
 
 
 rule sky_calibration:
@@ -34,4 +34,4 @@ rule sky_calibration:
         mem_mb=2000,
         runtime=15,
     script:
-        "../scripts/sky_calibration.py"
+        "../scripts/stage.py"

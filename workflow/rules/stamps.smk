@@ -14,10 +14,9 @@ rule stamps:
         mem_mb=6000,
         runtime=60,
     params:
-        settings=config["stamps"],
-        source=config["sky"]["source"],
+        settings=settings_for("stamps"),
     script:
-        "../scripts/stamps.py"
+        "../scripts/stage.py"
 
 
 rule figure1:
@@ -39,4 +38,4 @@ rule figure1:
         mem_mb=2000,
         runtime=15,
     script:
-        "../scripts/stamps_figure1.py"
+        "../scripts/stage.py"

@@ -1,4 +1,4 @@
-"""Rule script: the 'sky_calibration' stage (the logic lives in blendphot.stages)."""
+"""Rule script of every rule: runs the stage named as the rule (declared in blendphot)."""
 
 import sys
 from pathlib import Path
@@ -7,4 +7,4 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1]))  # noqa:
 
 from blendphot.stages import run_from_snakemake  # noqa: E402
 
-run_from_snakemake(snakemake, "sky_calibration")  # noqa: F821
+run_from_snakemake(snakemake)  # noqa: F821

@@ -1,0 +1,16 @@
+"""The blend-set stage (paper 2.2-2.3): galaxy-disjoint train/val/test pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from blendphot.stages import stage
+
+
+@stage(inputs=("stamps",), outputs=("train", "val", "test"), settings=("blends", "seed"))
+def blend_sets(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """Pair galaxies into galaxy-disjoint train/val/test blend sets."""
+    from blendphot.blends.stage import build_blend_sets
+
+    paths = {split: Path(outputs[split]) for split in ("train", "val", "test")}
+    build_blend_sets(Path(inputs["stamps"]), settings["blends"], settings["seed"], paths)

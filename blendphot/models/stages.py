@@ -1,0 +1,54 @@
+"""Training and prediction stages (paper 3.1-3.2), one job per configured model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from blendphot.stages import stage
+
+
+@stage(
+    inputs=("train", "val", "init"),
+    outputs=("model", "history", "curve", "summary", "tensorboard"),
+    params=("model", "resume_dir"),
+    settings=("models.{model}", "training", "seed"),
+    optional_inputs=("init",),
+)
+def train_model(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """Train one configured model (params: model, resume_dir; input init if init_from)."""
+    from blendphot.figures.training import training_curve
+    from blendphot.models.train import train_model as train
+    from blendphot.models.train import training_settings
+
+    name = params["model"]
+    history = train(
+        settings["models"][name],
+        training_settings(settings, name),
+        Path(inputs["train"]),
+        Path(inputs["val"]),
+        Path(outputs["model"]),
+        Path(outputs["history"]),
+        Path(params["resume_dir"]),
+        settings["seed"],
+        threads,
+        init_path=Path(inputs["init"]) if inputs.get("init") else None,
+        tensorboard_dir=Path(outputs["tensorboard"]),
+        summary_path=Path(outputs["summary"]),
+    )
+    training_curve(history, name, [Path(outputs["curve"])])
+
+
+@stage(
+    inputs=("trained_model", "test"),
+    outputs=("predictions",),
+    params=("model",),
+    settings=("training.deterministic", "seed"),
+)
+def predict(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """Predict the test set's fluxes (and masks) with one trained model (params: model)."""
+    from blendphot.models.predict import write_predictions
+    from blendphot.models.train import configure_tensorflow
+
+    configure_tensorflow(threads, settings["seed"], settings["training"]["deterministic"])
+    paths = (Path(inputs["trained_model"]), Path(inputs["test"]), Path(outputs["predictions"]))
+    write_predictions(*paths, params["model"])

@@ -1,0 +1,32 @@
+"""The run's effective configuration, written beside its results (what Snakemake made of the
+default and the overlays), so that every result can be traced to the settings that made it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from blendphot.stages import stage
+
+CONFIG_SECTIONS = (
+    "dataset",
+    "seed",
+    "sky",
+    "stamps",
+    "blends",
+    "training",
+    "models",
+    "baseline",
+    "evaluate",
+)
+"""The config's top-level sections (blendphot/config.schema.yaml; a test keeps them equal)."""
+
+
+@stage(outputs=("config",), settings=CONFIG_SECTIONS)
+def effective_config(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """The whole merged and validated configuration of this run, as YAML."""
+    import yaml
+
+    from blendphot.io import atomic_path
+
+    with atomic_path(Path(outputs["config"])) as tmp:
+        tmp.write_text(yaml.safe_dump(settings, sort_keys=False))

@@ -1,0 +1,21 @@
+"""The stamps file's contract, readable without the sky and cleaning code (no GalSim, no sep)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import pandas as pd
+
+from blendphot.io import open_h5, read_table
+
+STAMPS_DATASETS = ("image_raw", "segmap_raw", "image", "mask", "catalog")
+"""Contract of a stamps file: raw and cleaned images, raw segmentation, central mask, rows."""
+TRUTH_DATASET = "image_true"
+"""Optional (synthetic sky only): the noiseless central galaxy alone, same grid as ``image``."""
+
+
+def read_stamps(path: str | Path) -> tuple[h5py.File, pd.DataFrame]:
+    """Open a stamps file (checked against the contract) and read its catalogue rows."""
+    h5 = open_h5(path, required=STAMPS_DATASETS)
+    return h5, read_table(h5["catalog"])
