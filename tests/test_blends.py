@@ -13,6 +13,7 @@ from blendphot.blends import (
     split_galaxies,
     uncovered_pixels,
 )
+from blendphot.blends.pairing import candels_blender_bounds
 from blendphot.errors import InputError
 from blendphot.io import file_sha256, read_table
 
@@ -29,20 +30,68 @@ def test_shift_stamp_moves_and_fills():
     np.testing.assert_array_equal(hole, out == -5.0)
 
 
-@pytest.mark.parametrize("recipe", ["paper", "released"])
+@pytest.mark.parametrize("recipe", ["paper", "candels_blender", "released"])
 def test_draw_shift_respects_recipe_bounds(recipe):
     rng = np.random.default_rng(1)
     for _ in range(500):
         r1, r2 = rng.uniform(1, 15, size=2)
         shift = draw_shift(r1, r2, 64, recipe, 0.5, rng)
         if shift is None:
-            assert recipe == "released"
+            assert recipe != "paper"
             continue
         d = np.hypot(*shift)
         if recipe == "paper":
             assert 0.5 * max(r1, r2) <= d < 64
-        else:
-            assert max(r1, r2) <= d <= min(4 * min(r1, r2), 64)
+            continue
+        r_max = min(4 * min(r1, r2), 64)
+        r_min = max(r1, r2) if max(r1, r2) < r_max else 0.8 * r_max
+        assert r_min <= d <= r_max
+        assert -int(r_max) <= min(shift) and max(shift) < int(r_max)
+        assert 1.0 <= d / min(r1, r2) <= 4.0
+
+
+def test_candels_blender_bounds_and_fallback():
+    assert candels_blender_bounds(3.0, 5.0, 64) == (5.0, 12.0)
+    assert candels_blender_bounds(5.0, 3.0, 64) == (5.0, 12.0)
+    # max R >= 4 min R: r_min falls back to 0.8 r_max
+    assert candels_blender_bounds(2.0, 8.0, 64) == pytest.approx((6.4, 8.0))
+    assert candels_blender_bounds(2.0, 30.0, 64) == pytest.approx((6.4, 8.0))
+    # r_max is clipped at half the stamp
+    assert candels_blender_bounds(20.0, 30.0, 64) == (30.0, 64.0)
+    assert candels_blender_bounds(20.0, 90.0, 64) == pytest.approx((51.2, 64.0))
+
+
+def test_candels_blender_draws_very_unequal_pairs():
+    """The fallback: a pair with max R > 4 min R is placed at 0.8 r_max <= d <= r_max."""
+    rng = np.random.default_rng(2)
+    shifts = [draw_shift(2.0, 12.0, 64, "candels_blender", 0.5, rng) for _ in range(300)]
+    d = np.array([np.hypot(*s) for s in shifts if s is not None])
+    assert len(d) > 100
+    assert (d >= 6.4).all() and (d <= 8.0).all()
+    assert (d / 2.0 >= 3.2).all()
+
+
+def test_candels_blender_range_is_one_pixel_short_on_the_positive_side():
+    """Components are uniform in [-r_max, r_max): -8 is drawn, +8 never (r_max = 8)."""
+    rng = np.random.default_rng(3)
+    shifts = np.array([draw_shift(2.0, 2.0, 64, "candels_blender", 0.5, rng) for _ in range(3000)])
+    assert shifts.min() == -8 and shifts.max() == 7
+    assert ((shifts[:, 0] == -8) & (shifts[:, 1] == 0)).any()
+
+
+def test_candels_blender_gives_up_after_25_tries():
+    """r_max < 1 leaves only (0, 0), below r_min; an unlikely annulus is mostly skipped."""
+    rng = np.random.default_rng(4)
+    assert draw_shift(0.2, 0.2, 64, "candels_blender", 0.5, rng) is None
+    # r_min = 3.99, r_max = 4: only (-4, 0) and (0, -4) qualify, 2 in 64 per try
+    got = [draw_shift(1.0, 3.99, 64, "candels_blender", 0.5, rng) for _ in range(400)]
+    assert any(s is None for s in got)
+    assert {tuple(s) for s in got if s is not None} <= {(-4, 0), (0, -4)}
+
+
+def test_unknown_recipe_fails():
+    with pytest.raises(ValueError, match="unknown blends recipe"):
+        draw_shift(3.0, 3.0, 64, "nope", 0.5, np.random.default_rng(0))
 
 
 def test_split_is_disjoint_and_complete():
@@ -87,8 +136,12 @@ def test_blend_sets_layout_and_disjoint_splits(tiny_data):
             )
             np.testing.assert_allclose(h5["flux"][:, 0], table["g1_flux"])
             assert (np.abs(table["g1_mag"] - table["g2_mag"]) < 2.0).all()
-            r = np.maximum(table["g1_rad"], table["g2_rad"])
-            assert (table["distance"] >= 0.5 * r).all() and (table["distance"] < 64).all()
+            # the default recipe, candels_blender: |shift| within [r_min, r_max]
+            r_max = np.minimum(4 * np.minimum(table["g1_rad"], table["g2_rad"]), 64)
+            r_min = np.maximum(table["g1_rad"], table["g2_rad"])
+            r_min = np.where(r_min >= r_max, 0.8 * r_max, r_min)
+            assert (table["distance"] >= r_min).all() and (table["distance"] <= r_max).all()
+            assert h5.attrs["recipe"] == "candels_blender"
             assert h5["blend"].chunks[0] <= 32
     assert not ids["test"] & (ids["train"] | ids["val"])
 

@@ -17,7 +17,7 @@ def test_shipped_configs_are_valid(name):
 
 def test_defaults_are_filled_at_every_level():
     config = tiny_config_dict()
-    assert config["blends"]["recipe"] == "paper"
+    assert config["blends"]["recipe"] == "candels_blender"
     assert config["sky"]["zeropoint"] == 25.96
     assert config["training"]["patience"] == 10
     assert config["evaluate"]["outlier_threshold"] == 0.75

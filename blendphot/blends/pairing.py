@@ -7,6 +7,9 @@ import numpy as np
 from blendphot.errors import InputError
 
 MAX_TRIES = 25  # the released generator's limit on shift draws for one pair
+MAX_SIZE_RATIO = 4  # its r_max: this many times the smaller radius
+FALLBACK_FACTOR = 0.8  # its r_min, in units of r_max, when max R >= r_max
+CANDELS_BLENDER = ("candels_blender", "released")  # the recipe's name and its old alias
 
 
 def split_galaxies(
@@ -24,6 +27,46 @@ def split_galaxies(
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
+def _paper_shift(
+    r_cen: float, r_comp: float, half_size: int, min_factor: float, rng: np.random.Generator
+) -> tuple[int, int] | None:
+    r_low = min(min_factor * max(r_cen, r_comp), half_size - 1.0)
+    for _ in range(1000):
+        dist = rng.uniform(r_low, half_size)
+        angle = rng.uniform(0.0, 2.0 * np.pi)
+        dx, dy = int(round(dist * np.cos(angle))), int(round(dist * np.sin(angle)))
+        if r_low <= np.hypot(dx, dy) < half_size:
+            return dx, dy
+    return None
+
+
+def candels_blender_bounds(r_cen: float, r_comp: float, half_size: int) -> tuple[float, float]:
+    """(r_min, r_max) of the released generator's shift for radii R1, R2.
+
+    r_min = max(R1, R2), r_max = min(4 min(R1, R2), half_size); when r_min >= r_max (a pair
+    of very unequal sizes) r_min falls back to 0.8 r_max.
+    """
+    r_max = min(MAX_SIZE_RATIO * min(r_cen, r_comp), half_size)
+    r_min = max(r_cen, r_comp)
+    if r_min >= r_max:
+        r_min = FALLBACK_FACTOR * r_max
+    return r_min, r_max
+
+
+def _candels_blender_shift(
+    r_cen: float, r_comp: float, half_size: int, rng: np.random.Generator
+) -> tuple[int, int] | None:
+    r_min, r_max = candels_blender_bounds(r_cen, r_comp, half_size)
+    limit = int(r_max)  # the generator passes the float r_max to randint, which truncates it
+    if limit < 1:
+        return None  # only (0, 0) could be drawn, and it lies below r_min
+    for _ in range(MAX_TRIES):
+        dx, dy = (int(v) for v in rng.integers(-limit, limit, size=2))  # upper end excluded
+        if r_min <= np.hypot(dx, dy) <= r_max:
+            return dx, dy
+    return None
+
+
 def draw_shift(
     r_cen: float,
     r_comp: float,
@@ -32,30 +75,23 @@ def draw_shift(
     min_factor: float,
     rng: np.random.Generator,
 ) -> tuple[int, int] | None:
-    """Integer companion shift (dx, dy); None when the released recipe gives up.
+    """Integer companion shift (dx, dy); None when the ``candels_blender`` recipe gives up.
 
-    ``paper``: distance uniform in [min_factor * R, half_size) with R = max(R_cen, R_comp), a
-    uniform angle, rounded to whole pixels (redrawn if rounding leaves the bounds).
-    ``released``: integer shifts uniform in [-r_max, r_max] until r_min <= |shift| <= r_max,
-    r_min = max(R1, R2), r_max = min(4 min(R1, R2), half_size), at most 25 tries.
+    ``candels_blender`` (alias ``released``; the recipe of the authors' generator, which made
+    the paper's published test set): integer shifts, each component uniform in
+    [-r_max, r_max) (numpy's randint leaves out the upper end), redrawn until
+    r_min <= |shift| <= r_max, at most 25 tries; (r_min, r_max) from
+    :func:`candels_blender_bounds`. So distance / min(R1, R2) lies in [1, 4], and in
+    [3.2, 4] for the fallback's pairs (max R >= 4 min R), unless half_size clips r_max.
+    ``paper`` (the paper's text): distance uniform in [min_factor * R, half_size) with
+    R = max(R_cen, R_comp), a uniform angle, rounded to whole pixels (redrawn if rounding
+    leaves the bounds).
     """
+    if recipe in CANDELS_BLENDER:
+        return _candels_blender_shift(r_cen, r_comp, half_size, rng)
     if recipe == "paper":
-        r_low = min(min_factor * max(r_cen, r_comp), half_size - 1.0)
-        for _ in range(1000):
-            dist = rng.uniform(r_low, half_size)
-            angle = rng.uniform(0.0, 2.0 * np.pi)
-            dx, dy = int(round(dist * np.cos(angle))), int(round(dist * np.sin(angle)))
-            if r_low <= np.hypot(dx, dy) < half_size:
-                return dx, dy
-        return None
-    r_min = max(r_cen, r_comp)
-    r_max = min(4 * min(r_cen, r_comp), half_size)
-    limit = int(np.floor(r_max))
-    for _ in range(MAX_TRIES):
-        dx, dy = (int(v) for v in rng.integers(-limit, limit + 1, size=2))
-        if r_min <= np.hypot(dx, dy) <= r_max:
-            return dx, dy
-    return None
+        return _paper_shift(r_cen, r_comp, half_size, min_factor, rng)
+    raise ValueError(f"unknown blends recipe {recipe!r}: candels_blender, released or paper")
 
 
 def draw_pairs(
