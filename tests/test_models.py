@@ -62,10 +62,48 @@ def test_stream_covers_each_blend_once_per_pass(tiny_data):
     np.testing.assert_array_equal(np.concatenate(first), np.concatenate(again))
 
 
-def _train(tiny_data, tmp_path, model_cfg, init=None, callbacks=(), epochs=None, tag="m"):
+def test_symmetry_transform_keeps_the_centre_and_gives_eight_distinct_images():
+    from blendphot.models.data import symmetry_transform
+
+    image = np.zeros((8, 128, 128, 2), np.float32)
+    image[:, 64, 64] = 9.0  # the central's pixel
+    image[:, 64, 70, 0], image[:, 60, 64, 1] = 1.0, 2.0  # an asymmetric pattern per channel
+    out = symmetry_transform(image, np.arange(8))
+    assert (out[:, 64, 64] == 9.0).all()
+    assert len({o.tobytes() for o in out}) == 8
+    assert (out.sum(axis=(1, 2)) == image.sum(axis=(1, 2))).all()  # fluxes unchanged
+    # channels move together: the mask follows the image
+    for o in out:
+        assert np.argwhere(o[..., 0] == 1.0).tolist() != [] and (o[..., 1] == 2.0).sum() == 1
+    np.testing.assert_array_equal(symmetry_transform(image, np.zeros(8, int)), image)
+
+
+def test_augmented_stream_is_deterministic_and_moves_masks_with_images(tiny_data):
+    def first_batch(augment):
+        stream = BlendStream(tiny_data["train"], 24, True, seed=3, block_size=16,
+                             targets=("flux", "masks"), augment=augment)  # fmt: skip
+        return next(iter(stream()))
+
+    x, y = first_batch(True)
+    x2, y2 = first_batch(True)
+    np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(y["masks"], y2["masks"])
+    plain_x, plain_y = first_batch(False)
+    np.testing.assert_array_equal(y["flux"], plain_y["flux"])  # same blends, same fluxes
+    assert not np.array_equal(x, plain_x)  # but seen under symmetries
+    for a, b in zip(x, plain_x, strict=True):  # each image a permutation of its pixels
+        np.testing.assert_array_equal(np.sort(a.ravel()), np.sort(b.ravel()))
+    # the central mask still covers the blend's brightest pixels near the centre
+    centre = (slice(None), slice(60, 69), slice(60, 69))
+    assert (y["masks"][..., 0][centre].sum() > 0) == (plain_y["masks"][..., 0][centre].sum() > 0)
+
+
+def _train(
+    tiny_data, tmp_path, model_cfg, init=None, callbacks=(), epochs=None, tag="m", **training
+):
     from blendphot.models.train import train_model
 
-    settings = dict(tiny_data["config"]["training"])
+    settings = dict(tiny_data["config"]["training"]) | training
     if epochs:
         settings["epochs"] = epochs
     out = tmp_path / tag
@@ -153,6 +191,17 @@ def test_mask_models_train_predict_and_initialise(tiny_data, tmp_path):
     write_predictions(out / "model.keras", tiny_data["test"], tmp_path / "b.h5", "b2m2f")
     with h5py.File(tmp_path / "b.h5") as h5:
         assert h5["flux"].shape == (64, 2) and h5["masks"].shape == (64, 2, 128, 128)
+
+    def unet_weights(path):
+        return named_submodels(keras.models.load_model(path))["unet"].get_weights()
+
+    alone = unet_weights(unet_out / "model.keras")
+    joint = unet_weights(out / "model.keras")  # the joint training moved the U-Net ...
+    assert any(not np.array_equal(a, b) for a, b in zip(joint, alone, strict=True))
+    _, frozen = _train(tiny_data, tmp_path, b2m2f_cfg, init=unet_out / "model.keras",
+                       epochs=1, tag="frozen", freeze_init=True)  # fmt: skip
+    for a, b in zip(unet_weights(frozen / "model.keras"), alone, strict=True):
+        np.testing.assert_array_equal(a, b)  # ... freeze_init keeps it as trained alone
 
 
 class Stop(Exception):

@@ -20,6 +20,10 @@ class BlendStream:
     rows, aligned with the HDF5 chunks) is permuted, and rows are permuted within a buffer of
     ``buffer_blocks`` blocks. A new permutation is drawn on each pass, from ``seed`` and the
     pass number, so a given seed gives the same sequence of batches.
+
+    ``augment`` applies one of the stamp's 8 symmetries (transpose, and flips of either axis:
+    :func:`symmetry_transform`) to each blend and its masks, drawn from the same stream. A
+    symmetry changes neither flux, and keeps the central galaxy on the centre pixel.
     """
 
     def __init__(
@@ -31,8 +35,10 @@ class BlendStream:
         block_size: int | None = None,
         buffer_blocks: int = 8,
         targets: tuple[str, ...] = ("flux",),
+        augment: bool = False,
     ):
         self.path = Path(path)
+        self.augment = augment
         self.targets = tuple(targets)
         with open_blend_set(self.path) as h5:
             self.n = h5["blend"].shape[0]
@@ -77,6 +83,11 @@ class BlendStream:
                     order = rng.permutation(len(x))
                     x, y = x[order], {k: v[order] for k, v in y.items()}
                 n_full = (len(x) // self.batch_size) * self.batch_size
+                if self.augment:
+                    codes = rng.integers(0, 8, size=len(x))
+                    x = symmetry_transform(x, codes)
+                    if "masks" in y:
+                        y["masks"] = symmetry_transform(y["masks"], codes)
                 for b in range(0, n_full, self.batch_size):
                     part = slice(b, b + self.batch_size)
                     yield x[part], {k: v[part] for k, v in y.items()}
@@ -99,6 +110,29 @@ class BlendStream:
         )
         ds = tf.data.Dataset.from_generator(self, output_signature=signature)
         return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def symmetry_transform(images: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each image (N, S, S, C) under one of the square's 8 symmetries, ``codes`` in 0..7:
+    bit 0 transposes, bit 1 flips the rows, bit 2 flips the columns.
+
+    A flip maps pixel i to S - 1 - i, which would move the centre pixel S // 2 of an even
+    stamp by one; the flipped axis is rolled by one so that it stays put (the wrapped edge
+    row is background).
+    """
+    out = images.copy()
+    for code in range(8):
+        rows = np.flatnonzero(codes == code)
+        if rows.size == 0 or code == 0:
+            continue
+        part = out[rows]
+        if code & 1:
+            part = np.swapaxes(part, 1, 2)
+        for bit, axis in ((2, 1), (4, 2)):
+            if code & bit:
+                part = np.roll(np.flip(part, axis=axis), 1, axis=axis)
+        out[rows] = part
+    return out
 
 
 def normalisation_scales(path: str | Path, n_sample: int = 512) -> tuple[float, float]:

@@ -144,6 +144,14 @@ def initialise_from(model, source_path: Path) -> list[str]:
     return copied
 
 
+def freeze(model, names: Sequence[str]) -> None:
+    """Keep the weights of these sub-models as initialised (not trained further)."""
+    subs = named_submodels(model)
+    for name in names:
+        subs[name].trainable = False
+    log.info("frozen: %s", list(names))
+
+
 def check_inputs(paths: Sequence[Path], targets: Sequence[str]) -> None:
     """Fail before training if a blend set lacks what the model learns from."""
     for path in paths:
@@ -183,14 +191,18 @@ def train_model(
     keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
     log.info("mixed precision: %s, XLA: %s", mixed, jit)
     batch = settings["batch_size"]
-    train = BlendStream(train_path, batch, True, seed, targets=architecture.targets)
+    train = BlendStream(
+        train_path, batch, True, seed, targets=architecture.targets, augment=settings["augment"]
+    )
     val = BlendStream(val_path, batch, False, targets=architecture.targets)
     input_scale, flux_scale = normalisation_scales(train_path)
     model = build_model(
         architecture, model_config.get("params", {}), train.size, input_scale, flux_scale
     )
     if init_path is not None:
-        initialise_from(model, init_path)
+        copied = initialise_from(model, init_path)
+        if settings["freeze_init"]:
+            freeze(model, copied)
     compile_model(model, architecture.targets, settings, jit)
     log.info("model %s: %d parameters", model.name, model.count_params())
     resume_dir = Path(resume_dir)
