@@ -125,6 +125,17 @@ def test_config_error_from_an_override_names_the_override(tmp_path):
     assert "config/config.yaml:" not in text
 
 
+def test_baselines_overlay_evaluates_without_networks():
+    """config/baselines.yaml over the paper config: the paper's scale without a GPU."""
+    result = snakemake(
+        "-n", "--forceall", "--configfile", "config/paper.yaml", "config/baselines.yaml"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    planned = planned_rules(result.stdout)
+    assert {"sep_baseline", "oracle", "output_catalog", "metrics", "summary"} <= planned
+    assert not planned & {"train_model", "predict", "table2", "segmentation"}
+
+
 def test_paper_config_plans_the_table2_models():
     result = snakemake("-n", "--forceall", "--configfile", "config/paper.yaml")
     for model in ("blend2flux_f64", "blend2flux", "blend2flux_f512"):

@@ -26,18 +26,19 @@ def oracle(settings: dict, inputs: dict, outputs: dict, params: dict, threads: i
     outputs=("catalog",),
     settings=EVALUATION_SETTINGS,
     list_inputs=("predictions",),
-    optional_inputs=("oracle",),
+    optional_inputs=("predictions", "oracle"),  # no predictions: evaluate.networks false
 )
 def output_catalog(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
     """Join truth, predictions, the sep baseline and the oracle into output_catalog.csv."""
     from blendphot.evaluate.catalog import build_output_catalog
     from blendphot.evaluate.methods import flux_columns, sep_zeropoint
 
-    names = list(settings["models"])
-    predictions = inputs["predictions"]
+    networks = settings["evaluate"]["networks"]
+    names = list(settings["models"]) if networks else []
+    predictions = inputs.get("predictions", [])
     if len(predictions) != len(names):
         raise ValueError(f"{len(predictions)} prediction files for {len(names)} models")
-    columns = flux_columns(settings["models"])
+    columns = flux_columns(settings["models"]) if networks else {}
     files = dict(zip(names, map(Path, predictions), strict=True))
     build_output_catalog(
         Path(inputs["test"]),

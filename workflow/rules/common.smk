@@ -31,6 +31,8 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 DATASET = config["dataset"]
 MODELS = list(config["models"])
+# evaluate.networks false: the baselines alone (no model is trained or evaluated).
+EVALUATED = MODELS if config["evaluate"]["networks"] else []
 SPLITS = ["train", "val", "test"]
 TABLE_TITLES = {
     "table1": "Table 1. Morphological mix of the galaxies used to make the blends.",
@@ -72,7 +74,6 @@ def final_outputs():
         "results/{dataset}/output_catalog.csv",
         "results/{dataset}/metrics.csv",
         "results/{dataset}/tables/table1.md",
-        "results/{dataset}/tables/table2.md",
         "results/{dataset}/tables/table3.md",
         "results/{dataset}/figures/figure2.png",
         "results/{dataset}/figures/blend_histograms.png",
@@ -81,7 +82,9 @@ def final_outputs():
         "results/{dataset}/figures/sky_calibration.png",
     ]
     ours += [f"results/{{dataset}}/figures/figure{n}.png" for n in (5, 6, 7, 8, 9)]
-    if MASK_MODELS:
+    if EVALUATED:
+        ours.append("results/{dataset}/tables/table2.md")
+    if MASK_MODELS and EVALUATED:
         ours += [
             "results/{dataset}/tables/segmentation.md",
             "results/{dataset}/figures/figure10.png",
@@ -92,7 +95,7 @@ def final_outputs():
     targets += expand(
         "results/{dataset}/models/{model}/training_curve.png",
         dataset=DATASET,
-        model=MODELS,
+        model=EVALUATED,
     )
     targets += expand(
         "results/{dataset}/figures/figure{n}.png",
@@ -124,11 +127,11 @@ def flux_model_summaries(wildcards):
 
 
 def model_predictions(wildcards):
-    """One predictions file per configured model, in config order."""
+    """One predictions file per evaluated model, in config order."""
     return expand(
         "results/{dataset}/predictions/{model}.h5",
         dataset=wildcards.dataset,
-        model=MODELS,
+        model=EVALUATED,
     )
 
 
