@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -270,6 +271,44 @@ def test_paper_reference_dataset_through_the_workflow(tmp_path):
     assert row["bias"].iloc[0] == pytest.approx(0.101381, abs=1e-6)
     assert len(pd.read_csv(work / "results/paper_reference/output_catalog.csv")) == 4776
     assert not (work / "results/tiny").exists()  # nothing of the synthetic chain ran
+
+
+def test_tracked_files_alone_run_the_paper_reference(tmp_path):
+    """A copy of the tracked files, with nothing beside it, finds the paper's table (shipped
+    in the package) from the library and the workflow; no tracked file names a folder
+    outside the repository."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    repo = tmp_path / "alone" / "repo"
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    marker = "../" + "shared"  # the folder beside the checkout that users never have
+    outside = [n for n in filter(None, listed) if marker in _text(ROOT / n)]
+    assert not outside, f"tracked files that point outside the repository: {outside}"
+    code = "import blendphot.data as d; print(d.paper_table_path())"
+    found = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(repo)}, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert Path(found) == repo / "blendphot" / "data" / "paper_output_catalog.csv"
+    target = "results/paper_reference/metrics.csv"
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", target]
+    result = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    metrics = pd.read_csv(repo / target)
+    row = metrics.query("selection == 'figure5' and method == 'sep' and role == 'central'")
+    assert row["bias"].iloc[0] == pytest.approx(0.101381, abs=1e-6)
+
+
+def _text(path: Path) -> str:
+    """A file's text, or '' for a binary file."""
+    try:
+        return path.read_text()
+    except (UnicodeDecodeError, OSError):
+        return ""
 
 
 def test_every_rule_matches_its_stage():
