@@ -117,7 +117,7 @@ def _train(
         tmp_path / f"resume_{tag}",
         seed=1,
         threads=2,
-        init_path=init,
+        init_paths=[init] if init else [],
         tensorboard_dir=out / "tb",
         summary_path=out / "summary.json",
         extra_callbacks=callbacks,
@@ -199,9 +199,54 @@ def test_mask_models_train_predict_and_initialise(tiny_data, tmp_path):
     joint = unet_weights(out / "model.keras")  # the joint training moved the U-Net ...
     assert any(not np.array_equal(a, b) for a, b in zip(joint, alone, strict=True))
     _, frozen = _train(tiny_data, tmp_path, b2m2f_cfg, init=unet_out / "model.keras",
-                       epochs=1, tag="frozen", freeze_init=True)  # fmt: skip
+                       epochs=1, tag="frozen", freeze_init=["unet"])  # fmt: skip
     for a, b in zip(unet_weights(frozen / "model.keras"), alone, strict=True):
         np.testing.assert_array_equal(a, b)  # ... freeze_init keeps it as trained alone
+
+
+def test_blend2mask2flux_head_warm_starts_from_blend2flux(tmp_path):
+    """init_from [unet, blend2flux]: the head gets blend2flux's weights, its mask channels
+    zero, so the new model starts by predicting exactly blend2flux's fluxes."""
+    import keras
+
+    from blendphot.models.registry import get_architecture as arch
+    from blendphot.models.train import build_model, initialise_from
+
+    load_model_modules()
+    head = {"filters": 4, "dense_units": 8}
+    b2f = build_model(arch("blend2flux"), head, 128, 2.0, 30.0)
+    b2f.save(tmp_path / "b2f.keras")
+    params = {"unet_depth": 2, "unet_filters": 4, **head}
+    b2m2f = build_model(arch("blend2mask2flux"), params, 128, 2.0, 30.0)
+    assert initialise_from(b2m2f, tmp_path / "b2f.keras") == ["blend2flux_f4"]
+    x = np.random.default_rng(0).normal(size=(3, 128, 128, 1)).astype(np.float32)
+    np.testing.assert_allclose(
+        b2m2f.predict_on_batch(x)["flux"], b2f.predict_on_batch(x)["flux"], atol=1e-4
+    )
+    kernel = named_head_kernel(b2m2f)
+    assert kernel.shape[2] == 3 and not kernel[:, :, 1:, :].any()
+    np.testing.assert_array_equal(kernel[:, :, :1, :], named_head_kernel(
+        keras.models.load_model(tmp_path / "b2f.keras")))  # fmt: skip
+
+
+def named_head_kernel(model) -> np.ndarray:
+    from blendphot.models.train import named_submodels
+
+    return named_submodels(model)["blend2flux_f4"].get_weights()[0]
+
+
+def test_init_from_lists_and_loops_are_checked():
+    models = {
+        "unet": {"architecture": "unet"},
+        "b2f": {"architecture": "blend2flux"},
+        "m": {"architecture": "blend2mask2flux", "init_from": ["unet", "b2f"]},
+    }
+    check_models(models)
+    with pytest.raises(ConfigError, match="init_from 'nope' is not a configured model"):
+        check_models({**models, "m": {"architecture": "blend2flux", "init_from": ["b2f", "nope"]}})
+    looped = {**models, "b2f": {"architecture": "blend2flux", "init_from": ["m"]}}
+    with pytest.raises(ConfigError, match="loop"):
+        check_models(looped)
 
 
 class Stop(Exception):

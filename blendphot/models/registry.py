@@ -92,16 +92,25 @@ def check_models(models: dict) -> None:
             get_architecture(model["architecture"])
         except ConfigError as exc:
             raise ConfigError(None, f"model '{name}': {exc.problem}") from exc
-        seen = [name]
-        while models[seen[-1]].get("init_from"):
-            parent = models[seen[-1]]["init_from"]
+        for parent in init_sources(model):
             if parent not in models:
                 raise ConfigError(
-                    None, f"model '{seen[-1]}': init_from '{parent}' is not a configured model"
+                    None, f"model '{name}': init_from '{parent}' is not a configured model"
                 )
-            if parent in seen:
-                raise ConfigError(None, f"model '{name}': init_from makes a loop {seen}")
-            seen.append(parent)
+        _check_no_loop(models, name, [name])
+
+
+def init_sources(model: dict) -> list[str]:
+    """The models whose trained weights start this one (``init_from``: a name or a list)."""
+    value = model.get("init_from") or []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _check_no_loop(models: dict, name: str, path: list[str]) -> None:
+    for parent in init_sources(models[path[-1]]):
+        if parent in path:
+            raise ConfigError(None, f"model '{name}': init_from makes a loop {[*path, parent]}")
+        _check_no_loop(models, name, [*path, parent])
 
 
 def flux_models(models: dict) -> list[str]:

@@ -12,10 +12,12 @@ from blendphot.stages import stage
     outputs=("model", "history", "curve", "summary", "tensorboard"),
     params=("model", "resume_dir"),
     settings=("models.{model}", "training", "seed"),
+    list_inputs=("init",),
     optional_inputs=("init",),
 )
 def train_model(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
-    """Train one configured model (params: model, resume_dir; input init if init_from)."""
+    """Train one configured model (params: model, resume_dir; inputs init: the trained models
+    of init_from, in its order)."""
     from blendphot.figures.training import training_curve
     from blendphot.models.train import train_model as train
     from blendphot.models.train import training_settings
@@ -31,7 +33,7 @@ def train_model(settings: dict, inputs: dict, outputs: dict, params: dict, threa
         Path(params["resume_dir"]),
         settings["seed"],
         threads,
-        init_path=Path(inputs["init"]) if inputs.get("init") else None,
+        init_paths=[Path(p) for p in inputs.get("init", [])],
         tensorboard_dir=Path(outputs["tensorboard"]),
         summary_path=Path(outputs["summary"]),
     )

@@ -18,13 +18,19 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from blendphot.blends import open_blend_set
 from blendphot.errors import ConfigError, InputError
 from blendphot.io import atomic_path, write_csv
 from blendphot.models.data import BlendStream, normalisation_scales
-from blendphot.models.registry import Architecture, get_architecture, load_model_modules
+from blendphot.models.registry import (
+    Architecture,
+    get_architecture,
+    init_sources,
+    load_model_modules,
+)
 
 log = logging.getLogger(__name__)
 TARGET_DATASETS = {"flux": "flux", "masks": "mask"}
@@ -122,9 +128,28 @@ def named_submodels(model) -> dict:
     return found
 
 
+def widened(source: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A convolution kernel (h, w, c_in, c_out) copied into a kernel with more input channels
+    (the extra ones zero), so that the wider layer computes what the source did; None when
+    the shapes differ otherwise."""
+    if source.ndim != 4 or len(shape) != 4:
+        return None
+    if source.shape[:2] != shape[:2] or source.shape[3] != shape[3] or source.shape[2] > shape[2]:
+        return None
+    out = np.zeros(shape, source.dtype)
+    out[:, :, : source.shape[2], :] = source
+    return out
+
+
 def initialise_from(model, source_path: Path) -> list[str]:
     """Copy the weights of every sub-model that ``model`` shares (by name and shapes) with
-    the trained model at ``source_path``; returns the names copied."""
+    the trained model at ``source_path``; returns the names copied.
+
+    A sub-model whose first convolution takes more input channels than the source's (the
+    blend2flux head of blend2mask2flux, which also reads the two masks) gets the source's
+    kernel on its first channels and zeros on the others: it starts as the source network,
+    ignoring the extra inputs, and learns what they add.
+    """
     import keras
 
     if not Path(source_path).exists():
@@ -133,11 +158,18 @@ def initialise_from(model, source_path: Path) -> list[str]:
     target = named_submodels(model)
     copied = []
     for name, sub in target.items():
-        if name in source:
-            src = source[name].get_weights()
-            if [w.shape for w in src] == [w.shape for w in sub.get_weights()]:
-                sub.set_weights(src)
-                copied.append(name)
+        if name not in source:
+            continue
+        src, dst = source[name].get_weights(), sub.get_weights()
+        if len(src) != len(dst):
+            continue
+        if [w.shape for w in src] != [w.shape for w in dst]:
+            first = widened(src[0], dst[0].shape)
+            if first is None or [w.shape for w in src[1:]] != [w.shape for w in dst[1:]]:
+                continue
+            src = [first, *src[1:]]
+        sub.set_weights(src)
+        copied.append(name)
     if not copied:
         raise InputError(source_path, f"no sub-model in common with {model.name} to copy")
     log.info("initialised %s from %s", copied, source_path)
@@ -171,7 +203,7 @@ def train_model(
     resume_dir: Path,
     seed: int,
     threads: int = 1,
-    init_path: Path | None = None,
+    init_paths: Sequence[Path] = (),
     tensorboard_dir: Path | None = None,
     summary_path: Path | None = None,
     extra_callbacks: Sequence = (),
@@ -181,8 +213,14 @@ def train_model(
     load_model_modules([model_config["module"]] if "module" in model_config else [])
     architecture = get_architecture(model_config["architecture"])
     check_inputs([train_path, val_path], architecture.targets)
-    if model_config.get("init_from") and init_path is None:
-        raise ConfigError(None, "init_from is set but no initial model file was given")
+    sources = init_sources(model_config)
+    if len(init_paths) != len(sources):
+        raise ConfigError(
+            None, f"init_from names {sources} but {len(init_paths)} trained model files were given"
+        )
+    unknown = set(settings["freeze_init"]) - set(sources)
+    if unknown:
+        raise ConfigError(None, f"freeze_init {sorted(unknown)} not among init_from {sources}")
     import keras
 
     gpus = configure_tensorflow(threads, seed, settings["deterministic"])
@@ -199,9 +237,9 @@ def train_model(
     model = build_model(
         architecture, model_config.get("params", {}), train.size, input_scale, flux_scale
     )
-    if init_path is not None:
-        copied = initialise_from(model, init_path)
-        if settings["freeze_init"]:
+    for source, path in zip(sources, init_paths, strict=True):
+        copied = initialise_from(model, Path(path))
+        if source in settings["freeze_init"]:
             freeze(model, copied)
     compile_model(model, architecture.targets, settings, jit)
     log.info("model %s: %d parameters", model.name, model.count_params())

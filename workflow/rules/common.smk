@@ -6,7 +6,7 @@ sys.path.insert(0, workflow.basedir)
 
 from blendphot.config import apply_overlays, key_origin, read_yaml_file, validate_config
 from blendphot.data import paper_table_path
-from blendphot.models.registry import check_models, flux_models, mask_models
+from blendphot.models.registry import check_models, flux_models, init_sources, mask_models
 from blendphot.stages import check_rules, stage_settings
 
 # Overlays mean what they say (config/README.md): a model entry of a --configfile replaces the
@@ -106,14 +106,18 @@ def final_outputs():
 
 
 def training_inputs(wildcards):
-    """Blend sets, plus the trained model named by init_from (blend2mask2flux <- U-Net)."""
+    """Blend sets, plus the trained models named by init_from (blend2mask2flux <- U-Net)."""
     inputs = {
         "train": f"results/{wildcards.dataset}/blends/train.h5",
         "val": f"results/{wildcards.dataset}/blends/val.h5",
     }
-    parent = config["models"][wildcards.model].get("init_from")
-    if parent:
-        inputs["init"] = f"results/{wildcards.dataset}/models/{parent}/model.keras"
+    parents = init_sources(config["models"][wildcards.model])
+    if parents:
+        inputs["init"] = expand(
+            "results/{dataset}/models/{model}/model.keras",
+            dataset=wildcards.dataset,
+            model=parents,
+        )
     return inputs
 
 
