@@ -59,3 +59,38 @@ def test_load_config_rejects_non_mapping(tmp_path: Path):
     path.write_text(yaml.safe_dump([1, 2]))
     with pytest.raises(ConfigError, match="mapping"):
         load_config(path)
+
+
+def test_overlay_model_entries_replace_whole_and_other_keys_merge():
+    from blendphot.config import apply_overlays
+
+    merged = {  # what Snakemake's deep merge gives for the two files below
+        "blends": {"n_test": 9, "n_train": 3},
+        "models": {"a": {"params": {"filters": 256, "dense_units": 32}}, "b": {"x": 1}},
+    }
+    overlay = {"blends": {"n_test": 9}, "models": {"a": {"params": {"filters": 256}}}}
+    apply_overlays(merged, [overlay], {"models": {"b": {"y": 2}}})
+    assert merged["models"]["a"] == {"params": {"filters": 256}}  # no dense_units leaks in
+    assert merged["models"]["b"] == {"x": 1, "y": 2}  # --config merges into an entry
+    assert merged["blends"] == {"n_test": 9, "n_train": 3}
+    overlay["models"]["a"]["params"]["filters"] = 8  # a copy, not the overlay's own dict
+    assert merged["models"]["a"]["params"]["filters"] == 256
+
+
+def test_key_origin_names_the_last_source_that_set_a_key():
+    from blendphot.config import key_origin
+
+    origin = key_origin(
+        [("config/config.yaml", {"blends": {"n_test": 1}}), ("paper.yaml", {"seed": 2}),
+         ("--config", {"blends": {"n_test": "x"}})]
+    )  # fmt: skip
+    assert origin(["blends", "n_test"]) == "--config"
+    assert origin(["seed"]) == "paper.yaml"
+    assert origin(["sky"]) is None
+
+
+def test_effective_config_covers_every_top_level_section():
+    from blendphot.config import load_schema
+    from blendphot.provenance import CONFIG_SECTIONS
+
+    assert set(CONFIG_SECTIONS) == set(load_schema()["properties"])
