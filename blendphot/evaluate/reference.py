@@ -19,7 +19,7 @@ def load_reference_catalog(path: str | Path) -> pd.DataFrame:
         path,
         PAPER_COLUMNS,
         "the paper's per-blend table is not there: download it with "
-        "`snakemake download_paper_catalog` or set evaluate.paper_reference.catalog",
+        "the package ships it (blendphot/data); evaluate.paper_reference.catalog overrides it",
     )
     bad = ~np.isfinite(table[["g1_flux", "g2_flux", "g1_mag", "g2_mag"]].to_numpy(float))
     if bad.any():
