@@ -18,8 +18,8 @@ def load_reference_catalog(path: str | Path) -> pd.DataFrame:
     table = read_csv_checked(
         path,
         PAPER_COLUMNS,
-        "the paper's per-blend table is not there: download it with "
-        "the package ships it (blendphot/data); evaluate.paper_reference.catalog overrides it",
+        "the paper's per-blend table is not there (the package ships it in blendphot/data; "
+        "evaluate.paper_reference.catalog points elsewhere)",
     )
     bad = ~np.isfinite(table[["g1_flux", "g2_flux", "g1_mag", "g2_mag"]].to_numpy(float))
     if bad.any():
