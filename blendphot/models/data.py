@@ -194,22 +194,19 @@ class InMemoryBlends:
         self.shuffle = shuffle
         self.seed = seed
         self.targets = tuple(targets)
-        self.augment = augment
+        self._augment = augment  # fixed: the held copies depend on it
         self.passes = 0
         with open_blend_set(self.path) as h5:
             self.n, self.size = h5["blend"].shape[0], h5["blend"].shape[-1]
-            copies = np.empty((2 if augment else 1, self.n, self.size, self.size, 1), np.float32)
-            h5["blend"].read_direct(copies[0, ..., 0])
-            self._blend = self._rows(copies)
-            del copies
+            self._blend = self._rows(h5["blend"], lambda block: block[..., None])
             self._masks = None
             if "masks" in self.targets:
                 # (N, 2, S, S) uint8 -> (N, S, S, 2), each pixel's pair as one uint16, so that
                 # a transpose moves 2-byte elements (split again after the gather)
-                copies = np.empty((2 if augment else 1, self.n, self.size, self.size, 2), np.uint8)
-                copies[0] = np.moveaxis(h5["mask"][()], 1, -1)
-                self._masks = self._rows(copies.view(np.uint16))
-                del copies
+                def pairs(block):
+                    return np.ascontiguousarray(np.moveaxis(block, 1, -1)).view(np.uint16)
+
+                self._masks = self._rows(h5["mask"], pairs)
             self._flux = None
             if "flux" in self.targets:
                 with tf.device("/CPU:0"):
@@ -226,17 +223,32 @@ class InMemoryBlends:
             copies.append(1 if code & col_bit else 0)
         self._row_maps = np.stack(maps) + np.array(copies)[:, None] * self.n * self.size
 
-    def _rows(self, copies: np.ndarray):
-        """A CPU variable of the pixel rows (copies * N * S, S, C) of ``copies`` (copies, N,
-        S, S, C), whose first holds the images: the second (augment) is filled with the
-        images' columns flipped, as :func:`symmetry_transform` flips them."""
+    def _rows(self, dataset, convert, block: int = 1024):
+        """A CPU variable of pixel rows (N * S, S, 1): the images of ``dataset`` (each block
+        made (B, S, S, 1) by ``convert``), then (augment) the same images with their columns
+        flipped as :func:`symmetry_transform` flips them. Made from tensors of one block
+        each, joined once: memory peaks at twice this array (plus what is already held)."""
         import tensorflow as tf
 
-        if len(copies) == 2:
-            copies[1, :, :, 0] = copies[0, :, :, 0]
-            copies[1, :, :, 1:] = copies[0, :, :, :0:-1]
+        size = self.size
         with tf.device("/CPU:0"):
-            return tf.Variable(copies.reshape(-1, *copies.shape[3:]), trainable=False)
+            plain, flipped = [], []
+            for start in range(0, self.n, block):
+                images = convert(dataset[start : start + block])
+                plain.append(tf.constant(images.reshape(-1, size, 1)))
+                if self.augment:
+                    mirror = np.empty_like(images)
+                    mirror[:, :, 0] = images[:, :, 0]
+                    mirror[:, :, 1:] = images[:, :, :0:-1]
+                    flipped.append(tf.constant(mirror.reshape(-1, size, 1)))
+            rows = tf.concat(plain + flipped, axis=0)
+            del plain, flipped
+            return tf.Variable(rows, trainable=False)
+
+    @property
+    def augment(self) -> bool:
+        """Whether symmetries are drawn (fixed at construction: it decides what is held)."""
+        return self._augment
 
     def __len__(self) -> int:
         """Batches per pass."""
@@ -306,7 +318,7 @@ def training_dataset(
     seed: int = 0,
     targets: tuple[str, ...] = ("flux",),
     augment: bool = False,
-    memory_limit_gb: float = 8.0,
+    memory_limit_gb: float = 2.0,
 ):
     """The tf.data.Dataset that feeds training: in memory (:class:`InMemoryBlends`) when the
     blends and targets take at most ``memory_limit_gb`` (10^9 bytes), streamed from the file
