@@ -98,6 +98,60 @@ def test_augmented_stream_is_deterministic_and_moves_masks_with_images(tiny_data
     assert (y["masks"][..., 0][centre].sum() > 0) == (plain_y["masks"][..., 0][centre].sum() > 0)
 
 
+def test_in_memory_path_yields_each_blend_once_per_epoch_in_seeded_orders(tiny_data):
+    """The in-memory input path: every training blend exactly once per epoch, an order that
+    differs between epochs, the same orders for the same seed; what the dataset yields is
+    symmetry_transform's image of each blend, the masks moved with their image."""
+    import h5py
+
+    from blendphot.models.data import InMemoryBlends, symmetry_transform
+
+    with h5py.File(tiny_data["train"]) as h5:
+        blends, flux = h5["blend"][()][..., None], h5["flux"][()].astype(np.float32)
+        masks = np.moveaxis(h5["mask"][()], 1, -1)
+    n, targets = len(flux), ("flux", "masks")
+
+    def source(seed, augment=True):
+        return InMemoryBlends(tiny_data["train"], 24, True, seed, targets, augment)
+
+    def orders(seed, epochs=2):
+        s = source(seed)
+        return [np.concatenate([b[0] for b in s.indices()]) for _ in range(epochs)]
+
+    first, second = orders(5)
+    assert sorted(first) == sorted(second) == list(range(n))  # each blend once per epoch
+    assert not np.array_equal(first, second)  # reshuffled each epoch
+    for a, b in zip(orders(5), (first, second), strict=True):
+        np.testing.assert_array_equal(a, b)  # the same seed, the same orders
+    assert not np.array_equal(orders(6, 1)[0], first)
+    for augment in (True, False):
+        ds, twin = source(5, augment).dataset(), source(5, augment)
+        codes = []
+        for _ in range(2):  # two epochs through tf.data, checked against the indices
+            batches = list(zip(twin.indices(), ds, strict=True))
+            for (idx, _, _, code), (x, y) in batches:
+                np.testing.assert_array_equal(x, symmetry_transform(blends[idx], code))
+                np.testing.assert_array_equal(y["masks"], symmetry_transform(masks[idx], code))
+                np.testing.assert_array_equal(y["flux"], flux[idx])
+                assert y["masks"].dtype == np.uint8
+                codes.extend(code)
+        assert len(set(codes)) == (8 if augment else 1)  # drawn per blend
+    assert len(source(5)) == int(np.ceil(n / 24))
+
+
+def test_training_dataset_streams_above_the_memory_limit(tiny_data, monkeypatch):
+    from blendphot.models import data
+
+    made = []
+    for name in ("InMemoryBlends", "BlendStream"):
+        cls = getattr(data, name)
+        monkeypatch.setattr(data, name, type(name, (cls,), {"dataset": lambda self,
+                            n=name: made.append(n) or "ds"}))  # fmt: skip
+    assert data.training_dataset(tiny_data["train"], 8, True, memory_limit_gb=0) == "ds"
+    assert data.training_dataset(tiny_data["train"], 8, True, memory_limit_gb=1) == "ds"
+    assert made == ["BlendStream", "InMemoryBlends"]
+
+
 def _train(
     tiny_data, tmp_path, model_cfg, init=None, callbacks=(), epochs=None, tag="m", **training
 ):
@@ -141,6 +195,20 @@ def test_train_and_predict_tiny_model(tiny_data, tmp_path):
     assert flux.shape == (cfg["blends"]["n_test"], 2)
     assert np.isfinite(flux).all()
     assert len(np.unique(ids)) == len(ids)
+
+
+@pytest.mark.parametrize("limit", [8, 0])  # in memory, streamed
+def test_same_seed_trains_identical_weights(tiny_data, tmp_path, limit):
+    import keras
+
+    cfg = tiny_data["config"]["models"]["blend2flux"]
+    weights = []
+    for tag in ("a", "b"):
+        _, out = _train(tiny_data, tmp_path, cfg, epochs=2, tag=tag, augment=True,
+                        deterministic=True, memory_limit_gb=limit)  # fmt: skip
+        weights.append(keras.models.load_model(out / "model.keras").get_weights())
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_unet_and_blend2mask2flux_sizes_match_the_paper():

@@ -1,13 +1,21 @@
-"""Stream blend sets from HDF5 into tf.data without loading them whole."""
+"""Blend sets into tf.data: held in memory when they fit, streamed from HDF5 otherwise.
+
+:func:`training_dataset` picks the path. Masks travel as uint8 on both paths (a quarter of
+the bytes of float32) and become float32 in the losses and metrics, on the device that
+trains.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from blendphot.blends import open_blend_set
+
+log = logging.getLogger(__name__)
 
 
 class BlendStream:
@@ -63,7 +71,7 @@ class BlendStream:
         if "flux" in self.targets:
             y["flux"] = h5["flux"][start:stop].astype(np.float32)
         if "masks" in self.targets:
-            y["masks"] = np.moveaxis(h5["mask"][start:stop], 1, -1).astype(np.float32)
+            y["masks"] = np.moveaxis(h5["mask"][start:stop], 1, -1)
         return x, y
 
     def __call__(self) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
@@ -102,7 +110,7 @@ class BlendStream:
         size = self.size
         specs = {
             "flux": tf.TensorSpec(shape=(None, 2), dtype=tf.float32),
-            "masks": tf.TensorSpec(shape=(None, size, size, 2), dtype=tf.float32),
+            "masks": tf.TensorSpec(shape=(None, size, size, 2), dtype=tf.uint8),
         }
         signature = (
             tf.TensorSpec(shape=(None, size, size, 1), dtype=tf.float32),
@@ -133,6 +141,196 @@ def symmetry_transform(images: np.ndarray, codes: np.ndarray) -> np.ndarray:
                 part = np.roll(np.flip(part, axis=axis), 1, axis=axis)
         out[rows] = part
     return out
+
+
+TARGET_DATASETS = {"flux": "flux", "masks": "mask"}
+
+
+def in_memory_bytes(
+    path: str | Path, targets: tuple[str, ...] = ("flux",), augment: bool = False
+) -> int:
+    """Bytes that :class:`InMemoryBlends` holds for a blend set (images and masks twice
+    with ``augment``)."""
+    copies = 2 if augment else 1
+    with open_blend_set(path) as h5:
+        total = h5["blend"].size * 4 * copies  # float32
+        if "masks" in targets:
+            total += h5["mask"].size * copies  # uint8
+        if "flux" in targets:
+            total += h5["flux"].size * 4
+    return total
+
+
+class InMemoryBlends:
+    """A blend set read once into memory and served as (blend[..., None], targets) batches.
+
+    Same batches as :class:`BlendStream` in kind (``targets``: ``flux`` float32 (B, 2),
+    ``masks`` uint8 (B, S, S, 2)), but with a full shuffle: each pass visits every blend
+    once, in a permutation drawn from ``seed`` and the pass number. ``augment`` draws one of
+    the 8 symmetries of :func:`symmetry_transform` per blend and pass from the same stream.
+
+    The arrays live in CPU-placed TensorFlow variables (no graph constants, so no 2 GB
+    limit), as rows of pixels; a NumPy generator yields only indices, and a tf.data map
+    gathers the rows. With ``augment`` the images (and masks) are held twice, as they are and
+    with their columns flipped (:func:`symmetry_transform`'s centre-keeping flip), so that
+    every symmetry is a row gather from one of the two copies, followed by a transpose for
+    the four symmetries that transpose. A batch is ordered with its untransposed blends
+    first (the order of blends inside a batch does not change the batch's loss).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        targets: tuple[str, ...] = ("flux",),
+        augment: bool = False,
+    ):
+        import tensorflow as tf
+
+        self.path = Path(path)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.targets = tuple(targets)
+        self._augment = augment  # fixed: the held copies depend on it
+        self.passes = 0
+        with open_blend_set(self.path) as h5:
+            self.n, self.size = h5["blend"].shape[0], h5["blend"].shape[-1]
+            self._blend = self._rows(h5["blend"], lambda block: block[..., None])
+            self._masks = None
+            if "masks" in self.targets:
+                # (N, 2, S, S) uint8 -> (N, S, S, 2), each pixel's pair as one uint16, so that
+                # a transpose moves 2-byte elements (split again after the gather)
+                def pairs(block):
+                    return np.ascontiguousarray(np.moveaxis(block, 1, -1)).view(np.uint16)
+
+                self._masks = self._rows(h5["mask"], pairs)
+            self._flux = None
+            if "flux" in self.targets:
+                with tf.device("/CPU:0"):
+                    self._flux = tf.Variable(h5["flux"][()].astype(np.float32), trainable=False)
+        flip = (self.size - np.arange(self.size)) % self.size
+        ident = np.arange(self.size)
+        # for code c, the rows gathered and the copy they come from: a plain symmetry is
+        # image[r(i), c(j)] (r: the row flip, bit 1; c: the column flip, bit 2), a transposed
+        # one is the transpose of image[c(k), r(l)]
+        maps, copies = [], []
+        for code in range(8):
+            row_bit, col_bit = (4, 2) if code & 1 else (2, 4)
+            maps.append(flip if code & row_bit else ident)
+            copies.append(1 if code & col_bit else 0)
+        self._row_maps = np.stack(maps) + np.array(copies)[:, None] * self.n * self.size
+
+    def _rows(self, dataset, convert, block: int = 1024):
+        """A CPU variable of pixel rows (N * S, S, 1): the images of ``dataset`` (each block
+        made (B, S, S, 1) by ``convert``), then (augment) the same images with their columns
+        flipped as :func:`symmetry_transform` flips them. Made from tensors of one block
+        each, joined once: memory peaks at twice this array (plus what is already held)."""
+        import tensorflow as tf
+
+        size = self.size
+        with tf.device("/CPU:0"):
+            plain, flipped = [], []
+            for start in range(0, self.n, block):
+                images = convert(dataset[start : start + block])
+                plain.append(tf.constant(images.reshape(-1, size, 1)))
+                if self.augment:
+                    mirror = np.empty_like(images)
+                    mirror[:, :, 0] = images[:, :, 0]
+                    mirror[:, :, 1:] = images[:, :, :0:-1]
+                    flipped.append(tf.constant(mirror.reshape(-1, size, 1)))
+            rows = tf.concat(plain + flipped, axis=0)
+            del plain, flipped
+            return tf.Variable(rows, trainable=False)
+
+    @property
+    def augment(self) -> bool:
+        """Whether symmetries are drawn (fixed at construction: it decides what is held)."""
+        return self._augment
+
+    def __len__(self) -> int:
+        """Batches per pass."""
+        return int(np.ceil(self.n / self.batch_size))
+
+    def order(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """One pass: the blends' order and their symmetry codes."""
+        order = rng.permutation(self.n) if self.shuffle else np.arange(self.n)
+        codes = rng.integers(0, 8, size=self.n) if self.augment else np.zeros(self.n, int)
+        return order, codes
+
+    def indices(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """One pass, per batch: blend indices, pixel rows to gather, the number of blends
+        not transposed (they come first) and the symmetry codes."""
+        rng = np.random.default_rng([self.seed, self.passes])
+        self.passes += 1
+        order, codes = self.order(rng)
+        for start in range(0, self.n, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            code = codes[start : start + self.batch_size]
+            if self.augment:
+                plain_first = np.argsort(code & 1, kind="stable")
+                idx, code = idx[plain_first], code[plain_first]
+            rows = (idx[:, None] * self.size + self._row_maps[code]).ravel()
+            yield idx, rows, np.int32((code & 1 == 0).sum()), code
+
+    def _batch(self, idx, rows, n_plain, codes):
+        import tensorflow as tf
+
+        size = self.size
+
+        def gather(var):
+            images = tf.reshape(tf.gather(var, rows), (-1, size, size, 1))
+            if not self.augment:
+                return images
+            plain, transposed = images[:n_plain], images[n_plain:]
+            return tf.concat([plain, tf.transpose(transposed, [0, 2, 1, 3])], axis=0)
+
+        x = gather(self._blend)
+        y = {}
+        if "flux" in self.targets:
+            y["flux"] = tf.gather(self._flux, idx)
+        if "masks" in self.targets:
+            pairs = tf.bitcast(gather(self._masks), tf.uint8)  # (B, S, S, 1, 2)
+            y["masks"] = tf.reshape(pairs, (-1, size, size, 2))
+        return x, y
+
+    def dataset(self):
+        """A prefetched tf.data.Dataset over this set (a new pass each iteration)."""
+        import tensorflow as tf
+
+        signature = (
+            tf.TensorSpec(shape=(None,), dtype=tf.int64),
+            tf.TensorSpec(shape=(None,), dtype=tf.int64),
+            tf.TensorSpec(shape=(), dtype=tf.int32),
+            tf.TensorSpec(shape=(None,), dtype=tf.int64),
+        )
+        ds = tf.data.Dataset.from_generator(self.indices, output_signature=signature)
+        ds = ds.map(self._batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def training_dataset(
+    path: str | Path,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+    targets: tuple[str, ...] = ("flux",),
+    augment: bool = False,
+    memory_limit_gb: float = 2.0,
+):
+    """The tf.data.Dataset that feeds training: in memory (:class:`InMemoryBlends`) when the
+    blends and targets take at most ``memory_limit_gb`` (10^9 bytes), streamed from the file
+    (:class:`BlendStream`) otherwise."""
+    needed = in_memory_bytes(path, tuple(targets), augment)
+    if needed <= memory_limit_gb * 1e9:
+        log.info("%s: %.2f GB, held in memory", path, needed / 1e9)
+        source = InMemoryBlends(path, batch_size, shuffle, seed, targets, augment)
+    else:
+        log.info("%s: %.2f GB > memory_limit_gb %s, streamed", path, needed / 1e9, memory_limit_gb)
+        source = BlendStream(path, batch_size, shuffle, seed, targets=targets, augment=augment)
+    return source.dataset()
 
 
 def normalisation_scales(path: str | Path, n_sample: int = 512) -> tuple[float, float]:

@@ -24,7 +24,7 @@ import pandas as pd
 from blendphot.blends import open_blend_set
 from blendphot.errors import ConfigError, InputError
 from blendphot.io import atomic_path, write_csv
-from blendphot.models.data import BlendStream, normalisation_scales
+from blendphot.models.data import normalisation_scales, training_dataset
 from blendphot.models.registry import (
     Architecture,
     get_architecture,
@@ -229,14 +229,14 @@ def train_model(
     keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
     log.info("mixed precision: %s, XLA: %s", mixed, jit)
     batch = settings["batch_size"]
-    train = BlendStream(
-        train_path, batch, True, seed, targets=architecture.targets, augment=settings["augment"]
-    )
-    val = BlendStream(val_path, batch, False, targets=architecture.targets)
+    limit = settings["memory_limit_gb"]
+    targets = architecture.targets
+    train = training_dataset(train_path, batch, True, seed, targets, settings["augment"], limit)
+    val = training_dataset(val_path, batch, False, 0, targets, False, limit)
+    with open_blend_set(train_path) as h5:
+        size = h5["blend"].shape[-1]
     input_scale, flux_scale = normalisation_scales(train_path)
-    model = build_model(
-        architecture, model_config.get("params", {}), train.size, input_scale, flux_scale
-    )
+    model = build_model(architecture, model_config.get("params", {}), size, input_scale, flux_scale)
     for source, path in zip(sources, init_paths, strict=True):
         copied = initialise_from(model, Path(path))
         if source in settings["freeze_init"]:
@@ -260,8 +260,8 @@ def train_model(
         callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir), profile_batch=0))
     start = time.perf_counter()
     model.fit(
-        train.dataset(),
-        validation_data=val.dataset(),
+        train,
+        validation_data=val,
         epochs=settings["epochs"],
         callbacks=[*callbacks, *extra_callbacks],
         verbose=2,
