@@ -1,0 +1,26 @@
+"""The GPU check script's CPU smoke mode: it runs and writes its CSV (issue 17)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+
+from .conftest import ROOT
+
+
+def test_gpu_script_smoke_run_writes_its_csv(tmp_path):
+    out = tmp_path / "gpu.csv"
+    env = {**os.environ, "QUICK": "1", "BENCH_DIR": str(tmp_path), "CSV": str(out)}
+    result = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu.sh")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = list(csv.DictReader(out.open()))
+    assert rows, "no row written"
+    for row in rows:
+        assert row["device"]
+        assert float(row["images_per_s_network"]) > 0
+        assert float(row["images_per_s_end-to-end"]) > 0  # through the real input path
+        assert float(row["minutes_70x25k_end-to-end"]) > 0
