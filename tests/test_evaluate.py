@@ -124,7 +124,7 @@ def test_reference_catalog_checks(tmp_path):
     from blendphot.errors import InputError
     from blendphot.evaluate.reference import load_reference_catalog
 
-    with pytest.raises(InputError, match="download_paper_catalog"):
+    with pytest.raises(InputError, match="ships it in blendphot/data"):
         load_reference_catalog(tmp_path / "absent.csv")
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"id": [1], "distance": [3.0]}).to_csv(bad, index=False)
