@@ -79,11 +79,6 @@ def load_config(path: str | Path) -> dict:
     return validate_config(read_yaml_file(path), path)
 
 
-def model_column(config: dict, model: str) -> str:
-    """Suffix used for a model's flux columns in the output catalogue."""
-    return config["models"][model].get("column", model)
-
-
 def apply_overlays(config: dict, overlays: list[dict], overrides: dict | None = None) -> dict:
     """Give ``config`` (Snakemake's deep merge of the default and the overlays) the overlays'
     own model entries: a model entry in an overlay replaces the default's entry of the same

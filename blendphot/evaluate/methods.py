@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from blendphot.config import model_column
 from blendphot.evaluate.catalog import PAPER_LABELS, Method, methods_in
 
 METHOD_LABELS = {
@@ -24,7 +23,7 @@ def flux_columns(models: dict) -> dict[str, str]:
     from blendphot.models.registry import check_models, flux_models
 
     check_models(models)
-    return {name: model_column({"models": models}, name) for name in flux_models(models)}
+    return {name: models[name].get("column", name) for name in flux_models(models)}
 
 
 def sep_zeropoint(settings: dict) -> float:

@@ -144,6 +144,7 @@ def symmetry_transform(images: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 TARGET_DATASETS = {"flux": "flux", "masks": "mask"}
+"""The blend-set dataset each training target is read from."""
 
 
 def in_memory_bytes(

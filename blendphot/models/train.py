@@ -24,7 +24,7 @@ import pandas as pd
 from blendphot.blends import open_blend_set
 from blendphot.errors import ConfigError, InputError
 from blendphot.io import atomic_path, write_csv
-from blendphot.models.data import normalisation_scales, training_dataset
+from blendphot.models.data import TARGET_DATASETS, normalisation_scales, training_dataset
 from blendphot.models.registry import (
     Architecture,
     get_architecture,
@@ -33,7 +33,6 @@ from blendphot.models.registry import (
 )
 
 log = logging.getLogger(__name__)
-TARGET_DATASETS = {"flux": "flux", "masks": "mask"}
 
 
 def training_settings(config: dict, name: str) -> dict:
