@@ -312,7 +312,7 @@ class InMemoryBlends:
         return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def training_dataset(
+def training_source(
     path: str | Path,
     batch_size: int,
     shuffle: bool,
@@ -320,18 +320,21 @@ def training_dataset(
     targets: tuple[str, ...] = ("flux",),
     augment: bool = False,
     memory_limit_gb: float = 2.0,
-):
-    """The tf.data.Dataset that feeds training: in memory (:class:`InMemoryBlends`) when the
-    blends and targets take at most ``memory_limit_gb`` (10^9 bytes), streamed from the file
-    (:class:`BlendStream`) otherwise."""
+) -> InMemoryBlends | BlendStream:
+    """The source that feeds training: in memory (:class:`InMemoryBlends`) when the blends
+    and targets take at most ``memory_limit_gb`` (10^9 bytes), streamed from the file
+    (:class:`BlendStream`) otherwise. Both draw pass ``passes`` of a seed's sequence next."""
     needed = in_memory_bytes(path, tuple(targets), augment)
     if needed <= memory_limit_gb * 1e9:
         log.info("%s: %.2f GB, held in memory", path, needed / 1e9)
-        source = InMemoryBlends(path, batch_size, shuffle, seed, targets, augment)
-    else:
-        log.info("%s: %.2f GB > memory_limit_gb %s, streamed", path, needed / 1e9, memory_limit_gb)
-        source = BlendStream(path, batch_size, shuffle, seed, targets=targets, augment=augment)
-    return source.dataset()
+        return InMemoryBlends(path, batch_size, shuffle, seed, targets, augment)
+    log.info("%s: %.2f GB > memory_limit_gb %s, streamed", path, needed / 1e9, memory_limit_gb)
+    return BlendStream(path, batch_size, shuffle, seed, targets=targets, augment=augment)
+
+
+def training_dataset(*args, **kwargs):
+    """The tf.data.Dataset of :func:`training_source` (same arguments)."""
+    return training_source(*args, **kwargs).dataset()
 
 
 def normalisation_scales(path: str | Path, n_sample: int = 512) -> tuple[float, float]:

@@ -24,7 +24,12 @@ import pandas as pd
 from blendphot.blends import open_blend_set
 from blendphot.errors import ConfigError, InputError
 from blendphot.io import atomic_path, write_csv
-from blendphot.models.data import TARGET_DATASETS, normalisation_scales, training_dataset
+from blendphot.models.data import (
+    TARGET_DATASETS,
+    normalisation_scales,
+    training_dataset,
+    training_source,
+)
 from blendphot.models.registry import (
     Architecture,
     get_architecture,
@@ -183,6 +188,17 @@ def freeze(model, names: Sequence[str]) -> None:
     log.info("frozen: %s", list(names))
 
 
+def pass_per_epoch(feed) -> object:
+    """A callback that makes epoch k draw pass k of the training feed's shuffle (and
+    symmetry) sequence, also when a resumed run starts at epoch k > 0."""
+    import keras
+
+    def begin(epoch, logs=None):
+        feed.passes = epoch
+
+    return keras.callbacks.LambdaCallback(on_epoch_begin=begin)
+
+
 def check_inputs(paths: Sequence[Path], targets: Sequence[str]) -> None:
     """Fail before training if a blend set lacks what the model learns from."""
     for path in paths:
@@ -230,7 +246,8 @@ def train_model(
     batch = settings["batch_size"]
     limit = settings["memory_limit_gb"]
     targets = architecture.targets
-    train = training_dataset(train_path, batch, True, seed, targets, settings["augment"], limit)
+    feed = training_source(train_path, batch, True, seed, targets, settings["augment"], limit)
+    train = feed.dataset()
     val = training_dataset(val_path, batch, False, 0, targets, False, limit)
     with open_blend_set(train_path) as h5:
         size = h5["blend"].shape[-1]
@@ -247,6 +264,7 @@ def train_model(
     history_log = resume_dir / "history.csv"  # appended across restarts, copied at the end
     callbacks = [
         keras.callbacks.BackupAndRestore(str(resume_dir / "backup")),
+        pass_per_epoch(feed),
         keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss", factor=settings["lr_factor"], patience=settings["lr_patience"]
         ),
