@@ -112,7 +112,10 @@ def main() -> None:
         "flux": rng.uniform(10, 500, size=(n, 2)).astype(np.float32),
         "masks": (rng.uniform(size=(n, 128, 128, 2)) > 0.9).astype(np.float32),
     }
-    print(f"device: {device}; mixed precision {mixed}; XLA {jit}; batch {args.batch_size}")
+    build = tf.sysconfig.get_build_info()
+    cudnn = build.get("cudnn_version", "none") if gpus else "none"
+    print(f"device: {device}; cuDNN {cudnn}; mixed precision {mixed}; XLA {jit}; "
+          f"batch {args.batch_size}; TensorFlow {tf.__version__}")  # fmt: skip
     print(
         f"{'model':<30} {'mode':<11} {'params':>11} {'first epoch s':>14} {'images/s':>10} "
         f"{'70 x 25k blends':>16}"
@@ -121,8 +124,8 @@ def main() -> None:
         if args.only and args.only not in label:
             continue
         arch = get_architecture(arch_name)
-        row = {"device": device, "model": label, "mixed_precision": mixed, "xla": jit,
-               "batch_size": args.batch_size}  # fmt: skip
+        row = {"device": device, "cudnn": cudnn, "tensorflow": tf.__version__, "model": label,
+               "mixed_precision": mixed, "xla": jit, "batch_size": args.batch_size}  # fmt: skip
         for mode in modes:
             model = build_model(arch, params, 128, 0.1, 100.0)
             compile_model(model, arch.targets, settings, jit)
@@ -154,9 +157,9 @@ def main() -> None:
             write_row(args.csv, row)
 
 
-COLUMNS = ("device", "model", "parameters", "mixed_precision", "xla", "batch_size",
-           "images_per_s_network", "images_per_s_end-to-end", "minutes_70x25k_network",
-           "minutes_70x25k_end-to-end")  # fmt: skip
+COLUMNS = ("device", "cudnn", "tensorflow", "model", "parameters", "mixed_precision", "xla",
+           "batch_size", "images_per_s_network", "images_per_s_end-to-end",
+           "minutes_70x25k_network", "minutes_70x25k_end-to-end")  # fmt: skip
 
 
 def write_row(path: Path, row: dict) -> None:

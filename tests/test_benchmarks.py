@@ -20,7 +20,8 @@ def test_gpu_script_smoke_run_writes_its_csv(tmp_path):
     rows = list(csv.DictReader(out.open()))
     assert rows, "no row written"
     for row in rows:
-        assert row["device"]
+        assert row["device"] and row["tensorflow"]
+        assert row["cudnn"] == "none" if row["device"] == "CPU" else row["cudnn"][0].isdigit()
         assert float(row["images_per_s_network"]) > 0
         assert float(row["images_per_s_end-to-end"]) > 0  # through the real input path
         assert float(row["minutes_70x25k_end-to-end"]) > 0
