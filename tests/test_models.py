@@ -134,8 +134,9 @@ def test_in_memory_path_yields_each_blend_once_per_epoch_in_seeded_orders(tiny_d
                 np.testing.assert_array_equal(y["masks"], symmetry_transform(masks[idx], code))
                 np.testing.assert_array_equal(y["flux"], flux[idx])
                 assert y["masks"].dtype == np.uint8
+                assert len(set(code & 1)) == 1  # transposed or not as a whole batch
                 codes.extend(code)
-        assert len(set(codes)) == (8 if augment else 1)  # drawn per blend
+        assert len(set(codes)) == (8 if augment else 1)  # flips drawn per blend
     assert len(source(5)) == int(np.ceil(n / 24))
 
 
