@@ -192,11 +192,12 @@ def detection_percent(detection: pd.Series) -> pd.DataFrame:
     )
 
 
-def flux_errors(result: pd.DataFrame, true_flux: np.ndarray) -> pd.DataFrame:
-    """Median and MAPE (per cent) of flux / reference - 1, per role and estimator."""
+def flux_errors(result: pd.DataFrame, true_flux: np.ndarray, estimators=ESTIMATORS) -> pd.DataFrame:
+    """Median and MAPE (per cent) of flux / reference - 1, per role and estimator
+    ((label, flux column pattern, reference) as :data:`ESTIMATORS`)."""
     rows = []
     for k, role in enumerate(("central", "companion")):
-        for label, column, reference in ESTIMATORS:
+        for label, column, reference in estimators:
             ref = true_flux[:, k] if reference == "true" else result[reference.format(role)]
             ratio = result[column.format(role)].to_numpy() / np.asarray(ref, dtype=float) - 1
             ratio = ratio[np.isfinite(ratio)]
