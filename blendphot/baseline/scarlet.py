@@ -31,7 +31,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from blendphot.baseline.run import TABLE_NEEDS, shard_rows
+from blendphot.baseline.run import (
+    ESTIMATORS,
+    TABLE_NEEDS,
+    _known_noise,
+    flux_errors,
+    join_shards,
+    set_shard_rows,
+)
 from blendphot.baseline.sep_photometry import detect_blend, run_limits, sep_limits, stamp_noise
 from blendphot.blends import open_blend_set
 from blendphot.errors import InputError
@@ -355,8 +362,6 @@ def scarlet_set(
     ``baseline``'s
     detection settings (cold, hot, central_radius_factor, noise).
     """
-    from blendphot.baseline.run import _known_noise
-
     params = settings["scarlet"]
     with open_blend_set(blend_path) as h5:
         n, size = h5["blend"].shape[0], h5["blend"].shape[-1]
@@ -399,9 +404,7 @@ def run_scarlet(
     n_shards: int = 1,
 ) -> pd.DataFrame:
     """scarlet2 fits of one shard of a blend set -> CSV; counts per status in the log."""
-    with open_blend_set(blend_path) as h5:
-        n = h5["blend"].shape[0]
-    rows = shard_rows(n, shard, n_shards)
+    rows = set_shard_rows(blend_path, shard, n_shards)
     began = time.perf_counter()
     result, fitter = scarlet_set(blend_path, psf, settings, rows)
     seconds = time.perf_counter() - began
@@ -423,17 +426,7 @@ def run_scarlet(
 def gather_scarlet(shard_paths: list[Path], blend_path: Path, out_path: Path) -> pd.DataFrame:
     """Join the scarlet shards in order (every blend of the set once); counts and flux
     errors per role in the log."""
-    from blendphot.baseline.run import ESTIMATORS, flux_errors
-
-    parts = [pd.read_csv(p) for p in shard_paths]
-    result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
-    if list(result.columns) != list(COLUMNS):
-        raise InputError(shard_paths[0], f"shard columns {list(result.columns)} != {COLUMNS}")
-    with open_blend_set(blend_path) as h5:
-        ids = np.asarray(h5["table"]["id"][()])
-        true_flux = h5["flux"][()]
-    if not np.array_equal(result["id"].to_numpy(), ids):
-        raise InputError(blend_path, "the scarlet shards do not cover the test set in order")
+    result, true_flux = join_shards(shard_paths, blend_path, COLUMNS)
     write_csv(result, out_path)
     log.info("scarlet: %d blends, per status %s", len(result), status_counts(result))
     errors = flux_errors(result, true_flux, [("scarlet", *ESTIMATORS[0][1:])])
