@@ -243,15 +243,17 @@ class Fitter:
         sizes: list[float] | None = None,
     ) -> FitResult:
         """Fit sources starting at ``positions`` ((x, y) pixels) to ``image`` of white
-        ``noise``; a failure (an exception, a non-finite loss or flux) gives NaN fluxes."""
+        ``noise`` (non-finite pixels weigh 0); a failure (an exception, a non-finite loss or
+        flux) gives NaN fluxes."""
         import jax.numpy as jnp
 
         n = len(positions)
         nan = np.full(n, np.nan)
         try:
             values = start_values(image, noise, positions, sizes)
-            data = jnp.asarray(image, dtype=float)[None]
-            weights = jnp.full_like(data, 1.0 / noise**2)
+            finite = np.isfinite(image)  # bad pixels get no weight
+            data = jnp.asarray(np.where(finite, image, 0.0), dtype=float)[None]
+            weights = jnp.asarray(np.where(finite, 1.0 / noise**2, 0.0), dtype=float)[None]
             first = n not in self._solvers
             began = time.perf_counter()
             solve = self.solver(n)
