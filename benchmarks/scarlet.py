@@ -10,7 +10,7 @@ counts, the iterations and the flux MAPE per role against the set's true fluxes.
 With ``--blend-set`` omitted, builds the demo test set with the library (as
 benchmarks/baseline.py does). The PSF is the configured sky's (``scarlet_psf``'s).
 Usage: python benchmarks/scarlet.py [--blend-set results/demo/blends/test.h5] [--n 100]
-       [--oracle-positions] [--projected 600]
+       [--oracle-positions] [--projected 600] [--out scarlet.csv]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         "--projected", type=int, default=600, help="test-set size for the wall-time projection"
     )
     parser.add_argument("--cores", type=int, default=2, help="shards in the projection")
+    parser.add_argument("--out", default=None, help="also write the fits as a scarlet.csv")
     args = parser.parse_args(argv)
 
     import numpy as np
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
         total = time.perf_counter() - began
         with open_blend_set(path) as h5:
             true = h5["flux"][: len(result)]
+    if args.out:
+        result.to_csv(args.out, index=False)
     fitted = int((result["status"] != "not_found").sum())
     per_blend = (total - fitter.compile_seconds) / max(len(result), 1)
     print(f"blends: {len(result)} ({fitted} fitted), oracle positions: {args.oracle_positions}")

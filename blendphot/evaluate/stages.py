@@ -30,7 +30,8 @@ def oracle(settings: dict, inputs: dict, outputs: dict, params: dict, threads: i
     optional_inputs=("predictions", "oracle", "scarlet"),
 )
 def output_catalog(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
-    """Join truth, predictions, the sep baseline and the oracle into output_catalog.csv."""
+    """Join truth, predictions, the sep baseline, scarlet (if on) and the oracle into
+    output_catalog.csv."""
     from blendphot.evaluate.catalog import FITTED_BASELINES, build_output_catalog
     from blendphot.evaluate.methods import flux_columns, sep_zeropoint
 

@@ -84,7 +84,7 @@ rule scarlet_shard:
     threads: 1
     resources:
         mem_mb=3000,
-        runtime=240,
+        runtime=60,
     params:
         shard=lambda wildcards: int(wildcards.shard),
         settings=settings_for("scarlet_shard"),
