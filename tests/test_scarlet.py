@@ -13,10 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("scarlet2")  # noqa: E402 - the test extra installs it; see pyproject
-
-from blendphot.baseline import scarlet as sc  # noqa: E402
-from blendphot.baseline.sep_photometry import detect_blend  # noqa: E402
+from blendphot.baseline import scarlet as sc
+from blendphot.baseline.sep_photometry import detect_blend
 
 SIZE = 48
 NOISE = 0.01
