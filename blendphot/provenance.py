@@ -16,6 +16,7 @@ CONFIG_SECTIONS = (
     "training",
     "models",
     "baseline",
+    "scarlet",
     "evaluate",
 )
 """The config's top-level sections (blendphot/config.schema.yaml; a test keeps them equal)."""

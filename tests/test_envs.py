@@ -33,9 +33,9 @@ from .conftest import ROOT
 RULES_DIR = ROOT / "workflow" / "rules"
 PACKAGE = "blendphot"
 STAGES = all_stages()
-RUNTIME_ONLY = {"python", "pip", "tensorboard"}
-"""Env entries no import shows: the interpreter, pip, and TensorBoard (the Keras callback
-loads it at run time)."""
+RUNTIME_ONLY = {"python", "pip", "tensorboard", "jaxlib"}
+"""Env entries no import shows: the interpreter, pip, TensorBoard (the Keras callback
+loads it at run time) and jaxlib (the compiled backend jax imports)."""
 # The same software under another name: conda or pip spelling, CPU build of the pip wheel.
 ALIASES = {"tensorflow-cpu": "tensorflow", "matplotlib-base": "matplotlib"}
 

@@ -55,6 +55,10 @@ def test_dry_run_plans_every_stage(configfile):
     assert result.returncode == 0, result.stderr
     for rule in RULES:
         assert f"rule {rule}:" in result.stdout, rule
+    # scarlet: off in the demo (its cost, config/README.md), on at the paper's scale
+    planned = planned_rules(result.stdout)
+    scarlet = {"scarlet_psf", "scarlet_shard", "scarlet"}
+    assert scarlet <= planned if configfile == "config/paper.yaml" else not scarlet & planned
 
 
 def effective_config(tmp_path: Path, dataset: str, *args: str) -> dict:
@@ -211,9 +215,18 @@ def test_tiny_workflow_end_to_end(tmp_path):
         ids[split] = set(table["g1_id"]) | set(table["g2_id"])
     assert not ids["test"] & (ids["train"] | ids["val"])
     metrics = pd.read_csv(res / "metrics.csv")
-    assert {"blend2flux", "blend2mask2flux", "sep isophotal", "oracle (floor)"} <= set(
+    assert {"blend2flux", "blend2mask2flux", "sep isophotal", "scarlet2", "oracle (floor)"} <= set(
         metrics["method"]
     )
+    scarlet = pd.read_csv(res / "baseline" / "scarlet.csv")
+    assert (
+        len(scarlet) == 64
+        and scarlet["status"].isin(["ok", "not_converged", "failed", "not_found"]).all()
+    )
+    ok = scarlet["status"] == "ok"
+    assert ok.any() and (np.isnan(scarlet.loc[~ok, "flux_central"])).all()
+    np.testing.assert_array_equal(catalog["g1_flux_scarlet"], scarlet["flux_central"])
+    assert "scarlet2" in pd.read_csv(res / "tables" / "table2.csv")["model"].tolist()
     assert np.isfinite(metrics.query("selection == 'all'")["sigma_mag"]).all()
     figures = [
         f"figures/figure{n}.{ext}" for n in (2, 5, 6, 7, 8, 9, 10, 11) for ext in ("png", "pdf")
@@ -241,6 +254,8 @@ def test_tiny_workflow_end_to_end(tmp_path):
         "effective_config",
         "sep_baseline_shard",
         "sep_baseline",
+        "scarlet_shard",  # scarlet starts from the same sep detections
+        "scarlet",
         "table_markdown",
         "output_catalog",
         "metrics",

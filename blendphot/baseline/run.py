@@ -192,11 +192,12 @@ def detection_percent(detection: pd.Series) -> pd.DataFrame:
     )
 
 
-def flux_errors(result: pd.DataFrame, true_flux: np.ndarray) -> pd.DataFrame:
-    """Median and MAPE (per cent) of flux / reference - 1, per role and estimator."""
+def flux_errors(result: pd.DataFrame, true_flux: np.ndarray, estimators=ESTIMATORS) -> pd.DataFrame:
+    """Median and MAPE (per cent) of flux / reference - 1, per role and estimator
+    ((label, flux column pattern, reference) as :data:`ESTIMATORS`)."""
     rows = []
     for k, role in enumerate(("central", "companion")):
-        for label, column, reference in ESTIMATORS:
+        for label, column, reference in estimators:
             ref = true_flux[:, k] if reference == "true" else result[reference.format(role)]
             ratio = result[column.format(role)].to_numpy() / np.asarray(ref, dtype=float) - 1
             ratio = ratio[np.isfinite(ratio)]
@@ -234,28 +235,42 @@ def run_baseline(
     block: int = 256,
 ) -> pd.DataFrame:
     """sep photometry of one shard of a blend set (the whole set by default) -> CSV."""
-    with open_blend_set(blend_path) as h5:
-        n = h5["blend"].shape[0]
-    rows = shard_rows(n, shard, n_shards)
+    rows = set_shard_rows(blend_path, shard, n_shards)
     result = measure_set(blend_path, params, rows, block=block)
     write_csv(result, out_path)
     log_summary(result, f"shard {shard}/{n_shards} rows {rows.start}:{rows.stop}")
     return result
 
 
-def gather_shards(shard_paths: list[Path], blend_path: Path, out_path: Path) -> pd.DataFrame:
-    """Concatenate shard CSVs in order; every blend of the set must appear once, in order."""
+def set_shard_rows(blend_path: Path, shard: int, n_shards: int) -> slice:
+    """Rows of shard ``shard`` of the blend set at ``blend_path`` (:func:`shard_rows`)."""
+    with open_blend_set(blend_path) as h5:
+        n = h5["blend"].shape[0]
+    return shard_rows(n, shard, n_shards)
+
+
+def join_shards(
+    shard_paths: list[Path], blend_path: Path, columns=COLUMNS
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Shard CSVs concatenated in order, checked: ``columns`` exactly, every blend of the set
+    once and in order. Returns the table and the set's true fluxes (N, 2)."""
     parts = [pd.read_csv(p, keep_default_na=True) for p in shard_paths]
-    result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     with open_blend_set(blend_path) as h5:
         ids = np.asarray(h5["table"]["id"][()])
         true_flux = h5["flux"][()]
-    if list(result.columns) != list(COLUMNS):
-        raise InputError(shard_paths[0], f"shard columns {list(result.columns)} != {COLUMNS}")
+    if list(result.columns) != list(columns):
+        raise InputError(shard_paths[0], f"shard columns {list(result.columns)} != {columns}")
     if not np.array_equal(result["id"].to_numpy(), ids):
         raise InputError(blend_path, "the shards do not cover the test set's blends in order")
+    return result, true_flux
+
+
+def gather_shards(shard_paths: list[Path], blend_path: Path, out_path: Path) -> pd.DataFrame:
+    """Concatenate shard CSVs in order; every blend of the set must appear once, in order."""
+    result, true_flux = join_shards(shard_paths, blend_path)
     write_csv(result, out_path)
-    log_summary(result, f"gathered {len(parts)} shard(s)")
+    log_summary(result, f"gathered {len(shard_paths)} shard(s)")
     log.info(
         "detection classes, per cent:\n%s",
         detection_percent(result["detection"]).to_string(index=False),

@@ -38,6 +38,7 @@ from blendphot.sepcall import (  # noqa: F401 - re-exported: the baseline's prob
     OVERFLOW_RETRIED,
     SEP_FAILED,
     Limits,
+    _empty_objects,
     prepare_image,
     sep_limits,
     sep_pass,
@@ -123,6 +124,46 @@ def associate(
     )
 
 
+class Detection(NamedTuple):
+    """The detections of one blend and their association with the central and companion."""
+
+    data: np.ndarray  # the prepared image (prepare_image)
+    objects: np.ndarray  # sep objects of the pass used (empty when not run)
+    segmap: np.ndarray | None
+    pass_used: str  # cold, hot, or none (stamp not run)
+    problems: int
+    central: int  # index into objects, -1: not found
+    companion: int
+    detection: int  # DETECTION_CODES
+
+
+def detect_blend(
+    image: np.ndarray,
+    noise: float,
+    r_cen: float,
+    params: dict,
+    segmentation: bool = False,
+    limits: Limits | None = None,
+) -> Detection:
+    """The paper's detection on a blend: cold pass, hot pass if fewer than two objects, then
+    the association (:func:`associate_indices`). Shared by the sep and scarlet baselines."""
+    data, flags = prepare_image(image)
+    if not usable_noise(noise):
+        flags |= SEP_FAILED
+    if flags & (BLANK | SEP_FAILED):
+        return Detection(data, _empty_objects(), None, "none", flags, -1, -1, -1)
+    objects, segmap, bits = sep_pass(data, noise, params["cold"], segmentation, limits)
+    flags |= bits
+    used = "cold"
+    if len(objects) < 2:
+        objects, segmap, bits = sep_pass(data, noise, params["hot"], segmentation, limits)
+        flags |= bits
+        used = "hot"
+    centre = data.shape[-1] // 2
+    i_cen, i_comp, code = associate_indices(objects, centre, r_cen, params["central_radius_factor"])
+    return Detection(data, objects, segmap, used, flags, i_cen, i_comp, code)
+
+
 def measure_blend(
     image: np.ndarray,
     noise: float,
@@ -132,20 +173,11 @@ def measure_blend(
     limits: Limits | None = None,
 ) -> BlendMeasure:
     """Cold pass, hot pass if fewer than two objects, association, isophotal (+ Kron) fluxes."""
-    data, flags = prepare_image(image)
-    if not usable_noise(noise):
-        flags |= SEP_FAILED
-    if flags & (BLANK | SEP_FAILED):
+    det = detect_blend(image, noise, r_cen, params, kron, limits)
+    data, objects, segmap, used, flags = det[:5]
+    if used == "none":
         return BlendMeasure(np.nan, np.nan, -1, "none", 0, np.nan, np.nan, flags)
-    objects, segmap, bits = sep_pass(data, noise, params["cold"], kron, limits)
-    flags |= bits
-    used = "cold"
-    if len(objects) < 2:
-        objects, segmap, bits = sep_pass(data, noise, params["hot"], kron, limits)
-        flags |= bits
-        used = "hot"
-    centre = data.shape[-1] // 2
-    i_cen, i_comp, code = associate_indices(objects, centre, r_cen, params["central_radius_factor"])
+    i_cen, i_comp, code = det.central, det.companion, det.detection
     iso = np.full(2, np.nan)
     auto = np.full(2, np.nan)
     found = np.array([i for i in (i_cen, i_comp) if i >= 0], dtype=int)

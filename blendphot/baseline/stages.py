@@ -38,3 +38,59 @@ def sep_baseline(settings: dict, inputs: dict, outputs: dict, params: dict, thre
     shards = [Path(p) for p in inputs["shards"]]
     gather_shards(shards, Path(inputs["test"]), Path(outputs["baseline"]))
     write_csv(table3(settings["baseline"]), Path(outputs["table3"]))
+
+
+SCARLET_DETECTION = (
+    "baseline.cold",
+    "baseline.hot",
+    "baseline.central_radius_factor",
+    "baseline.noise",
+)
+"""The sep baseline's detection settings: scarlet starts from the same detections."""
+
+
+@stage(
+    inputs=("image",),
+    outputs=("psf",),
+    settings=("sky", "scarlet.psf"),
+    optional_inputs=("image",),
+)
+def scarlet_psf(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """The PSF image of the scarlet fits: the synthetic sky's own, else scarlet.psf (the
+    configured image, or a Gaussian of the configured FWHM)."""
+    from blendphot.baseline.scarlet import stage_psf, write_psf
+
+    psf = stage_psf(settings["sky"], settings.get("scarlet", {}).get("psf", {}))
+    write_psf(psf, Path(outputs["psf"]))
+
+
+@stage(
+    inputs=("test", "psf"),
+    outputs=("shard",),
+    params=("shard",),
+    settings=("scarlet", *SCARLET_DETECTION),
+)
+def scarlet_shard(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """scarlet2 fits of one shard of the test set, started from sep's detections (params:
+    shard, 0-based, of scarlet.shards)."""
+    from blendphot.baseline.scarlet import configure_jax, read_psf, run_scarlet
+
+    configure_jax(threads)
+    run_scarlet(
+        Path(inputs["test"]),
+        read_psf(Path(inputs["psf"])),
+        settings,
+        Path(outputs["shard"]),
+        shard=int(params["shard"]),
+        n_shards=int(settings["scarlet"]["shards"]),
+    )
+
+
+@stage(inputs=("test", "shards"), outputs=("baseline",), list_inputs=("shards",))
+def scarlet(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """Join the scarlet shards, in order, into one CSV checked against the test set."""
+    from blendphot.baseline.scarlet import gather_scarlet
+
+    gather_scarlet(
+        [Path(p) for p in inputs["shards"]], Path(inputs["test"]), Path(outputs["baseline"])
+    )

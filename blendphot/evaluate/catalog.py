@@ -89,6 +89,9 @@ BASELINE_COLUMNS = {
     "iso_kron": ("iso_kron_central", "iso_kron_companion"),
 }
 """Catalogue suffix <- sep.csv columns of the baseline's methods beyond the paper's."""
+FITTED_BASELINES = ("scarlet",)
+"""Model-fitting baselines: catalogue suffix = input name, a per-blend CSV with
+flux_central, flux_companion (baseline/<name>.csv)."""
 
 
 def _pair_from_csv(path: Path, ids: np.ndarray, central: str, companion: str) -> np.ndarray:
@@ -110,9 +113,11 @@ def build_output_catalog(
     sep_zeropoint: float,
     out_path: Path,
     oracle_path: Path | None = None,
+    fitted: dict[str, Path] | None = None,
 ) -> pd.DataFrame:
     """Join the test table, the flux models' predictions, the sep baseline (isophotal as in
-    the paper, plus Kron and the isolated references) and the oracle into one CSV."""
+    the paper, plus Kron and the isolated references), the model-fitting baselines
+    (``fitted``: catalogue suffix -> per-blend CSV) and the oracle into one CSV."""
     with open_blend_set(test_path) as h5:
         table = read_table(h5["table"])
     ids = table["id"].to_numpy()
@@ -140,6 +145,9 @@ def build_output_catalog(
         if central in sep.columns:
             pair = _pair_from_csv(baseline_path, ids, central, companion)
             catalog[f"g1_flux_{suffix}"], catalog[f"g2_flux_{suffix}"] = pair[:, 0], pair[:, 1]
+    for suffix, path in (fitted or {}).items():
+        pair = _pair_from_csv(path, ids, "flux_central", "flux_companion")
+        catalog[f"g1_flux_{suffix}"], catalog[f"g2_flux_{suffix}"] = pair[:, 0], pair[:, 1]
     if oracle_path is not None:
         pair = _pair_from_csv(oracle_path, ids, "flux_central", "flux_companion")
         catalog["g1_flux_oracle"], catalog["g2_flux_oracle"] = pair[:, 0], pair[:, 1]

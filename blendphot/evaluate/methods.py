@@ -11,6 +11,7 @@ METHOD_LABELS = {
     "kron": "sep Kron",
     "iso_sex": "isolated isophotal",
     "iso_kron": "isolated Kron",
+    "scarlet": "scarlet2",
     "oracle": "oracle (floor)",
 }
 """Labels of the baseline and oracle columns in metrics and figures."""

@@ -22,15 +22,17 @@ def oracle(settings: dict, inputs: dict, outputs: dict, params: dict, threads: i
 
 
 @stage(
-    inputs=("test", "predictions", "baseline", "oracle"),
+    inputs=("test", "predictions", "baseline", "oracle", "scarlet"),
     outputs=("catalog",),
     settings=EVALUATION_SETTINGS,
     list_inputs=("predictions",),
-    optional_inputs=("predictions", "oracle"),  # no predictions: evaluate.networks false
+    # no predictions: evaluate.networks false; scarlet only when scarlet.enabled
+    optional_inputs=("predictions", "oracle", "scarlet"),
 )
 def output_catalog(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
-    """Join truth, predictions, the sep baseline and the oracle into output_catalog.csv."""
-    from blendphot.evaluate.catalog import build_output_catalog
+    """Join truth, predictions, the sep baseline, scarlet (if on) and the oracle into
+    output_catalog.csv."""
+    from blendphot.evaluate.catalog import FITTED_BASELINES, build_output_catalog
     from blendphot.evaluate.methods import flux_columns, sep_zeropoint
 
     networks = settings["evaluate"]["networks"]
@@ -48,6 +50,7 @@ def output_catalog(settings: dict, inputs: dict, outputs: dict, params: dict, th
         sep_zeropoint(settings),
         Path(outputs["catalog"]),
         oracle_path=Path(inputs["oracle"]) if inputs.get("oracle") else None,
+        fitted={k: Path(inputs[k]) for k in FITTED_BASELINES if inputs.get(k)},
     )
 
 
@@ -173,7 +176,8 @@ def table2(settings: dict, inputs: dict, outputs: dict, params: dict, threads: i
 
     import pandas as pd
 
-    from blendphot.evaluate.methods import flux_columns
+    from blendphot.evaluate.catalog import FITTED_BASELINES
+    from blendphot.evaluate.methods import METHOD_LABELS, flux_columns
     from blendphot.evaluate.tables import table2 as make_table2
     from blendphot.evaluate.tables import write_table_files
 
@@ -190,6 +194,10 @@ def table2(settings: dict, inputs: dict, outputs: dict, params: dict, threads: i
         }
         for name, col in columns.items()
     }
+    for name in FITTED_BASELINES:  # the model-fitting baselines, for comparison
+        if f"g1_flux_{name}" in catalog.columns:
+            label = METHOD_LABELS.get(name, name)
+            rows[label] = {"column": name, "architecture": label, "params": {}, "parameters": 0}
     if "g1_flux_oracle" in catalog.columns:  # the physical floor, for comparison
         rows["oracle (floor)"] = {
             "column": "oracle",

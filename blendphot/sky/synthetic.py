@@ -102,6 +102,14 @@ def psf_fwhm(params: dict) -> float:
     return float(image.calculateFWHM())
 
 
+def psf_image(params: dict, size: int) -> np.ndarray:
+    """The effective PSF on the stamps' pixel grid (``size`` odd), drawn as the sky's
+    galaxies are (same model, same drawing method), normalised to 1."""
+    psf, method = make_psf(params)
+    image = psf.drawImage(nx=size, ny=size, scale=params["pixel_scale"], method=method)
+    return image.array / image.array.sum()
+
+
 def _probabilities(galaxy_type: str, rng: np.random.Generator) -> tuple[float, float, float]:
     """Morphology probabilities (P_SPH, P_DISK, P_IRR) that select a galaxy as its type."""
     high = rng.uniform(0.81, 1.0, size=2)

@@ -154,7 +154,8 @@ def mask_predictions(wildcards):
 
 
 def catalog_inputs(wildcards):
-    """Inputs of the output catalogue: test set, predictions, baseline (and oracle)."""
+    """Inputs of the output catalogue: test set, predictions, baseline (and oracle, and
+    scarlet when scarlet.enabled)."""
     inputs = {
         "test": f"results/{wildcards.dataset}/blends/test.h5",
         "predictions": model_predictions(wildcards),
@@ -162,6 +163,8 @@ def catalog_inputs(wildcards):
     }
     if HAS_TRUTH:
         inputs["oracle"] = f"results/{wildcards.dataset}/baseline/oracle.csv"
+    if config["scarlet"]["enabled"]:
+        inputs["scarlet"] = f"results/{wildcards.dataset}/baseline/scarlet.csv"
     return inputs
 
 
@@ -186,3 +189,9 @@ def calibration_inputs(wildcards):
         "stamps": f"results/{wildcards.dataset}/stamps/stamps.h5",
         "reference": str(paper_table_path(config["sky"]["reference_catalog"])),
     }
+
+
+def scarlet_psf_inputs(wildcards):
+    """The configured PSF image of the scarlet fits, for a sky that does not know its PSF."""
+    image = config["scarlet"]["psf"]["image"]
+    return {"image": image} if image and not HAS_TRUTH else {}
