@@ -466,13 +466,27 @@ def postage_stamp_size(row: pd.Series | dict) -> int:
     return int(np.clip(2 * (int(np.ceil(reach)) + 16), 48, MAX_POSTAGE_STAMP))
 
 
-def draw_object(row: pd.Series | dict, psf: galsim.GSObject, method: str, scale: float):
+def draw_object(
+    row: pd.Series | dict,
+    psf: galsim.GSObject,
+    method: str,
+    scale: float,
+    sky: dict | None = None,
+):
     """One object convolved with the PSF in its postage stamp, summing exactly to its flux.
 
-    Returns (pixels float64, x0, y0): the stamp and the 0-based mosaic pixel of its corner.
+    A row with a ``cosmos_index`` (``sky.source: cosmos``, ``sky`` given) is its real COSMOS
+    galaxy (:func:`blendphot.sky.cosmos.cosmos_profile`). Returns (pixels float64, x0, y0):
+    the stamp and the 0-based mosaic pixel of its corner.
     """
     size = postage_stamp_size(row)
-    gal = galsim.Convolve(galaxy_profile(row, scale), psf)
+    if sky is not None and sky.get("source") == "cosmos" and "cosmos_index" in row:
+        from blendphot.sky.cosmos import cosmos_profile
+
+        profile = cosmos_profile(row, sky)
+    else:
+        profile = galaxy_profile(row, scale)
+    gal = galsim.Convolve(profile, psf)
     # GalSim images are 1-based: catalogue pixel (x, y) is GalSim position (x + 1, y + 1).
     centre = galsim.PositionD(float(row["x"]) + 1.0, float(row["y"]) + 1.0)
     image = gal.drawImage(
@@ -512,7 +526,7 @@ def render_noiseless(catalog: pd.DataFrame, params: dict) -> np.ndarray:
     psf, method = make_psf(params)
     canvas = np.zeros(mosaic_shape(params), dtype=np.float64)
     for row in catalog.to_dict("records"):
-        pixels, x0, y0 = draw_object(row, psf, method, params["pixel_scale"])
+        pixels, x0, y0 = draw_object(row, psf, method, params["pixel_scale"], params)
         add_stamp(canvas, x0, y0, pixels, 0, 0)
     return canvas
 
@@ -531,7 +545,7 @@ def render_truth_stamp(
     The pixels are those that went into the mosaic for this object (same drawing, same grid).
     """
     psf, method = make_psf(params)
-    pixels, sx, sy = draw_object(row, psf, method, params["pixel_scale"])
+    pixels, sx, sy = draw_object(row, psf, method, params["pixel_scale"], params)
     canvas = np.zeros((size, size), dtype=np.float64)
     add_stamp(canvas, sx, sy, pixels, x0, y0)
     return canvas.astype(np.float32)
@@ -550,6 +564,11 @@ def mosaic_wcs(shape: tuple[int, int], pixel_scale: float) -> WCS:
 def make_synthetic_sky(params: dict, seed: int, mosaic_path: Path, catalog_path: Path) -> dict:
     """Draw a catalogue and a mosaic and write them (FITS image, FITS table). Returns counts."""
     catalog = draw_galaxy_catalog(params, seed)
+    source = params.get("source", "synthetic")
+    if source == "cosmos":
+        from blendphot.sky.cosmos import add_cosmos_columns
+
+        catalog = add_cosmos_columns(catalog, params, seed)
     pixels = render_mosaic(catalog, params, seed)
     wcs = mosaic_wcs(pixels.shape, params["pixel_scale"])
     ra, dec = wcs.all_pix2world(catalog["x"], catalog["y"], 0)
@@ -562,7 +581,7 @@ def make_synthetic_sky(params: dict, seed: int, mosaic_path: Path, catalog_path:
     header["PSFMODEL"] = (params["psf_model"], "PSF recipe (blendphot.sky.synthetic)")
     header["PSFFWHM"] = (round(psf_fwhm(params), 4), "PSF FWHM on this grid, arcsec")
     header["SEED"] = (seed, "master seed")
-    header["SKYSRC"] = ("synthetic", "blendphot synthetic sky")
+    header["SKYSRC"] = (source, "blendphot sky: synthetic or cosmos")
     with atomic_path(mosaic_path) as tmp:
         fits.PrimaryHDU(data=pixels, header=header).writeto(tmp, overwrite=True)
     table = Table.from_pandas(catalog)

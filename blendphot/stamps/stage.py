@@ -362,8 +362,10 @@ def _base_attrs(params: dict, seed: int, noise: float, zeropoint: float, source:
 
 
 def _is_synthetic(sky: dict | None, header) -> bool:
-    """True when the mosaic is a blendphot synthetic sky (its truth can be redrawn)."""
-    return bool(sky) and sky.get("source") == "synthetic" and header.get("SKYSRC") == "synthetic"
+    """True when the mosaic is a sky blendphot drew (synthetic or COSMOS): its truth can be
+    redrawn."""
+    source = (sky or {}).get("source")
+    return source in ("synthetic", "cosmos") and header.get("SKYSRC") == source
 
 
 def render_neighbours(
@@ -419,7 +421,8 @@ def build_stamps(
     )
     rng = np.random.default_rng([seed, STAGE_STREAM])
     out = StampSet()
-    inspect = inspection_on(params, "synthetic" if truth else "fits", sky, seed)
+    source = sky["source"] if truth else "fits"
+    inspect = inspection_on(params, source, sky, seed)
     height, width = mosaic.shape
     for row in after.to_dict("records"):
         x, y = row["x"], row["y"]
@@ -465,7 +468,7 @@ def build_stamps(
                 )
             )
     noise_attr = fixed_noise or float(np.median([r["noise"] for r in out.rows] or [np.nan]))
-    attrs = _base_attrs(params, seed, noise_attr, zeropoint, "synthetic" if truth else "fits")
+    attrs = _base_attrs(params, seed, noise_attr, zeropoint, source)
     paths = {"stamps": out_path, "table1": table1_path, "cleaning": cleaning_path}
     columns = list(dict.fromkeys([*catalog.columns, "type"]))
     return _finish(out, before, after, attrs, {**paths, "source": catalog_path}, columns)

@@ -6,6 +6,7 @@ sys.path.insert(0, workflow.basedir)
 
 from blendphot.config import apply_overlays, key_origin, read_yaml_file, validate_config
 from blendphot.data import paper_table_path
+from blendphot.sky.cosmos import check_cosmos_dir
 from blendphot.models.registry import (
     check_models,
     flux_models,
@@ -47,8 +48,11 @@ TABLE_TITLES = {
 # Unknown architectures fail here, before any job runs.
 check_models(config["models"])
 MASK_MODELS = mask_models(config["models"])
-# Noiseless truth (for the oracle) exists only for the synthetic sky.
-HAS_TRUTH = config["sky"]["source"] == "synthetic"
+# Noiseless truth (for the oracle) exists only for the skies drawn here (synthetic, COSMOS).
+HAS_TRUTH = config["sky"]["source"] in ("synthetic", "cosmos")
+# A missing or incomplete COSMOS sample fails here, before any job, saying how to get it.
+if config["sky"]["source"] == "cosmos":
+    check_cosmos_dir(config["sky"]["cosmos"])
 
 # The paper's own per-blend table (shipped in blendphot/data) runs as a dataset of its own.
 REFERENCE_TABLE = str(
