@@ -24,11 +24,6 @@ import numpy as np
 KNOT_SIGMA = 0.04  # arcsec: a star-forming clump (~300 pc at z ~ 1), before the PSF
 
 
-def _seed(rng: np.random.Generator) -> galsim.BaseDeviate:
-    """A GalSim deviate seeded from a numpy generator (reproducible with it)."""
-    return galsim.BaseDeviate(int(rng.integers(1, 2**31 - 1)))
-
-
 def knots(n: int, hlr: float, flux: float, seed: int) -> galsim.GSObject:
     """``n`` point-like clumps scattered like an exponential of half-light radius ``hlr``."""
     return galsim.RandomKnots(
