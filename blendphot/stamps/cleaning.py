@@ -241,8 +241,8 @@ def galaxy_segments(
 
     sep segments the image smoothed by a Gaussian of ``galaxy_smoothing`` pixels (sigma),
     at ``galaxy_thresh`` sigmas of the smoothed noise, deblending only branches that hold more
-    than ``galaxy_deblend_cont`` of the light: star-forming knots, spiral arms and dust lanes
-    blur into their galaxy; another galaxy stays apart. Returns ``map`` (int32), ``central``
+    than ``galaxy_deblend_cont`` of the light: star-forming knots and spiral arms blur into
+    their galaxy; another galaxy stays apart. Returns ``map`` (int32), ``central``
     (the central galaxy's segment there: the one holding most of its family's pixels, 0 if
     none) and ``touching`` (the other galaxies that touch it: an originally blended system);
     None when ``galaxy_smoothing`` is 0 (off).

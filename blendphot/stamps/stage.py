@@ -211,7 +211,7 @@ def process_stamp(
 def outer_pieces(props: dict, family: list[int], central: int, radius: float, centre: int):
     """Which pieces of the family (in its order) can be another galaxy: not the central
     segment, and centred beyond ``CORE_RADII`` x ``radius`` from the stamp's centre (the
-    nuclei of a merger, the halves of an edge-on disc cut by its dust lane lie within);
+    nuclei of a merger lie within);
     ``radius`` 0 or NaN: every piece but the central segment."""
     index = np.searchsorted(props["label"], family)
     dist = np.hypot(props["x"][index] - centre, props["y"][index] - centre)
