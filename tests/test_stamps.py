@@ -161,7 +161,9 @@ def test_image_true_is_on_the_pixels_of_image(tiny_data):
         yy, xx = np.mgrid[:128, :128]
         weight = truth[i] / truth[i].sum()
         centroid = ((weight * xx).sum() + x0, (weight * yy).sum() + y0)
-        assert np.hypot(centroid[0] - row.x, centroid[1] - row.y) < 1.5
+        # a lopsided irregular's clumps pull its light off the body's centre (the catalogue's)
+        lopsided = row.knot_fraction * row.knot_offset * row.radius
+        assert np.hypot(centroid[0] - row.x, centroid[1] - row.y) < 1.5 + lopsided
         inside = mask[i].astype(bool)
         assert rest[inside].sum() < 0.05 * truth[i][inside].sum()
 
