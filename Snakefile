@@ -17,6 +17,7 @@ include: "workflow/rules/blends.smk"  # 2.2-2.3 blending and galaxy-disjoint spl
 include: "workflow/rules/models.smk"  # 3.1-3.2 training and prediction, one model per wildcard
 include: "workflow/rules/baseline.smk"  # 3.3 sep cold/hot baseline
 include: "workflow/rules/results.smk"  # 4 output catalogue, metrics, figures
+include: "workflow/rules/crossdomain.smk"  # optional: trained on one sky, tested on another
 
 
 rule all:

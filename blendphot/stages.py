@@ -27,6 +27,7 @@ STAGE_MODULES = (
     "blendphot.baseline.stages",
     "blendphot.evaluate.stages",
     "blendphot.figures.stages",
+    "blendphot.crossdomain.stages",
 )
 """The modules that declare stages, in the paper's order. They import nothing heavy at module
 level, so that loading every declaration costs no GalSim, sep, matplotlib or TensorFlow."""

@@ -215,3 +215,77 @@ def test_noiseless_truth_is_carried_when_known(tiny_data, tmp_path):
     np.testing.assert_array_equal(true[row, 0], truth[cen])
     expected = shift_stamp(truth[comp], int(table["shift_x"][row]), int(table["shift_y"][row]))
     np.testing.assert_array_equal(true[row, 1], expected)
+
+
+def _rotated_copies(stamps_path, out_path, copies=3):
+    """A stamps file where each galaxy appears ``copies`` times, rotated by 90 degrees each
+    time, with new stamp ids and the original id in a ``galaxy`` column."""
+    import pandas as pd
+
+    from blendphot.io import write_table
+
+    with h5py.File(stamps_path) as src, h5py.File(out_path, "w") as dst:
+        catalog = read_table(src["catalog"])
+        for name in ("image_raw", "segmap_raw", "image", "mask", "image_true"):
+            stack = src[name][()]
+            dst[name] = np.concatenate([np.rot90(stack, k, axes=(1, 2)) for k in range(copies)])
+        rows = pd.concat([catalog] * copies, ignore_index=True)
+        rows["galaxy"] = rows["id"]
+        rows["id"] = np.arange(1, len(rows) + 1)
+        write_table(dst.create_group("catalog"), rows)
+        dst.attrs.update(dict(src.attrs))
+    return rows
+
+
+def test_galaxy_key_keeps_rotated_copies_on_one_side(tiny_data, tmp_path):
+    """Three rotated stamps per galaxy: keyed on the galaxy, no galaxy is in train and test
+    and none is paired with itself; keyed on the stamp (the default) the copies leak."""
+    stamps = tmp_path / "rotated.h5"
+    rows = _rotated_copies(tiny_data["stamps"], stamps)
+    galaxy_of = dict(zip(rows["id"], rows["galaxy"], strict=True))
+    sides = {}
+    for key in ("galaxy", None):
+        cfg = {**tiny_data["config"]["blends"], "galaxy_key": key}
+        outs = {s: tmp_path / f"{key}_{s}.h5" for s in ("train", "val", "test")}
+        build_blend_sets(stamps, cfg, 5, outs)
+        check_disjoint_splits(outs)  # checks the key each set was written with
+        galaxies = {}
+        for split, path in outs.items():
+            with open_blend_set(path) as h5:
+                table = read_table(h5["table"])
+                assert h5.attrs["galaxy_key"] == (key or "id")
+            pair = table[["g1_id", "g2_id"]].to_numpy()
+            galaxies[split] = {galaxy_of[i] for i in pair.ravel()}
+            if key:
+                assert (table["g1_galaxy"] != table["g2_galaxy"]).all()
+                assert (table["g1_galaxy"] == [str(galaxy_of[i]) for i in table["g1_id"]]).all()
+        sides[key] = galaxies
+    keyed, per_stamp = sides["galaxy"], sides[None]
+    assert not keyed["test"] & (keyed["train"] | keyed["val"])
+    assert per_stamp["test"] & (per_stamp["train"] | per_stamp["val"])  # the leak
+
+
+def test_disjointness_check_reads_the_galaxy_key(tiny_data, tmp_path):
+    """Two different stamp ids of one galaxy in train and test: caught through the key."""
+    import shutil
+
+    outs = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
+    for split, path in outs.items():
+        shutil.copy(tiny_data[split], path)
+    check_disjoint_splits(outs)
+    with h5py.File(outs["train"]) as h5:
+        shared = h5["table/g1_galaxy"][0]
+    with h5py.File(outs["test"], "a") as h5:
+        keys = h5["table/g2_galaxy"][()]
+        keys[0] = shared
+        del h5["table/g2_galaxy"]
+        h5["table/g2_galaxy"] = keys
+    with pytest.raises(InputError, match="test galaxies also in train/val"):
+        check_disjoint_splits(outs)
+
+
+def test_unknown_galaxy_key_fails_clearly(tiny_data, tmp_path):
+    cfg = {**tiny_data["config"]["blends"], "galaxy_key": "field"}
+    outs = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
+    with pytest.raises(InputError, match="stamps.h5.*galaxy_key 'field' is not a column"):
+        build_blend_sets(tiny_data["stamps"], cfg, 1, outs)

@@ -215,3 +215,62 @@ def test_galsim_images_are_not_used_bare():
     b, _, _ = draw_object(row, psf, method, 0.06)
     np.testing.assert_array_equal(a, b)  # the knots come from the catalogue's seed
     assert isinstance(galaxy_profile(row, 0.06), galsim.GSObject)
+
+
+def test_realistic_shapes_keep_the_calibrated_columns(tiny_config):
+    """Realistic shapes come from their own seed branch: the catalogue is that of the smooth
+    sky but for the shape columns, and reproducible."""
+    sky = {**tiny_config["sky"], "n_galaxies": 200}
+    real = draw_galaxy_catalog({**sky, "realistic_shapes": True}, seed=3)
+    smooth = draw_galaxy_catalog({**sky, "realistic_shapes": False}, seed=3)
+    pd.testing.assert_frame_equal(real, draw_galaxy_catalog({**sky, "realistic_shapes": True}, 3))
+    same = [*CATALOG_COLUMNS, "q", "beta", "bulge_fraction", "knot_seed"]
+    pd.testing.assert_frame_equal(real[same], smooth[same])
+    assert real["realistic"].all() and not smooth["realistic"].any()
+    assert not smooth[["arm_fraction", "knot_offset"]].to_numpy().any()
+    by_type = real.groupby("type")
+    assert 0.3 < (by_type.get_group("disk")["knot_fraction"] > 0).mean() < 0.7
+    assert (by_type.get_group("sphd")["arm_fraction"] > 0).any()
+    assert (by_type.get_group("irr")["knot_offset"] > 0).all()
+    assert (by_type.get_group("sph")[["knot_fraction", "arm_fraction"]] == 0).all().all()
+
+
+def _moments_axis_ratio(image: np.ndarray) -> float:
+    yy, xx = np.indices(image.shape)
+    w = np.clip(image, 0, None) / np.clip(image, 0, None).sum()
+    mx, my = (w * xx).sum(), (w * yy).sum()
+    cov = np.cov(np.vstack([xx.ravel() - mx, yy.ravel() - my]), aweights=w.ravel())
+    low, high = np.linalg.eigvalsh(cov)
+    return float(np.sqrt(low / high))
+
+
+def test_realistic_discs_are_inclined_thick_discs_and_irregulars_lopsided():
+    from blendphot.sky.synthetic import THICKNESS, inclination
+
+    base = {"id": 1, "radius": 12.0, "beta": 0.0, "flux": 10.0, "x": 80.0, "y": 80.0,
+            "bulge_fraction": 0.3, "knot_fraction": 0.0, "n_knots": 0, "knot_seed": 5,
+            "arm_fraction": 0.0, "knot_offset": 0.0, "realistic": True}  # fmt: skip
+    psf, method = make_psf({"psf_model": "moffat", "psf_fwhm": 0.18, "pixel_scale": 0.06})
+    assert inclination(1.0, 0.25) == pytest.approx(0.0)
+    assert inclination(THICKNESS["disk"], THICKNESS["disk"]) == pytest.approx(90.0)
+    edge_on = {**base, "type": "disk", "q": THICKNESS["disk"]}
+    pixels, _, _ = draw_object(edge_on, psf, method, 0.06)
+    assert pixels.sum() == pytest.approx(10.0, rel=1e-10)
+    assert pixels.min() > -1e-3 * pixels.max()
+    assert _moments_axis_ratio(pixels) < 0.45
+    face_on, _, _ = draw_object({**edge_on, "q": 1.0}, psf, method, 0.06)
+    assert _moments_axis_ratio(face_on) > 0.9
+    clumpy = {**base, "type": "sphd", "q": 0.8, "knot_fraction": 0.15, "n_knots": 12,
+              "arm_fraction": 0.2}  # fmt: skip
+    a, _, _ = draw_object(clumpy, psf, method, 0.06)
+    b, _, _ = draw_object(clumpy, psf, method, 0.06)
+    smooth, _, _ = draw_object({**clumpy, "realistic": False}, psf, method, 0.06)
+    np.testing.assert_array_equal(a, b)  # clumps and arms come from the catalogue's seed
+    assert np.abs(a - smooth).sum() > 0.2 * a.sum()
+    irr = {**base, "type": "irr", "q": 0.9, "knot_fraction": 0.3, "n_knots": 30,
+           "knot_offset": 0.8}  # fmt: skip
+    lopsided, x0, y0 = draw_object(irr, psf, method, 0.06)
+    yy, xx = np.indices(lopsided.shape)
+    centroid = np.array([(lopsided * xx).sum(), (lopsided * yy).sum()]) / lopsided.sum()
+    offset = np.hypot(*(centroid + [x0, y0] - [80.0, 80.0]))
+    assert offset > 0.5  # pixels: the clumps pull the light to one side

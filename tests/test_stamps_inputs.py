@@ -274,3 +274,21 @@ def test_stamp_stages_are_wired():
     assert {"images", "segmaps", "catalog", "mosaic"} == set(stamps.inputs)
     assert set(stamps.optional_inputs) == {"images", "segmaps", "mosaic"}
     assert "reference" in get_stage("sky_calibration").optional_inputs
+
+
+def test_candels_blender_skips_the_automatic_inspection_unless_asked(tmp_path):
+    """The candels-blender stamps were inspected by eye: ``inspect: auto`` keeps them all;
+    ``inspect: on`` runs the automatic inspection, which rejects the blended ones."""
+    images, segs, catalog = write_candels(tmp_path, n=4, catalog_edit=lambda c: c.assign(mag=21.0))
+    stack = np.load(images)
+    for i in (1, 3):  # a galaxy of similar brightness overlapping the central
+        stack[i] += _galaxy((128, 128), 75, 64, 30.0, 2.5).astype(np.float32)
+    np.save(images, stack)
+    counts = {}
+    for mode in ("auto", "on"):
+        config = _candels_config(inspect=mode, inspect_check=0)
+        counts[mode] = build_stamps_candels(images, segs, catalog, config["stamps"],
+                                            config["sky"], 1, tmp_path / f"{mode}.h5",
+                                            tmp_path / "t.csv")  # fmt: skip
+    assert counts["auto"]["stamps"] == 4 and counts["auto"]["inspection"] == 0
+    assert counts["on"]["stamps"] == 2 and counts["on"]["inspection"] == 2

@@ -161,6 +161,7 @@ def test_lint_is_clean():
         (("seed: 7", "seed: 7\nsede: 3"), "unknown config key 'sede'"),
         (("n_val: 64", "n_val: lots"), "invalid config key 'blends.n_val'"),
         (("architecture: blend2flux", "architecture: nonet"), "unknown architecture 'nonet'"),
+        (("source: synthetic", "source: cosmos"), "galsim_download_cosmos -s 25.2"),
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, edit, message):

@@ -13,6 +13,7 @@ _EXPORTS = {
     "draw_shift": "blendphot.blends.pairing",
     "open_blend_set": "blendphot.blends.layout",
     "shift_stamp": "blendphot.blends.stage",
+    "split_by_galaxy": "blendphot.blends.pairing",
     "split_galaxies": "blendphot.blends.pairing",
     "uncovered_pixels": "blendphot.blends.stage",
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from blendphot.errors import InputError
 
@@ -25,6 +26,22 @@ def split_galaxies(
             "each side needs at least 2 galaxies",
         )
     return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def split_by_galaxy(
+    keys: np.ndarray, test_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of (train+val stamps, test stamps), whole galaxies set aside together.
+
+    ``keys`` holds each stamp's galaxy (several stamps may show one galaxy: rotations, epochs,
+    fields); the galaxies, in order of first appearance, are split by
+    :func:`split_galaxies`, so that with one stamp per galaxy the split is that of the stamps.
+    """
+    codes, uniques = pd.factorize(pd.Series(keys), sort=False)
+    if (codes < 0).any():
+        raise InputError(None, "the galaxy key is missing (NaN) for some stamps")
+    groups_tv, groups_test = split_galaxies(len(uniques), test_fraction, rng)
+    return np.flatnonzero(np.isin(codes, groups_tv)), np.flatnonzero(np.isin(codes, groups_test))
 
 
 def _paper_shift(
@@ -102,10 +119,12 @@ def draw_pairs(
     params: dict,
     half_size: int,
     rng: np.random.Generator,
+    galaxies: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw ``n_blends`` (central, companion, dx, dy) rows from the galaxies in ``pool``.
 
-    The companion's magnitude lies strictly within ``mag_window`` of the central's.
+    The companion's magnitude lies strictly within ``mag_window`` of the central's; with
+    ``galaxies`` (each stamp's galaxy key), a pair of two stamps of one galaxy is drawn again.
     """
     pool = np.asarray(pool)
     order = pool[np.argsort(mags[pool], kind="stable")]
@@ -131,6 +150,8 @@ def draw_pairs(
         j = rng.integers(lo[k], hi[k] - 1)
         j = j + 1 if j >= k else j  # skip the central itself
         cen, comp = order[k], order[j]
+        if galaxies is not None and galaxies[cen] == galaxies[comp]:
+            continue
         shift = draw_shift(
             radii[cen],
             radii[comp],

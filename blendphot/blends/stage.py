@@ -12,7 +12,7 @@ import pandas as pd
 
 from blendphot import __version__
 from blendphot.blends.layout import open_blend_set
-from blendphot.blends.pairing import draw_pairs, split_galaxies
+from blendphot.blends.pairing import draw_pairs, split_by_galaxy
 from blendphot.errors import InputError
 from blendphot.io import atomic_path, config_hash, write_table
 from blendphot.stamps.layout import read_stamps
@@ -59,8 +59,27 @@ def uncovered_pixels(shape: tuple[int, int], dx: int, dy: int) -> np.ndarray:
     return hole
 
 
-def _pair_table(catalog: pd.DataFrame, rows: np.ndarray, first_id: int) -> pd.DataFrame:
-    """The per-blend table: candels-blender columns plus the truth used for evaluation."""
+def galaxy_keys(catalog: pd.DataFrame, key: str | None, path: Path) -> np.ndarray:
+    """Each stamp's galaxy, as text: the catalogue column ``key`` (default: the stamp id)."""
+    column = key or "id"
+    if column not in catalog.columns:
+        raise InputError(
+            path,
+            f"blends.galaxy_key '{column}' is not a column of the stamps catalogue "
+            f"(columns: {', '.join(map(str, catalog.columns))})",
+        )
+    values = catalog[column]
+    if values.isna().any():
+        first = catalog.loc[values.isna(), "id"].iloc[0]
+        raise InputError(path, f"blends.galaxy_key '{column}' is empty for stamp id {first}")
+    return values.astype(str).to_numpy()
+
+
+def _pair_table(
+    catalog: pd.DataFrame, rows: np.ndarray, first_id: int, galaxies: np.ndarray
+) -> pd.DataFrame:
+    """The per-blend table: candels-blender columns plus the truth used for evaluation, and
+    each galaxy's key (``g1_galaxy``, ``g2_galaxy``: what the disjoint split holds apart)."""
     cen, comp = catalog.iloc[rows[:, 0]], catalog.iloc[rows[:, 1]]
     table = {
         "id": np.arange(first_id, first_id + len(rows)),
@@ -75,6 +94,8 @@ def _pair_table(catalog: pd.DataFrame, rows: np.ndarray, first_id: int) -> pd.Da
         table[f"{prefix}_z"] = part["z"].to_numpy()
         table[f"{prefix}_type"] = part["type"].to_numpy().astype(str)
         table[f"{prefix}_flux"] = part["flux"].to_numpy()
+    table["g1_galaxy"] = galaxies[rows[:, 0]]
+    table["g2_galaxy"] = galaxies[rows[:, 1]]
     return pd.DataFrame(table)
 
 
@@ -146,6 +167,7 @@ def write_blend_set(
     first_id: int,
     chunk: int,
     rng: np.random.Generator,
+    galaxies: np.ndarray | None = None,
 ) -> None:
     """Write one split block by block: memory stays at one block whatever N is."""
     n, size = len(rows), source.images.shape[-1]
@@ -164,7 +186,9 @@ def write_blend_set(
             )
             for name, (shape, dtype) in shapes.items()
         }
-        table = _pair_table(catalog, rows, first_id)
+        if galaxies is None:
+            galaxies = catalog["id"].astype(str).to_numpy()
+        table = _pair_table(catalog, rows, first_id, galaxies)
         h5.create_dataset("flux", data=table[["g1_flux", "g2_flux"]].to_numpy(), track_times=False)
         write_table(h5.create_group("table"), table)
         start = 0
@@ -177,11 +201,16 @@ def write_blend_set(
 
 
 def check_disjoint_splits(paths: dict[str, Path]) -> None:
-    """Read the written sets back; fail if a test galaxy appears in train or validation."""
+    """Read the written sets back; fail if a test galaxy appears in train or validation.
+
+    A galaxy is its key (``g1_galaxy``/``g2_galaxy``, the ``blends.galaxy_key`` column), so
+    that two stamps of one galaxy count as one; sets written without keys compare stamp ids.
+    """
     ids = {}
     for split, path in paths.items():
         with open_blend_set(path) as h5:
-            ids[split] = set(h5["table/g1_id"][()]) | set(h5["table/g2_id"][()])
+            names = ("g1_galaxy", "g2_galaxy") if "g1_galaxy" in h5["table"] else ("g1_id", "g2_id")
+            ids[split] = set().union(*(h5["table"][n][()].tolist() for n in names))
     shared = ids["test"] & (ids["train"] | ids["val"])
     if shared:
         raise InputError(
@@ -201,12 +230,12 @@ def build_blend_sets(
         mags = catalog["mag"].to_numpy(dtype=float)
         radii = catalog["radius"].to_numpy(dtype=float)
         sizes = {s: params[f"n_{s}"] for s in SPLITS}
+        galaxies = galaxy_keys(catalog, params.get("galaxy_key"), stamps_path)
         try:
-            trainval, test = split_galaxies(len(catalog), params["test_fraction"], rng)
-            pairs_tv = draw_pairs(
-                mags, radii, trainval, sizes["train"] + sizes["val"], params, half, rng
-            )
-            pairs_test = draw_pairs(mags, radii, test, sizes["test"], params, half, rng)
+            trainval, test = split_by_galaxy(galaxies, params["test_fraction"], rng)
+            n_tv = sizes["train"] + sizes["val"]
+            pairs_tv = draw_pairs(mags, radii, trainval, n_tv, params, half, rng, galaxies)
+            pairs_test = draw_pairs(mags, radii, test, sizes["test"], params, half, rng, galaxies)
         except InputError as exc:
             raise InputError(stamps_path, exc.problem) from exc
         pairs = {
@@ -224,6 +253,7 @@ def build_blend_sets(
                 "noise": float(stamps.attrs["noise"]),
                 "zeropoint": float(stamps.attrs["zeropoint"]),
                 "recipe": params["recipe"],
+                "galaxy_key": params.get("galaxy_key") or "id",
             }
             split_rng = np.random.default_rng([seed, STAGE_STREAM, SPLITS.index(split) + 1])
             write_blend_set(
@@ -235,6 +265,7 @@ def build_blend_sets(
                 first_id,
                 params["chunk"],
                 split_rng,
+                galaxies,
             )
             first_id += len(pairs[split])
     check_disjoint_splits(out_paths)

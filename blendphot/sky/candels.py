@@ -19,7 +19,10 @@ from blendphot.io import read_csv_checked
 from blendphot.sky.inputs import check_catalog
 
 CANDELS_COLUMNS = {"ID": "id", "mag": "mag", "radius": "radius", "z": "z", "galtype": "type"}
-"""candels_cat.csv column -> catalogue contract column."""
+"""candels_cat.csv column -> catalogue contract column. Other columns (a galaxy key for the
+split, say) are carried along unless they clash with the contract's names."""
+CONTRACT = ("x", "y", "ra", "dec", "flux", "p_sph", "p_disk", "p_irr", "primary", "stamp_index")
+CONTRACT = (*CONTRACT, *CANDELS_COLUMNS.values())
 
 
 def _load_stack(path: Path, what: str) -> np.ndarray:
@@ -41,7 +44,8 @@ def read_candels_catalog(path: str | Path, zeropoint: float) -> pd.DataFrame:
     """candels_cat.csv in the catalogue contract (one row per stamp, ``stamp_index`` kept)."""
     raw = read_csv_checked(path, list(CANDELS_COLUMNS), "catalogue does not exist")
     centre = float(STAMP_SIZE // 2)  # each stamp is centred on its galaxy
-    catalog = raw[list(CANDELS_COLUMNS)].rename(columns=CANDELS_COLUMNS)
+    extra = [c for c in raw.columns if c not in CANDELS_COLUMNS and c not in CONTRACT]
+    catalog = raw[[*CANDELS_COLUMNS, *extra]].rename(columns=CANDELS_COLUMNS)
     catalog = check_catalog(catalog.assign(x=centre, y=centre), path)
     catalog = catalog.assign(
         ra=np.nan,

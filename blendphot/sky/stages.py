@@ -6,15 +6,18 @@ from pathlib import Path
 
 from blendphot.stages import stage
 
+DRAWN_SOURCES = ("synthetic", "cosmos")
+"""Sky sources this workflow draws itself (mosaic, catalogue and noiseless truth)."""
+
 
 @stage(outputs=("mosaic", "catalog"), settings=("sky", "seed"))
 def synthetic_sky(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
-    """Draw the synthetic CANDELS-like sky: FITS mosaic and catalogue."""
+    """Draw the synthetic CANDELS-like sky (or its COSMOS twin): FITS mosaic and catalogue."""
     from blendphot.errors import ConfigError
     from blendphot.sky.synthetic import make_synthetic_sky
 
     sky = settings["sky"]
-    if sky["source"] != "synthetic":
+    if sky["source"] not in DRAWN_SOURCES:
         raise ConfigError(None, f"sky.source is '{sky['source']}': no sky to draw")
     make_synthetic_sky(sky, settings["seed"], Path(outputs["mosaic"]), Path(outputs["catalog"]))
 

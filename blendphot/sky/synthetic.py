@@ -4,7 +4,9 @@ Bright "primary" galaxies of the paper's four morphological types sit on a jitte
 with a few fainter neighbours around it (so that the stamp cleaning has real work to do).
 Primary magnitudes, radii and redshifts follow priors calibrated on the paper's published
 galaxies (:mod:`blendphot.sky.priors`). Profiles: bulge de Vaucouleurs, disc exponential seen
-at a random inclination, bulge+disc both, irregular exponential + GalSim RandomKnots. The PSF
+at a random inclination, bulge+disc both, irregular exponential + GalSim RandomKnots; with
+``realistic_shapes``, discs are inclined thick discs (edge-on included), some with clumps or
+knotty arms, and irregulars lopsided (:mod:`blendphot.sky.shapes`). The PSF
 is HST-like (Airy of the 2.4 m pupil convolved with the native WFC3/IR pixel and the drizzle
 drop, about 0.19 arcsec FWHM on the 0.06 arcsec grid) or a Gaussian/Moffat of given FWHM.
 
@@ -30,6 +32,7 @@ from scipy import optimize, special
 from blendphot.errors import InputError
 from blendphot.io import atomic_path
 from blendphot.isolation import Crowd
+from blendphot.sky import shapes
 from blendphot.sky.priors import sample_properties
 
 log = logging.getLogger(__name__)
@@ -55,8 +58,31 @@ CATALOG_COLUMNS = (
 )
 """Catalogue contract: the same columns whatever the sky source (x, y are 0-based pixels)."""
 
-SHAPE_COLUMNS = ("q", "beta", "bulge_fraction", "knot_fraction", "n_knots", "knot_seed")
+SHAPE_COLUMNS = (
+    "q",
+    "beta",
+    "bulge_fraction",
+    "knot_fraction",
+    "n_knots",
+    "knot_seed",
+    "arm_fraction",
+    "knot_offset",
+    "realistic",
+)
 """Synthetic sky only: what, with the contract columns, redraws an object exactly."""
+
+# What CANDELS galaxies at z ~ 1 show beyond smooth profiles (sky.realistic_shapes): discs
+# (alone or under a bulge) are thick discs seen at their inclination, edge-on included, and
+# some carry star-forming clumps or (bulge+disc) knotty arms; irregulars put their clumps on
+# one side. Drawn from their own branch of the seed, so that the catalogue's other columns are
+# those of the smooth sky.
+SHAPES_STREAM = 2
+DISC_CLUMPY = {"disk": 0.5, "sphd": 0.3}  # share of discs with clumps
+DISC_KNOT_FRACTION = (0.05, 0.2)  # their light in clumps
+DISC_KNOTS = (5, 25)
+SPIRAL_SHARE = 0.3  # share of bulge+disc galaxies with knotty arms
+SPIRAL_ARM_FRACTION = (0.1, 0.25)
+IRREGULAR_OFFSET = (0.2, 0.8)  # the clumps' centre, in half-light radii off the body's
 
 # Intrinsic thickness C/A used to turn a random inclination into an axis ratio.
 THICKNESS = {"sph": 0.45, "disk": 0.25, "sphd": 0.35, "irr": 0.3}
@@ -168,8 +194,56 @@ def _shape_row(galaxy_type: str, rng: np.random.Generator) -> dict:
     }
 
 
+def realistic_shape_columns(types: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """Per object: clumps in discs (``knot_fraction``, ``n_knots``), knotty arms of bulge+disc
+    galaxies (``arm_fraction``), the offset of an irregular's clumps (``knot_offset``).
+
+    Columns for the types that do not have them are NaN (the smooth sky's values stand)."""
+    n = len(types)
+    u = rng.uniform(size=(n, 4))
+    out = pd.DataFrame(
+        {
+            "knot_fraction": np.nan,
+            "n_knots": np.nan,
+            "arm_fraction": 0.0,
+            "knot_offset": 0.0,
+        },
+        index=np.arange(n),
+    )
+    for kind, share in DISC_CLUMPY.items():
+        clumpy = (types == kind) & (u[:, 0] < share)
+        low, high = DISC_KNOT_FRACTION
+        out.loc[clumpy, "knot_fraction"] = low + u[clumpy, 1] * (high - low)
+        out.loc[clumpy, "n_knots"] = np.floor(DISC_KNOTS[0] + u[clumpy, 2] * np.diff(DISC_KNOTS))
+    spiral = (types == "sphd") & (u[:, 3] < SPIRAL_SHARE)
+    low, high = SPIRAL_ARM_FRACTION
+    out.loc[spiral, "arm_fraction"] = low + u[spiral, 1] * (high - low)
+    irr = types == "irr"
+    low, high = IRREGULAR_OFFSET
+    out.loc[irr, "knot_offset"] = low + u[irr, 1] * (high - low)
+    return out
+
+
+def _add_realistic_shapes(catalog: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The catalogue with the realistic-shape columns drawn (their own seed branch)."""
+    rng = np.random.default_rng([seed, STAGE_STREAM, SHAPES_STREAM])
+    extra = realistic_shape_columns(catalog["type"].to_numpy(), rng)
+    for column in ("knot_fraction", "n_knots"):
+        drawn = extra[column].notna().to_numpy()
+        catalog.loc[drawn, column] = extra.loc[drawn, column].to_numpy()
+    catalog["n_knots"] = catalog["n_knots"].astype(int)
+    catalog["arm_fraction"] = extra["arm_fraction"].to_numpy()
+    catalog["knot_offset"] = extra["knot_offset"].to_numpy()
+    return catalog
+
+
 def draw_galaxy_catalog(params: dict, seed: int) -> pd.DataFrame:
-    """Draw the catalogue of primaries and neighbours (truth, before any measurement)."""
+    """Draw the catalogue of primaries and neighbours (truth, before any measurement).
+
+    With ``realistic_shapes`` the discs are inclined thick discs (edge-on included), some with
+    clumps or knotty arms, and the irregulars asymmetric (:func:`realistic_shape_columns`);
+    without, smooth profiles and symmetric knots. The other columns are the same either way.
+    """
     rng = np.random.default_rng([seed, STAGE_STREAM])
     n = params["n_galaxies"]
     cell = params["cell_size"]
@@ -204,6 +278,11 @@ def draw_galaxy_catalog(params: dict, seed: int) -> pd.DataFrame:
     catalog["flux"] = 10.0 ** (-0.4 * (catalog["mag"] - params["zeropoint"]))
     catalog["ra"] = np.nan
     catalog["dec"] = np.nan
+    catalog["arm_fraction"] = 0.0
+    catalog["knot_offset"] = 0.0
+    catalog["realistic"] = bool(params.get("realistic_shapes", False))
+    if catalog["realistic"].any():
+        catalog = _add_realistic_shapes(catalog, seed)
     return catalog[[*CATALOG_COLUMNS, *SHAPE_COLUMNS]]
 
 
@@ -290,16 +369,76 @@ def bulge_disc_hlr(bulge_fraction: float) -> float:
     return float(optimize.brentq(lambda r: excess(r) - 0.5, 1e-3, 10.0))
 
 
+def inclination(q: float, thickness: float) -> float:
+    """Inclination (degrees, 90 edge-on) at which an oblate body of intrinsic thickness C/A
+    ``thickness`` shows the axis ratio ``q`` (the inverse of the sky's axis-ratio draw)."""
+    cos2 = (q**2 - thickness**2) / (1.0 - thickness**2)
+    return float(np.degrees(np.arccos(np.sqrt(np.clip(cos2, 0.0, 1.0)))))
+
+
+def _clumps(row: pd.Series | dict, hlr: float, flux: float) -> galsim.GSObject | None:
+    """The clumps of a disc (``knot_fraction`` of ``flux``) and its knotty arms
+    (``arm_fraction``), face-on; None if it has neither."""
+    parts = []
+    rng = np.random.default_rng(int(row["knot_seed"]))
+    f_knots, f_arms = float(row.get("knot_fraction", 0.0)), float(row.get("arm_fraction", 0.0))
+    if f_knots > 0 and int(row.get("n_knots", 0)) > 0:
+        parts.append(shapes.knots(int(row["n_knots"]), hlr, f_knots * flux, int(row["knot_seed"])))
+    if f_arms > 0:
+        points = shapes.spiral_arm_points(2, 12, 20.0, 0.4 * hlr, 2.2 * hlr, rng)
+        clump = galsim.Gaussian(sigma=shapes.KNOT_SIGMA, flux=f_arms * flux / len(points))
+        parts += [clump.shift(float(x), float(y)) for x, y in points]
+    return galsim.Add(parts) if parts else None
+
+
+def _realistic_disc(
+    row: pd.Series | dict, hlr: float, flux: float, thickness: float
+) -> galsim.GSObject:
+    """An inclined thick exponential disc (semi-major half-light radius ``hlr``) with its
+    clumps and arms projected on it, before the position angle."""
+    q = float(row["q"])
+    f_clumps = float(row.get("knot_fraction", 0.0)) + float(row.get("arm_fraction", 0.0))
+    angle = inclination(q, thickness) * galsim.degrees
+    disc = galsim.InclinedExponential(
+        angle, half_light_radius=hlr, scale_h_over_r=thickness, flux=(1.0 - f_clumps) * flux
+    )
+    clumps = _clumps(row, hlr, flux)
+    if clumps is None:
+        return disc
+    return disc + clumps.shear(q=max(q, 0.05), beta=0.0 * galsim.degrees)
+
+
 def galaxy_profile(row: pd.Series | dict, pixel_scale: float) -> galsim.GSObject:
     """GalSim profile of one catalogue object (before the PSF), of total flux ``row['flux']``.
 
     ``radius`` is the half-light semi-major axis in pixels (GalSim's shear preserves area, so a
-    circular half-light radius of R sqrt(q) sheared to q has semi-major axis R).
+    circular half-light radius of R sqrt(q) sheared to q has semi-major axis R; an inclined
+    disc keeps its face-on half-light radius R along its major axis).
     """
     hlr = float(row["radius"]) * pixel_scale * np.sqrt(float(row["q"]))
     flux = float(row["flux"])
     kind = row["type"]
     trunc = DEVAUC_TRUNCATION
+    beta = float(row["beta"]) * galsim.degrees
+    if row.get("realistic") and kind in ("disk", "sphd"):
+        major = float(row["radius"]) * pixel_scale
+        if kind == "disk":
+            return _realistic_disc(row, major, flux, THICKNESS["disk"]).rotate(beta)
+        bt = round(float(row["bulge_fraction"]), 3)
+        disc_hlr = major / bulge_disc_hlr(bt)
+        bulge_hlr = BULGE_TO_DISC_SIZE * disc_hlr * np.sqrt(float(row["q"]))
+        bulge = galsim.DeVaucouleurs(
+            half_light_radius=bulge_hlr, flux=bt * flux, trunc=trunc * bulge_hlr
+        )
+        disc = _realistic_disc(row, disc_hlr, (1 - bt) * flux, THICKNESS["disk"])
+        return (bulge.shear(q=float(row["q"]), beta=0.0 * galsim.degrees) + disc).rotate(beta)
+    if row.get("realistic") and kind == "irr" and float(row.get("knot_offset", 0.0)) > 0:
+        rng = np.random.default_rng(int(row["knot_seed"]))
+        gal = shapes.asymmetric_irregular(
+            flux, hlr, 1.0, 0.0, float(row["knot_fraction"]), int(row["n_knots"]),
+            float(row["knot_offset"]), rng,
+        )  # fmt: skip
+        return gal.shear(q=float(row["q"]), beta=beta)
     if kind == "sph":
         gal = galsim.DeVaucouleurs(half_light_radius=hlr, flux=flux, trunc=trunc * hlr)
     elif kind == "disk":
@@ -335,13 +474,27 @@ def postage_stamp_size(row: pd.Series | dict) -> int:
     return int(np.clip(2 * (int(np.ceil(reach)) + 16), 48, MAX_POSTAGE_STAMP))
 
 
-def draw_object(row: pd.Series | dict, psf: galsim.GSObject, method: str, scale: float):
+def draw_object(
+    row: pd.Series | dict,
+    psf: galsim.GSObject,
+    method: str,
+    scale: float,
+    sky: dict | None = None,
+):
     """One object convolved with the PSF in its postage stamp, summing exactly to its flux.
 
-    Returns (pixels float64, x0, y0): the stamp and the 0-based mosaic pixel of its corner.
+    A row with a ``cosmos_index`` (``sky.source: cosmos``, ``sky`` given) is its real COSMOS
+    galaxy (:func:`blendphot.sky.cosmos.cosmos_profile`). Returns (pixels float64, x0, y0):
+    the stamp and the 0-based mosaic pixel of its corner.
     """
     size = postage_stamp_size(row)
-    gal = galsim.Convolve(galaxy_profile(row, scale), psf)
+    if sky is not None and sky.get("source") == "cosmos" and "cosmos_index" in row:
+        from blendphot.sky.cosmos import cosmos_profile
+
+        profile = cosmos_profile(row, sky)
+    else:
+        profile = galaxy_profile(row, scale)
+    gal = galsim.Convolve(profile, psf)
     # GalSim images are 1-based: catalogue pixel (x, y) is GalSim position (x + 1, y + 1).
     centre = galsim.PositionD(float(row["x"]) + 1.0, float(row["y"]) + 1.0)
     image = gal.drawImage(
@@ -381,7 +534,7 @@ def render_noiseless(catalog: pd.DataFrame, params: dict) -> np.ndarray:
     psf, method = make_psf(params)
     canvas = np.zeros(mosaic_shape(params), dtype=np.float64)
     for row in catalog.to_dict("records"):
-        pixels, x0, y0 = draw_object(row, psf, method, params["pixel_scale"])
+        pixels, x0, y0 = draw_object(row, psf, method, params["pixel_scale"], params)
         add_stamp(canvas, x0, y0, pixels, 0, 0)
     return canvas
 
@@ -400,7 +553,7 @@ def render_truth_stamp(
     The pixels are those that went into the mosaic for this object (same drawing, same grid).
     """
     psf, method = make_psf(params)
-    pixels, sx, sy = draw_object(row, psf, method, params["pixel_scale"])
+    pixels, sx, sy = draw_object(row, psf, method, params["pixel_scale"], params)
     canvas = np.zeros((size, size), dtype=np.float64)
     add_stamp(canvas, sx, sy, pixels, x0, y0)
     return canvas.astype(np.float32)
@@ -419,6 +572,11 @@ def mosaic_wcs(shape: tuple[int, int], pixel_scale: float) -> WCS:
 def make_synthetic_sky(params: dict, seed: int, mosaic_path: Path, catalog_path: Path) -> dict:
     """Draw a catalogue and a mosaic and write them (FITS image, FITS table). Returns counts."""
     catalog = draw_galaxy_catalog(params, seed)
+    source = params.get("source", "synthetic")
+    if source == "cosmos":
+        from blendphot.sky.cosmos import add_cosmos_columns
+
+        catalog = add_cosmos_columns(catalog, params, seed)
     pixels = render_mosaic(catalog, params, seed)
     wcs = mosaic_wcs(pixels.shape, params["pixel_scale"])
     ra, dec = wcs.all_pix2world(catalog["x"], catalog["y"], 0)
@@ -431,7 +589,7 @@ def make_synthetic_sky(params: dict, seed: int, mosaic_path: Path, catalog_path:
     header["PSFMODEL"] = (params["psf_model"], "PSF recipe (blendphot.sky.synthetic)")
     header["PSFFWHM"] = (round(psf_fwhm(params), 4), "PSF FWHM on this grid, arcsec")
     header["SEED"] = (seed, "master seed")
-    header["SKYSRC"] = ("synthetic", "blendphot synthetic sky")
+    header["SKYSRC"] = (source, "blendphot sky: synthetic or cosmos")
     with atomic_path(mosaic_path) as tmp:
         fits.PrimaryHDU(data=pixels, header=header).writeto(tmp, overwrite=True)
     table = Table.from_pandas(catalog)

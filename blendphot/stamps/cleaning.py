@@ -234,6 +234,35 @@ def faint_central_label(faint: np.ndarray, central_mask: np.ndarray) -> int:
     return int(np.bincount(inside).argmax()) if inside.size else 0
 
 
+def galaxy_segments(
+    image: np.ndarray, noise: float, segmap: np.ndarray, family: list[int], params: dict
+) -> dict | None:
+    """The galaxy map: what is one galaxy at a scale coarser than its clumps.
+
+    sep segments the image smoothed by a Gaussian of ``galaxy_smoothing`` pixels (sigma),
+    at ``galaxy_thresh`` sigmas of the smoothed noise, deblending only branches that hold more
+    than ``galaxy_deblend_cont`` of the light: star-forming knots and spiral arms blur into
+    their galaxy; another galaxy stays apart. Returns ``map`` (int32), ``central``
+    (the central galaxy's segment there: the one holding most of its family's pixels, 0 if
+    none) and ``touching`` (the other galaxies that touch it: an originally blended system);
+    None when ``galaxy_smoothing`` is 0 (off).
+    """
+    smoothing = params.get("galaxy_smoothing", 0.0)
+    if not smoothing:
+        return None
+    smap = faint_segmentation(
+        image,
+        noise,
+        smoothing,
+        params["galaxy_thresh"],
+        params["galaxy_deblend_cont"],
+        params["deblend_nthresh"],
+    )
+    own = faint_central_label(smap, np.isin(segmap, family))
+    touching = touching_segments(smap, own) if own else np.zeros(0, dtype=np.int32)
+    return {"map": smap, "central": own, "touching": touching}
+
+
 def mirror(image: np.ndarray) -> np.ndarray:
     """The image reflected through its centre pixel (size // 2); the unmatched edge row and
     column (index 0) come back as 0."""

@@ -45,6 +45,7 @@ from blendphot.stamps.cleaning import (
     estimate_noise,
     faint_central_label,
     faint_segmentation,
+    galaxy_segments,
     grown_ellipses,
     neighbour_region,
     segment_properties,
@@ -57,6 +58,10 @@ from blendphot.stamps.validation import stamp_cleaning_metrics, summarise_cleani
 
 log = logging.getLogger(__name__)
 STAGE_STREAM = 2
+CORE_RADII = 1.0
+INSPECTED_BY_EYE = ("candels_blender",)
+"""Sky sources whose galaxies were already inspected by eye: ``inspect: auto`` is off."""
+"""Pieces of the central galaxy centred within this many catalogue radii are its core."""
 SKIP_REASONS = ("outside", "edge", "no_data", "no_detection", "inspection")
 """Why a selected galaxy gets no stamp: off the image, too close to its edge, blank or
 non-finite pixels in the cut, nothing detected at the centre, excluded by the automatic
@@ -116,13 +121,16 @@ def process_stamp(
     window: np.ndarray | None = None,
     margin: int = 0,
     galaxy_type: str | None = None,
+    inspect: bool = True,
 ) -> dict | None:
     """Segment (unless ``segmap`` is given) and clean one stamp; None if no central object.
 
     ``window`` (the stamp with ``margin`` pixels more on each side) is what sep segments, so
     that neighbours cut by the stamp's edge are measured whole; ``radius`` (catalogue, pixels)
     sets the reach of the central galaxy's family; ``galaxy_type`` (catalogue) tells a smooth
-    galaxy, which sep should not split, from an irregular one.
+    galaxy, which sep should not split, from an irregular one (used only without the galaxy
+    map, :func:`galaxy_segments`, which ``galaxy_smoothing`` 0 turns off). ``inspect`` False:
+    no exclusion (``reasons`` stays empty).
     """
     if segmap is None:
         image, m = (window, margin) if window is not None else (stamp, 0)
@@ -144,6 +152,7 @@ def process_stamp(
     labels = np.setdiff1d(np.unique(segmap), [0])
     props = segment_properties(image, segmap, labels)
     family = central_family(segmap, props, central, radius, params["central_merge_radius"])
+    galaxy = galaxy_segments(image, noise, segmap, family, params)
     ours = np.isin(props["label"], family)
     threshold = params["detect_thresh"] * noise
     grow = (params["mask_sb_fraction"], params["mask_growth_max"])
@@ -172,10 +181,16 @@ def process_stamp(
     clean, mask, sources = clean_stamp(stamp, segmap, family, iterations, noise, rng, replaced)
     loss = central_loss_estimate(stamp, replaced, mask)
     fluxes = ndimage.sum_labels(np.maximum(image, 0.0), segmap_full, family)
-    component = float(np.max(fluxes[np.asarray(family) != central], initial=0.0))
+    core = radius if galaxy else 0.0
+    pieces = outer_pieces(props, family, central, core, m + stamp.shape[0] // 2)
+    component = float(np.max(fluxes[pieces], initial=0.0))
     share = component / max(float(np.sum(fluxes)), 1e-30)
-    split = len(family) > 1 and galaxy_type is not None and galaxy_type != "irr"
-    reasons = inspection_reasons(params, loss, share, len(touching), split)
+    if galaxy:
+        touching = galaxy["touching"]
+        split = False
+    else:
+        split = len(family) > 1 and galaxy_type is not None and galaxy_type != "irr"
+    reasons = inspection_reasons(params, loss, share, len(touching), split) if inspect else []
     return {
         "segmap": segmap,
         "clean": clean,
@@ -193,16 +208,55 @@ def process_stamp(
     }
 
 
+def outer_pieces(props: dict, family: list[int], central: int, radius: float, centre: int):
+    """Which pieces of the family (in its order) can be another galaxy: not the central
+    segment, and centred beyond ``CORE_RADII`` x ``radius`` from the stamp's centre (the
+    nuclei of a merger lie within);
+    ``radius`` 0 or NaN: every piece but the central segment."""
+    index = np.searchsorted(props["label"], family)
+    dist = np.hypot(props["x"][index] - centre, props["y"][index] - centre)
+    far = dist > CORE_RADII * radius if np.isfinite(radius) and radius > 0 else True
+    return (np.asarray(family) != central) & far
+
+
+def inspection_on(params: dict, source: str, sky: dict | None, seed: int) -> bool:
+    """Whether the automatic inspection runs: ``inspect`` on/off, or ``auto``: off for an
+    input already inspected by eye (the candels-blender stamps), on otherwise. Where it runs
+    and ``inspect_check`` > 0, its keep and rejection rates on GalSim shapes are logged."""
+    mode = params.get("inspect", "auto")
+    on = mode == "on" or (mode == "auto" and source not in INSPECTED_BY_EYE)
+    log.info("automatic inspection: %s (stamps.inspect: %s, source %s)", on, mode, source)
+    if on and sky and params.get("inspect_check", 0) > 0:
+        log_inspection_check(params, sky, seed)
+    return on
+
+
+def log_inspection_check(params: dict, sky: dict, seed: int) -> pd.DataFrame:
+    """Run the inspection on ``inspect_check`` GalSim stamps of each kind; log the rates."""
+    from blendphot.stamps.inspection import inspection_check
+
+    table = inspection_check(params, sky, int(params["inspect_check"]), seed)
+    for row in table.itertuples():
+        what = "rejected" if row.kind == "blend" else "kept"
+        count = row.rejected if row.kind == "blend" else row.kept
+        log.info(
+            "inspection check: %s %s %d/%d (%.0f%%) [%s]",
+            row.kind, what, count, row.n, 100 * row.rate, row.reasons or "no exclusion",
+        )  # fmt: skip
+    return table
+
+
 def inspection_reasons(
     params: dict, loss: float, share: float, touching: int, split: bool
 ) -> list[str]:
     """Why the automatic inspection (the paper's visual one) excludes a stamp; [] keeps it.
 
     ``loss``: cleaning replaced more of the central's light than ``inspect_max_loss``;
-    ``component``: a piece of the central's family other than its centre holds more than
-    ``inspect_max_component`` of its flux; ``blended`` (``inspect_blended``): an originally
-    blended system, i.e. another segment touches the central's at the detection isophote, or a
-    smooth (non-irregular) galaxy came out of sep in several pieces.
+    ``component``: a piece of the central's family centred beyond ``CORE_RADII`` catalogue
+    radii holds more than ``inspect_max_component`` of its flux; ``blended``
+    (``inspect_blended``): an originally blended system, i.e. another galaxy of the galaxy map
+    touches the central's (without the galaxy map: another segment touches the central's at
+    the detection isophote, or a smooth galaxy came out of sep in several pieces).
     """
     reasons = []
     if params["inspect_max_loss"] is not None and loss > params["inspect_max_loss"]:
@@ -308,8 +362,10 @@ def _base_attrs(params: dict, seed: int, noise: float, zeropoint: float, source:
 
 
 def _is_synthetic(sky: dict | None, header) -> bool:
-    """True when the mosaic is a blendphot synthetic sky (its truth can be redrawn)."""
-    return bool(sky) and sky.get("source") == "synthetic" and header.get("SKYSRC") == "synthetic"
+    """True when the mosaic is a sky blendphot drew (synthetic or COSMOS): its truth can be
+    redrawn."""
+    source = (sky or {}).get("source")
+    return source in ("synthetic", "cosmos") and header.get("SKYSRC") == source
 
 
 def render_neighbours(
@@ -365,6 +421,8 @@ def build_stamps(
     )
     rng = np.random.default_rng([seed, STAGE_STREAM])
     out = StampSet()
+    source = sky["source"] if truth else "fits"
+    inspect = inspection_on(params, source, sky, seed)
     height, width = mosaic.shape
     for row in after.to_dict("records"):
         x, y = row["x"], row["y"]
@@ -384,7 +442,7 @@ def build_stamps(
             window, margin = stamp, 0
         radius = float(row.get("radius", np.nan))
         result = process_stamp(
-            stamp, params, noise, rng, None, radius, window, margin, row.get("type")
+            stamp, params, noise, rng, None, radius, window, margin, row.get("type"), inspect
         )
         if result is None:
             out.skipped["no_detection"] += 1
@@ -410,7 +468,7 @@ def build_stamps(
                 )
             )
     noise_attr = fixed_noise or float(np.median([r["noise"] for r in out.rows] or [np.nan]))
-    attrs = _base_attrs(params, seed, noise_attr, zeropoint, "synthetic" if truth else "fits")
+    attrs = _base_attrs(params, seed, noise_attr, zeropoint, source)
     paths = {"stamps": out_path, "table1": table1_path, "cleaning": cleaning_path}
     columns = list(dict.fromkeys([*catalog.columns, "type"]))
     return _finish(out, before, after, attrs, {**paths, "source": catalog_path}, columns)
@@ -442,6 +500,7 @@ def build_stamps_candels(
     rng = np.random.default_rng([seed, STAGE_STREAM])
     out = StampSet()
     provided = params["segmentation"] == "provided"
+    inspect = inspection_on(params, "candels_blender", sky, seed)
     for row in after.to_dict("records"):
         index = int(row["stamp_index"])
         stamp = np.array(images[index], dtype=np.float32)  # a writable copy of the map
@@ -452,7 +511,9 @@ def build_stamps_candels(
         segmap = segmaps[index] if provided else None
         radius = float(row.get("radius", np.nan))
         kind = row.get("type")
-        result = process_stamp(stamp, params, noise, rng, segmap, radius, galaxy_type=kind)
+        result = process_stamp(
+            stamp, params, noise, rng, segmap, radius, galaxy_type=kind, inspect=inspect
+        )
         if result is None:
             out.skipped["no_detection"] += 1
             continue

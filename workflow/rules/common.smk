@@ -5,7 +5,9 @@ from snakemake.utils import validate
 sys.path.insert(0, workflow.basedir)
 
 from blendphot.config import apply_overlays, key_origin, read_yaml_file, validate_config
+from blendphot.crossdomain.table import check_other_datasets
 from blendphot.data import paper_table_path
+from blendphot.sky.cosmos import check_cosmos_dir
 from blendphot.models.registry import (
     check_models,
     flux_models,
@@ -47,8 +49,15 @@ TABLE_TITLES = {
 # Unknown architectures fail here, before any job runs.
 check_models(config["models"])
 MASK_MODELS = mask_models(config["models"])
-# Noiseless truth (for the oracle) exists only for the synthetic sky.
-HAS_TRUTH = config["sky"]["source"] == "synthetic"
+# Noiseless truth (for the oracle) exists only for the skies drawn here (synthetic, COSMOS).
+HAS_TRUTH = config["sky"]["source"] in ("synthetic", "cosmos")
+# A missing or incomplete COSMOS sample fails here, before any job, saying how to get it.
+if config["sky"]["source"] == "cosmos":
+    check_cosmos_dir(config["sky"]["cosmos"])
+# The cross-domain table reads other runs' datasets: they must exist (never made by this run).
+FLUX_MODELS = flux_models(config["models"]) if EVALUATED else []
+CROSS_DOMAIN = config["evaluate"]["cross_domain"] if FLUX_MODELS else []
+check_other_datasets(CROSS_DOMAIN, DATASET, FLUX_MODELS)
 
 # The paper's own per-blend table (shipped in blendphot/data) runs as a dataset of its own.
 REFERENCE_TABLE = str(
@@ -96,6 +105,8 @@ def final_outputs():
             "results/{dataset}/figures/figure11.png",
         ]
     ours.append("results/{dataset}/tables/summary.md")
+    if CROSS_DOMAIN:
+        ours.append("results/{dataset}/tables/cross_domain.md")
     targets = expand(ours, dataset=DATASET)
     targets += expand(
         "results/{dataset}/models/{model}/training_curve.png",
