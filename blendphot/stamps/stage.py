@@ -59,9 +59,9 @@ from blendphot.stamps.validation import stamp_cleaning_metrics, summarise_cleani
 log = logging.getLogger(__name__)
 STAGE_STREAM = 2
 CORE_RADII = 1.0
+"""Pieces of the central galaxy centred within this many catalogue radii are its core."""
 INSPECTED_BY_EYE = ("candels_blender",)
 """Sky sources whose galaxies were already inspected by eye: ``inspect: auto`` is off."""
-"""Pieces of the central galaxy centred within this many catalogue radii are its core."""
 SKIP_REASONS = ("outside", "edge", "no_data", "no_detection", "inspection")
 """Why a selected galaxy gets no stamp: off the image, too close to its edge, blank or
 non-finite pixels in the cut, nothing detected at the centre, excluded by the automatic
