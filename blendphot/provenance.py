@@ -17,6 +17,7 @@ CONFIG_SECTIONS = (
     "models",
     "baseline",
     "evaluate",
+    "uncertainty",
 )
 """The config's top-level sections (blendphot/config.schema.yaml; a test keeps them equal)."""
 

@@ -1,5 +1,6 @@
 import json
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -180,7 +181,11 @@ def _train(
 
 
 def test_train_and_predict_tiny_model(tiny_data, tmp_path):
-    from blendphot.models.predict import read_predictions, write_predictions
+    from blendphot.models.predict import (
+        read_prediction_widths,
+        read_predictions,
+        write_predictions,
+    )
 
     cfg = tiny_data["config"]
     history, out = _train(tiny_data, tmp_path, cfg["models"]["blend2flux"])
@@ -195,6 +200,33 @@ def test_train_and_predict_tiny_model(tiny_data, tmp_path):
     assert flux.shape == (cfg["blends"]["n_test"], 2)
     assert np.isfinite(flux).all()
     assert len(np.unique(ids)) == len(ids)
+    assert read_prediction_widths(tmp_path / "p.h5") is None  # no width asked for
+    # a width from the spread over 4 symmetries of the blend; the fluxes stay the plain ones
+    write_predictions(out / "model.keras", tiny_data["test"], tmp_path / "w.h5", "b2f", 16, 4)
+    np.testing.assert_allclose(read_predictions(tmp_path / "w.h5")[1], flux, rtol=1e-5)
+    widths = read_prediction_widths(tmp_path / "w.h5")
+    assert widths.shape == flux.shape and (widths > 0).all()
+    with h5py.File(tmp_path / "w.h5") as h5:
+        assert h5.attrs["width"] == "symmetries"
+
+
+def test_a_model_with_a_width_output_gives_its_own(tiny_data, tmp_path):
+    import keras
+
+    from blendphot.models.predict import read_prediction_widths, write_predictions
+
+    with h5py.File(tiny_data["test"]) as h5:
+        size = h5["blend"].shape[-1]
+    inp = keras.Input(shape=(size, size, 1), name="blend")
+    x = keras.layers.GlobalAveragePooling2D()(inp)
+    flux = keras.layers.Dense(2, name="flux")(x)
+    width = keras.layers.Dense(2, activation="softplus", name="flux_err")(x)
+    keras.Model(inp, {"flux": flux, "flux_err": width}).save(tmp_path / "m.keras")
+    write_predictions(tmp_path / "m.keras", tiny_data["test"], tmp_path / "p.h5", "m", 16, 8)
+    own = read_prediction_widths(tmp_path / "p.h5")
+    assert own.shape[1] == 2 and (own > 0).all()
+    with h5py.File(tmp_path / "p.h5") as h5:
+        assert h5.attrs["width"] == "model"  # the model's width wins over the symmetries
 
 
 @pytest.mark.parametrize("limit", [8, 0])  # in memory, streamed

@@ -23,6 +23,17 @@ def sep_baseline_shard(settings: dict, inputs: dict, outputs: dict, params: dict
     )
 
 
+@stage(inputs=("val",), outputs=("baseline",), settings=("baseline",))
+def sep_baseline_validation(
+    settings: dict, inputs: dict, outputs: dict, params: dict, threads: int
+):
+    """The sep baseline on the validation blends, in one job (for the calibration of its
+    flux uncertainties)."""
+    from blendphot.baseline.run import run_baseline
+
+    run_baseline(Path(inputs["val"]), settings["baseline"], Path(outputs["baseline"]))
+
+
 @stage(
     inputs=("test", "shards"),
     outputs=("baseline", "table3"),

@@ -40,17 +40,41 @@ def train_model(settings: dict, inputs: dict, outputs: dict, params: dict, threa
     training_curve(history, name, [Path(outputs["curve"])])
 
 
-@stage(
-    inputs=("trained_model", "test"),
-    outputs=("predictions",),
-    params=("model",),
-    settings=("training.deterministic", "seed"),
-)
-def predict(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
-    """Predict the test set's fluxes (and masks) with one trained model (params: model)."""
+PREDICT_SETTINGS = ("training.deterministic", "seed", "uncertainty.symmetries")
+"""What prediction reads: determinism, the seed, and the symmetries that give a width."""
+
+
+def _predict(settings: dict, model_path: str, blends: str, out: str, name: str, threads: int):
+    """Predict one blend set with one trained model (fluxes, masks, flux widths)."""
     from blendphot.models.predict import write_predictions
     from blendphot.models.train import configure_tensorflow
 
     configure_tensorflow(threads, settings["seed"], settings["training"]["deterministic"])
-    paths = (Path(inputs["trained_model"]), Path(inputs["test"]), Path(outputs["predictions"]))
-    write_predictions(*paths, params["model"])
+    symmetries = int(settings.get("uncertainty", {}).get("symmetries", 1))
+    write_predictions(Path(model_path), Path(blends), Path(out), name, symmetries=symmetries)
+
+
+@stage(
+    inputs=("trained_model", "test"),
+    outputs=("predictions",),
+    params=("model",),
+    settings=PREDICT_SETTINGS,
+)
+def predict(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """Predict the test set's fluxes (and masks, flux widths) with one trained model
+    (params: model)."""
+    paths = (inputs["trained_model"], inputs["test"], outputs["predictions"])
+    _predict(settings, *paths, params["model"], threads)
+
+
+@stage(
+    inputs=("trained_model", "val"),
+    outputs=("predictions",),
+    params=("model",),
+    settings=PREDICT_SETTINGS,
+)
+def predict_validation(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """Predict the validation set with one trained model (params: model), for the
+    calibration of its flux uncertainties (fitted on the validation blends only)."""
+    paths = (inputs["trained_model"], inputs["val"], outputs["predictions"])
+    _predict(settings, *paths, params["model"], threads)

@@ -45,3 +45,22 @@ rule sep_baseline:
         settings=settings_for("sep_baseline"),
     script:
         "../scripts/stage.py"
+
+
+rule sep_baseline_validation:
+    input:
+        val="results/{dataset}/blends/val.h5",
+    output:
+        baseline="results/{dataset}/baseline/validation/sep.csv",
+    log:
+        "results/{dataset}/logs/sep_baseline_validation.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        settings=settings_for("sep_baseline_validation"),
+    script:
+        "../scripts/stage.py"
