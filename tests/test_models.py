@@ -414,3 +414,28 @@ def test_bad_model_configs_fail_before_training(tiny_data, tmp_path):
     assert resolve_switch("auto", []) is False
     assert resolve_switch("auto", ["gpu0"]) is True
     assert resolve_switch(False, ["gpu0"]) is False
+
+
+def test_a_registered_width_trains_with_the_nll_and_predicts(tiny_data, tmp_path):
+    from blendphot.models import register
+    from blendphot.models.predict import read_prediction_widths, write_predictions
+
+    @register("tiny_width_for_test", targets=("flux", "flux_err"))
+    def build(input_shape=(128, 128, 1)):
+        import keras
+        from keras import layers
+
+        inputs = keras.Input(shape=input_shape)
+        x = layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3, activation="relu")(inputs))
+        x = layers.Dense(8, activation="relu")(x)
+        flux = layers.Dense(2)(x)
+        return keras.Model(inputs, [flux, layers.Dense(2, activation="softplus")(x)])
+
+    cfg = {"architecture": "tiny_width_for_test"}
+    history, out = _train(tiny_data, tmp_path, cfg, epochs=2)
+    assert np.isfinite(history["val_flux_nll_loss"]).all()  # the width's own loss
+    write_predictions(out / "model.keras", tiny_data["test"], tmp_path / "p.h5", "w", 16, 8)
+    widths = read_prediction_widths(tmp_path / "p.h5")
+    assert widths.shape[1] == 2 and (widths > 0).all()
+    with h5py.File(tmp_path / "p.h5") as h5:
+        assert h5.attrs["width"] == "model" and "flux_nll" not in h5

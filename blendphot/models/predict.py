@@ -13,11 +13,12 @@ from blendphot.blends import open_blend_set
 from blendphot.errors import InputError
 from blendphot.io import atomic_path, open_h5
 from blendphot.models.data import BlendStream, symmetry_transform
+from blendphot.models.registry import WIDTH_TARGET
 
 log = logging.getLogger(__name__)
 
 
-WIDTH_OUTPUT = "flux_err"
+WIDTH_OUTPUT = WIDTH_TARGET
 """The optional model output holding a 1-sigma width (N, 2) of each flux, in flux units."""
 
 
@@ -50,6 +51,8 @@ def write_predictions(
     symmetries of the blend (:func:`symmetry_widths`); else absent. The ``width`` attribute
     says which (``model``, ``symmetries``, ``none``)."""
     import keras
+
+    import blendphot.models.widths  # noqa: F401 - registers a width model's layers and loss
 
     if not Path(model_path).exists():
         raise InputError(model_path, "trained model does not exist")

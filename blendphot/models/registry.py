@@ -22,6 +22,10 @@ BUILTIN_MODULES = (
 )
 
 
+WIDTH_TARGET = "flux_err"
+"""The optional target of a model that gives its own 1-sigma flux widths (N, 2)."""
+
+
 @dataclass(frozen=True)
 class Architecture:
     """A registered architecture: its builder and what it is trained to predict.
@@ -29,7 +33,9 @@ class Architecture:
     ``build(input_shape, **params)`` returns an uncompiled keras.Model taking a normalised
     blend image (S, S, 1) and returning one output per target, in the order of ``targets``:
     ``flux`` (N, 2), the two fluxes in units of the training set's median flux, and/or
-    ``masks`` (N, S, S, 2), the central and companion masks in [0, 1].
+    ``masks`` (N, S, S, 2), the central and companion masks in [0, 1]; optionally, after
+    ``flux``, ``flux_err`` (N, 2), a positive 1-sigma width of each flux in the same units
+    (trained with a Gaussian NLL, :mod:`blendphot.models.widths`).
     """
 
     name: str
