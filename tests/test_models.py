@@ -439,3 +439,17 @@ def test_a_registered_width_trains_with_the_nll_and_predicts(tiny_data, tmp_path
     assert widths.shape[1] == 2 and (widths > 0).all()
     with h5py.File(tmp_path / "p.h5") as h5:
         assert h5.attrs["width"] == "model" and "flux_nll" not in h5
+
+
+def test_blend2flux_width_is_optional_and_leaves_the_flux_network_alone():
+    load_model_modules()
+    arch = get_architecture("blend2flux")
+    assert arch.targets_for({}) == ("flux",)
+    assert arch.targets_for({"width": True}) == ("flux", "flux_err")
+    assert get_architecture("blend2mask2flux").targets_for({"width": True}) == (
+        "flux", "flux_err", "masks")  # fmt: skip
+    plain = arch.build(input_shape=(32, 32, 1), filters=4, dense_units=8)
+    wide = arch.build(input_shape=(32, 32, 1), filters=4, dense_units=8, width=True)
+    # the same flux layers, plus the width's own Dense(8) and Dense(2)
+    assert wide.count_params() - plain.count_params() == (8 * 8 + 8) + (8 * 2 + 2)
+    assert wide.output_shape == [(None, 2), (None, 2)]

@@ -41,16 +41,28 @@ class Architecture:
     name: str
     build: Callable
     targets: tuple[str, ...] = ("flux",)
+    width_param: str | None = None  # a builder parameter that, true, adds a flux_err output
+
+    def targets_for(self, params: dict) -> tuple[str, ...]:
+        """The targets of the model built with ``params``: ``flux_err`` follows ``flux``
+        when the ``width_param`` parameter is true."""
+        if not (self.width_param and params.get(self.width_param)) or WIDTH_TARGET in self.targets:
+            return self.targets
+        k = self.targets.index("flux") + 1
+        return (*self.targets[:k], WIDTH_TARGET, *self.targets[k:])
 
 
 _REGISTRY: dict[str, Architecture] = {}
 
 
-def register(name: str, targets: tuple[str, ...] = ("flux",)) -> Callable:
-    """Decorator registering a builder under ``name``."""
+def register(
+    name: str, targets: tuple[str, ...] = ("flux",), width_param: str | None = None
+) -> Callable:
+    """Decorator registering a builder under ``name`` (``width_param``: the parameter that
+    switches on its own flux width output, if it has one)."""
 
     def decorator(build: Callable) -> Callable:
-        _REGISTRY[name] = Architecture(name=name, build=build, targets=targets)
+        _REGISTRY[name] = Architecture(name, build, targets, width_param)
         return build
 
     return decorator

@@ -89,7 +89,7 @@ def build_model(
     if not isinstance(outs, (list, tuple)):
         outs = [outs]
     named = {}
-    for target, out in zip(architecture.targets, outs, strict=True):
+    for target, out in zip(architecture.targets_for(params), outs, strict=True):
         if target in ("flux", WIDTH_TARGET):
             named[target] = layers.Rescaling(flux_scale, name=target, dtype="float32")(out)
         else:
@@ -224,7 +224,8 @@ def train_model(
     JSON when asked). Returns the history, one row per epoch."""
     load_model_modules([model_config["module"]] if "module" in model_config else [])
     architecture = get_architecture(model_config["architecture"])
-    data_targets = tuple(t for t in architecture.targets if t != WIDTH_TARGET)  # in the sets
+    all_targets = architecture.targets_for(model_config.get("params", {}))
+    data_targets = tuple(t for t in all_targets if t != WIDTH_TARGET)  # in the blend sets
     check_inputs([train_path, val_path], data_targets)
     sources = init_sources(model_config)
     if len(init_paths) != len(sources):
@@ -236,7 +237,7 @@ def train_model(
         raise ConfigError(None, f"freeze_init {sorted(unknown)} not among init_from {sources}")
     import keras
 
-    from blendphot.models.widths import with_nll_target
+    from blendphot.models.widths import POINT_LOSS, PointLoss, with_nll_target
 
     gpus = configure_tensorflow(threads, seed, settings["deterministic"])
     mixed = resolve_switch(settings["mixed_precision"], gpus)
@@ -248,7 +249,7 @@ def train_model(
     targets = data_targets
     train = training_dataset(train_path, batch, True, seed, targets, settings["augment"], limit)
     val = training_dataset(val_path, batch, False, 0, targets, False, limit)
-    if WIDTH_TARGET in architecture.targets:
+    if WIDTH_TARGET in all_targets:
         train, val = with_nll_target(train), with_nll_target(val)
     with open_blend_set(train_path) as h5:
         size = h5["blend"].shape[-1]
@@ -258,18 +259,24 @@ def train_model(
         copied = initialise_from(model, Path(path))
         if source in settings["freeze_init"]:
             freeze(model, copied)
-    compile_model(model, architecture.targets, settings, jit)
+    compile_model(model, all_targets, settings, jit)
     log.info("model %s: %d parameters", model.name, model.count_params())
     resume_dir = Path(resume_dir)
     resume_dir.mkdir(parents=True, exist_ok=True)
     history_log = resume_dir / "history.csv"  # appended across restarts, copied at the end
+    # a width's loss is left out of the schedule: the fluxes train as they would without one
+    monitor = "val_loss" if WIDTH_TARGET not in all_targets else POINT_LOSS
     callbacks = [
+        *([PointLoss()] if WIDTH_TARGET in all_targets else []),
         keras.callbacks.BackupAndRestore(str(resume_dir / "backup")),
         keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=settings["lr_factor"], patience=settings["lr_patience"]
+            monitor=monitor,
+            mode="min",
+            factor=settings["lr_factor"],
+            patience=settings["lr_patience"],
         ),
         keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=settings["patience"], restore_best_weights=True
+            monitor=monitor, mode="min", patience=settings["patience"], restore_best_weights=True
         ),
         keras.callbacks.CSVLogger(str(history_log), append=True),
     ]
@@ -297,7 +304,7 @@ def train_model(
             "device": "GPU" if gpus else "CPU",
             "mixed_precision": mixed,
             "xla": jit,
-            "targets": list(architecture.targets),
+            "targets": list(all_targets),
         }
         with atomic_path(summary_path) as tmp:
             tmp.write_text(json.dumps(summary, indent=2))

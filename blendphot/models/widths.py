@@ -55,3 +55,17 @@ def with_nll_target(dataset):
     """A training dataset whose targets also hold the true fluxes for the width's loss (and,
     as Keras wants a target per output, for the width output itself, which has no loss)."""
     return dataset.map(lambda x, y: (x, {**y, NLL_OUTPUT: y["flux"], WIDTH_TARGET: y["flux"]}))
+
+
+POINT_LOSS = "val_point_loss"
+"""The validation loss without the width's: what the learning-rate schedule and early stopping
+watch, so that a width does not change how the fluxes are trained."""
+
+
+class PointLoss(keras.callbacks.Callback):
+    """Adds :data:`POINT_LOSS` (val_loss minus the width's NLL) to each epoch's logs; it must
+    come before the callbacks that watch it."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and f"val_{NLL_OUTPUT}_loss" in logs:
+            logs[POINT_LOSS] = logs["val_loss"] - logs[f"val_{NLL_OUTPUT}_loss"]
