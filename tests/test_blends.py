@@ -215,3 +215,13 @@ def test_noiseless_truth_is_carried_when_known(tiny_data, tmp_path):
     np.testing.assert_array_equal(true[row, 0], truth[cen])
     expected = shift_stamp(truth[comp], int(table["shift_x"][row]), int(table["shift_y"][row]))
     np.testing.assert_array_equal(true[row, 1], expected)
+
+
+def test_val_fraction_keeps_validation_galaxies_out_of_training(tiny_data, tmp_path):
+    cfg = dict(tiny_data["config"]["blends"]) | {"n_train": 20, "n_val": 8, "n_test": 5}
+    outs = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
+    build_blend_sets(tiny_data["stamps"], cfg, 11, outs)
+    with pytest.raises(InputError, match="validation galaxies also in train"):
+        check_disjoint_splits(outs, val_disjoint=True)  # the default shares them
+    build_blend_sets(tiny_data["stamps"], cfg | {"val_fraction": 0.3}, 11, outs)
+    check_disjoint_splits(outs, val_disjoint=True)

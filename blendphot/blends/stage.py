@@ -176,8 +176,9 @@ def write_blend_set(
         h5.attrs.update(attrs)
 
 
-def check_disjoint_splits(paths: dict[str, Path]) -> None:
-    """Read the written sets back; fail if a test galaxy appears in train or validation."""
+def check_disjoint_splits(paths: dict[str, Path], val_disjoint: bool = False) -> None:
+    """Read the written sets back; fail if a test galaxy appears in train or validation (and,
+    with ``val_disjoint``, if a validation galaxy appears in train)."""
     ids = {}
     for split, path in paths.items():
         with open_blend_set(path) as h5:
@@ -186,6 +187,11 @@ def check_disjoint_splits(paths: dict[str, Path]) -> None:
     if shared:
         raise InputError(
             paths["test"], f"{len(shared)} test galaxies also in train/val, e.g. {min(shared)}"
+        )
+    shared = ids["val"] & ids["train"] if val_disjoint else set()
+    if shared:
+        raise InputError(
+            paths["val"], f"{len(shared)} validation galaxies also in train, e.g. {min(shared)}"
         )
 
 
@@ -203,17 +209,25 @@ def build_blend_sets(
         sizes = {s: params[f"n_{s}"] for s in SPLITS}
         try:
             trainval, test = split_galaxies(len(catalog), params["test_fraction"], rng)
-            pairs_tv = draw_pairs(
-                mags, radii, trainval, sizes["train"] + sizes["val"], params, half, rng
-            )
-            pairs_test = draw_pairs(mags, radii, test, sizes["test"], params, half, rng)
+            val_fraction = params.get("val_fraction")
+            if val_fraction:  # validation galaxies set aside from the training ones too
+                k_train, k_val = split_galaxies(len(trainval), val_fraction, rng)
+                pairs = {
+                    "train": draw_pairs(
+                        mags, radii, trainval[k_train], sizes["train"], params, half, rng
+                    ),
+                    "val": draw_pairs(
+                        mags, radii, trainval[k_val], sizes["val"], params, half, rng
+                    ),
+                }
+            else:  # train and validation pairs drawn from the same galaxies
+                pairs_tv = draw_pairs(
+                    mags, radii, trainval, sizes["train"] + sizes["val"], params, half, rng
+                )
+                pairs = {"train": pairs_tv[: sizes["train"]], "val": pairs_tv[sizes["train"] :]}
+            pairs["test"] = draw_pairs(mags, radii, test, sizes["test"], params, half, rng)
         except InputError as exc:
             raise InputError(stamps_path, exc.problem) from exc
-        pairs = {
-            "train": pairs_tv[: sizes["train"]],
-            "val": pairs_tv[sizes["train"] :],
-            "test": pairs_test,
-        }
         first_id = 0
         for split in SPLITS:
             attrs = {
@@ -237,6 +251,6 @@ def build_blend_sets(
                 split_rng,
             )
             first_id += len(pairs[split])
-    check_disjoint_splits(out_paths)
+    check_disjoint_splits(out_paths, bool(params.get("val_fraction")))
     log.info("blend sets: %s; no test galaxy in train or val", sizes)
     return sizes

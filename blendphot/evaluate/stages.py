@@ -74,7 +74,11 @@ def calibration(settings: dict, inputs: dict, outputs: dict, params: dict, threa
     methods = evaluation_methods(settings, "", catalog)
     options = settings["uncertainty"]
     fits = fit_calibration(
-        catalog, [m.column for m in methods], options["groups"], options["min_group"]
+        catalog,
+        [m.column for m in methods],
+        options["groups"],
+        options["min_group"],
+        options["by_detection"],
     )
     k = LEVELS.index(ONE_SIGMA)
     for column, fit in fits.items():

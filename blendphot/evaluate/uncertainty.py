@@ -57,6 +57,7 @@ def role_arrays(catalog: pd.DataFrame, column: str, role: str) -> dict[str, np.n
         "other": catalog[f"{other}_flux_{column}"].to_numpy(float),
         "true": catalog[f"{own}_flux"].to_numpy(float),
         "raw": catalog[raw].to_numpy(float) if raw in catalog else np.full(n, np.nan),
+        "detection": catalog["detection"].to_numpy(float),
     }
 
 
@@ -76,14 +77,24 @@ def bad_widths(flux: np.ndarray, scale: np.ndarray) -> np.ndarray:
         return np.isfinite(flux) & ~(np.isfinite(scale) & (scale > 0))
 
 
-def groups(flux: np.ndarray, other: np.ndarray, edges: list[float]) -> np.ndarray:
+def groups(arrays: dict[str, np.ndarray], edges: list[float], by_detection: bool) -> np.ndarray:
     """Group of each galaxy: the bin of its measured magnitude difference (own - other's,
-    from the method's own fluxes) between ``edges``; ``len(edges) + 1`` where the method has
-    no positive flux for one of the two."""
+    from the method's own fluxes) between ``edges``, ``len(edges) + 1`` where the method has
+    no positive flux for one of the two; with ``by_detection``, separately for the blends
+    where sep found exactly the two galaxies and the others (a blend-level observable of how
+    much the two overlap): :func:`n_groups` in all."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        dmag = -2.5 * np.log10(flux / other)
+        dmag = -2.5 * np.log10(arrays["flux"] / arrays["other"])
     out = np.searchsorted(np.asarray(edges, float), dmag, side="right")
-    return np.where(np.isfinite(dmag), out, len(edges) + 1)
+    out = np.where(np.isfinite(dmag), out, len(edges) + 1)
+    if by_detection:
+        out = out + (len(edges) + 2) * (arrays["detection"] != 2)
+    return out
+
+
+def n_groups(edges: list[float], by_detection: bool) -> int:
+    """How many groups :func:`groups` makes."""
+    return (len(edges) + 2) * (2 if by_detection else 1)
 
 
 def conformal_bounds(t: np.ndarray, level: float) -> tuple[float, float]:
@@ -98,26 +109,30 @@ def conformal_bounds(t: np.ndarray, level: float) -> tuple[float, float]:
     return float(ordered[max(lower, 1) - 1]), float(ordered[min(upper, n) - 1])
 
 
-def fit_method(catalog: pd.DataFrame, column: str, edges: list[float], min_group: int) -> dict:
+def fit_method(
+    catalog: pd.DataFrame, column: str, edges: list[float], min_group: int, by_detection: bool
+) -> dict:
     """Calibration of one method on a (validation) catalogue, both roles pooled.
 
-    Returns ``{normaliser, edges, levels, lower, upper, n, n_bad_width}``: ``lower``/``upper``
+    Returns ``{normaliser, edges, by_detection, levels, lower, upper, n, n_bad_width}``:
+    ``lower``/``upper``
     hold one list per group of the quantiles at each of :data:`LEVELS`; a group with fewer
     than ``min_group`` galaxies takes the pooled quantiles.
     """
     own = has_raw_widths(catalog, column)
     parts = [role_arrays(catalog, column, role) for role in ROLE_PREFIX]
-    flux, other, true, raw = (np.concatenate([p[k] for p in parts]) for k in parts[0])
-    scale = scales(flux, raw, own)
+    arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    flux, true = arrays["flux"], arrays["true"]
+    scale = scales(flux, arrays["raw"], own)
     bad = bad_widths(flux, scale)
     ok = np.isfinite(flux) & np.isfinite(true) & ~bad
     t = (true[ok] - flux[ok]) / scale[ok]
     if t.size == 0:
         raise ValueError(f"method {column}: no galaxy with a flux and a width to calibrate on")
-    group = groups(flux[ok], other[ok], edges)
+    group = groups({k: v[ok] for k, v in arrays.items()}, edges, by_detection)
     pooled = [conformal_bounds(t, p) for p in LEVELS]
     lower, upper, counts = [], [], []
-    for g in range(len(edges) + 2):
+    for g in range(n_groups(edges, by_detection)):
         inside = t[group == g]
         bounds = (
             [conformal_bounds(inside, p) for p in LEVELS] if inside.size >= min_group else pooled
@@ -128,6 +143,7 @@ def fit_method(catalog: pd.DataFrame, column: str, edges: list[float], min_group
     return {
         "normaliser": "own width" if own else "relative",
         "edges": [float(e) for e in edges],
+        "by_detection": bool(by_detection),
         "levels": list(LEVELS),
         "lower": lower,
         "upper": upper,
@@ -137,10 +153,14 @@ def fit_method(catalog: pd.DataFrame, column: str, edges: list[float], min_group
 
 
 def fit_calibration(
-    catalog: pd.DataFrame, columns: list[str], edges: list[float], min_group: int
+    catalog: pd.DataFrame,
+    columns: list[str],
+    edges: list[float],
+    min_group: int,
+    by_detection: bool = True,
 ) -> dict[str, dict]:
     """Calibration of every method (catalogue column suffix) of a validation catalogue."""
-    return {col: fit_method(catalog, col, edges, min_group) for col in columns}
+    return {col: fit_method(catalog, col, edges, min_group, by_detection) for col in columns}
 
 
 def interval(
@@ -152,7 +172,7 @@ def interval(
     if not math.isclose(fit["levels"][k], level, abs_tol=1e-6):
         raise ValueError(f"level {level} was not fitted (levels {fit['levels']})")
     scale = scales(arrays["flux"], arrays["raw"], own_widths)
-    g = groups(arrays["flux"], arrays["other"], fit["edges"])
+    g = groups(arrays, fit["edges"], fit["by_detection"])
     lo = np.asarray(fit["lower"], float)[g, k]
     hi = np.asarray(fit["upper"], float)[g, k]
     usable = ~bad_widths(arrays["flux"], scale) & np.isfinite(arrays["flux"])
