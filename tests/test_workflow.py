@@ -33,6 +33,11 @@ RULES = (
     "segmentation",
     "table2",
     "table_markdown",
+    "predict_validation",
+    "sep_baseline_validation",
+    "oracle_validation",
+    "calibration",
+    "uncertainty",
 )
 
 
@@ -204,6 +209,13 @@ def test_tiny_workflow_end_to_end(tmp_path):
     assert np.isfinite(catalog[["g1_flux_b2f", "g2_flux_b2f"]]).all().all()
     assert (catalog[["g1_flux_b2f", "g2_flux_b2f"]] > 0).mean().mean() > 0.9
     assert catalog["detection"].isin([-1, 0, 1, 2, 3]).all()
+    # every flux method has calibrated uncertainties (fitted on the validation blends)
+    for col in ("b2f", "b2m2f", "sex", "kron", "oracle"):
+        for g in ("g1", "g2"):
+            found = catalog[f"{g}_flux_{col}"].notna()
+            assert (catalog.loc[found, f"{g}_flux_{col}_err"] > 0).all(), col
+            assert (catalog[f"{g}_flux_{col}_p84"] >= catalog[f"{g}_flux_{col}_p16"])[found].all()
+    assert (catalog[["g1_flux_oracle_err_raw", "g1_flux_sex_err_raw"]] > 0).all().all()
     ids = {}
     for split in ("train", "val", "test"):
         with h5py.File(res / "blends" / f"{split}.h5") as h5:
@@ -215,6 +227,9 @@ def test_tiny_workflow_end_to_end(tmp_path):
         metrics["method"]
     )
     assert np.isfinite(metrics.query("selection == 'all'")["sigma_mag"]).all()
+    assert metrics["coverage68"].between(0, 100).all()
+    assert (res / "figures/reliability.png").stat().st_size > 100
+    assert "coverage95" in (res / "tables/uncertainty.md").read_text()
     figures = [
         f"figures/figure{n}.{ext}" for n in (2, 5, 6, 7, 8, 9, 10, 11) for ext in ("png", "pdf")
     ]
@@ -241,10 +256,13 @@ def test_tiny_workflow_end_to_end(tmp_path):
         "effective_config",
         "sep_baseline_shard",
         "sep_baseline",
+        "sep_baseline_validation",
+        "calibration",
         "table_markdown",
         "output_catalog",
         "metrics",
         "figures",
+        "uncertainty",
         "table2",
         "summary",
         "all",
