@@ -40,8 +40,14 @@ def train_model(settings: dict, inputs: dict, outputs: dict, params: dict, threa
     training_curve(history, name, [Path(outputs["curve"])])
 
 
-PREDICT_SETTINGS = ("training.deterministic", "seed", "uncertainty.symmetries")
-"""What prediction reads: determinism, the seed, and the symmetries that give a width."""
+PREDICT_SETTINGS = (
+    "training.deterministic",
+    "seed",
+    "uncertainty.symmetries",
+    "models.{model}.symmetries",
+)
+"""What prediction reads: determinism, the seed, and the symmetries that give a width (the
+model's own setting first)."""
 
 
 def _predict(settings: dict, model_path: str, blends: str, out: str, name: str, threads: int):
@@ -50,7 +56,8 @@ def _predict(settings: dict, model_path: str, blends: str, out: str, name: str, 
     from blendphot.models.train import configure_tensorflow
 
     configure_tensorflow(threads, settings["seed"], settings["training"]["deterministic"])
-    symmetries = int(settings.get("uncertainty", {}).get("symmetries", 1))
+    own = settings.get("models", {}).get(name, {})
+    symmetries = int(own.get("symmetries", settings.get("uncertainty", {}).get("symmetries", 1)))
     write_predictions(Path(model_path), Path(blends), Path(out), name, symmetries=symmetries)
 
 
