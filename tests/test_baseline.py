@@ -274,7 +274,7 @@ def test_sep_errors_follow_the_pixel_noise_and_scatter_as_stated():
     # Kron on one galaxy, over noise realisations: the error is the flux scatter
     rng = np.random.default_rng(5)
     fluxes, errors = [], []
-    for _ in range(200):
+    for _ in range(100):
         img = (_gaussian(128, 64, 64, 100, 3) + rng.normal(0, NOISE, (128, 128))).astype("f4")
         found = measure_blend(img, NOISE, 6.0, PARAMS)
         fluxes.append(found.kron_central)

@@ -432,7 +432,7 @@ def test_a_registered_width_trains_with_the_nll_and_predicts(tiny_data, tmp_path
         return keras.Model(inputs, [flux, layers.Dense(2, activation="softplus")(x)])
 
     cfg = {"architecture": "tiny_width_for_test"}
-    history, out = _train(tiny_data, tmp_path, cfg, epochs=2)
+    history, out = _train(tiny_data, tmp_path, cfg, epochs=1)
     assert np.isfinite(history["val_flux_nll_loss"]).all()  # the width's own loss
     write_predictions(out / "model.keras", tiny_data["test"], tmp_path / "p.h5", "w", 16, 8)
     widths = read_prediction_widths(tmp_path / "p.h5")
