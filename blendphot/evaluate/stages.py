@@ -197,8 +197,9 @@ def uncertainty(settings: dict, inputs: dict, outputs: dict, params: dict, threa
     methods = evaluation_methods(settings, params["dataset"], catalog)
     fits = _read_calibration(inputs["calibration"])
     report = uncertainty_report(pd.read_csv(inputs["metrics"]), pd.read_csv(inputs["binned"]))
+    report = report.round(2).assign(median_relative_width=report["median_relative_width"].round(4))
     write_table_files(
-        report.round(2),
+        report,
         Path(outputs["csv"]),
         Path(outputs["md"]),
         "Flux uncertainties on the test set (every galaxy with a flux, both roles): coverage "
@@ -210,7 +211,7 @@ def uncertainty(settings: dict, inputs: dict, outputs: dict, params: dict, threa
     curves = reliability_table(catalog, methods, fits)
     write_csv(curves, Path(outputs["reliability_csv"]), float_format="%.6g")
     reliability_figure(curves, [Path(outputs["figure_png"]), Path(outputs["figure_pdf"])])
-    log.info("uncertainties:\n%s", report.round(2).to_string(index=False))
+    log.info("uncertainties:\n%s", report.to_string(index=False))
 
 
 @stage(
