@@ -11,6 +11,8 @@ log = logging.getLogger("blendphot")
 
 EVALUATION_SETTINGS = ("models", "sky.zeropoint", "evaluate")
 """What labelling and scoring the methods of a catalogue reads."""
+ORACLE_TOLERANCE = 5.0
+"""Points by which the oracle's raw 1-sigma coverage may miss 68.3% before a warning."""
 
 
 @stage(inputs=("test",), outputs=("oracle",))
@@ -67,7 +69,12 @@ def calibration(settings: dict, inputs: dict, outputs: dict, params: dict, threa
     import json
 
     from blendphot.evaluate.methods import evaluation_methods
-    from blendphot.evaluate.uncertainty import LEVELS, ONE_SIGMA, fit_calibration
+    from blendphot.evaluate.uncertainty import (
+        LEVELS,
+        ONE_SIGMA,
+        fit_calibration,
+        uncertainty_table,
+    )
     from blendphot.io import atomic_path
 
     catalog = _catalog(settings, inputs, "val", outputs["catalog"])
@@ -91,6 +98,17 @@ def calibration(settings: dict, inputs: dict, outputs: dict, params: dict, threa
             fit["n_bad_width"],
             [round(group[k], 3) for group in fit["lower"]],
             [round(group[k], 3) for group in fit["upper"]],
+        )
+    raw = uncertainty_table(catalog, methods, {})
+    raw = raw[(raw["selection"] == "all") & (raw["role"] == "both")].set_index("method")
+    log.info("raw coverage on the validation blends:\n%s", raw.filter(like="_raw").to_string())
+    oracle = [m.label for m in methods if m.column == "oracle"]
+    if oracle and abs(raw.loc[oracle[0], "coverage68_raw"] - 100 * ONE_SIGMA) > ORACLE_TOLERANCE:
+        log.warning(  # its Cramer-Rao errors are right by construction: the machinery is not
+            "the oracle's Cramer-Rao errors cover %.1f%% of the validation galaxies at 1 sigma "
+            "(expected %.1f%%): check the noise level and the error propagation",
+            raw.loc[oracle[0], "coverage68_raw"],
+            100 * ONE_SIGMA,
         )
     with atomic_path(Path(outputs["calibration"])) as tmp:
         tmp.write_text(json.dumps(fits, indent=1))
