@@ -42,6 +42,7 @@ def write_predictions(
     model_name: str,
     batch_size: int = 64,
     symmetries: int = 1,
+    masks: bool = True,
 ) -> int:
     """Predict on a blend set, streamed batch by batch, and write ``id``, ``flux`` (N, 2) and
     ``masks`` (N, 2, S, S) float16 probabilities, whichever the model outputs.
@@ -49,7 +50,7 @@ def write_predictions(
     ``flux_err`` (N, 2), a 1-sigma width per flux, is the model's own output of that name
     when it has one; else, with ``symmetries`` > 1, the spread of its fluxes over that many
     symmetries of the blend (:func:`symmetry_widths`); else absent. The ``width`` attribute
-    says which (``model``, ``symmetries``, ``none``)."""
+    says which (``model``, ``symmetries``, ``none``). ``masks`` False leaves the masks out."""
     import keras
 
     import blendphot.models.widths  # noqa: F401 - registers a width model's layers and loss
@@ -81,7 +82,7 @@ def write_predictions(
                         datasets[key] = out.create_dataset(key, (n, 2), np.float64,
                                                            track_times=False)  # fmt: skip
                     datasets[key][start:stop] = np.asarray(pred[key], np.float64)
-            if "masks" in pred:
+            if "masks" in pred and masks:
                 if "masks" not in datasets:
                     datasets["masks"] = out.create_dataset(
                         "masks", (n, 2, size, size), np.float16,

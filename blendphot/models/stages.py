@@ -50,15 +50,19 @@ PREDICT_SETTINGS = (
 model's own setting first)."""
 
 
-def _predict(settings: dict, model_path: str, blends: str, out: str, name: str, threads: int):
-    """Predict one blend set with one trained model (fluxes, masks, flux widths)."""
+def _predict(
+    settings: dict, model_path: str, blends: str, out: str, name: str, threads: int, masks=True
+):
+    """Predict one blend set with one trained model (fluxes, flux widths; masks unless
+    ``masks`` is False)."""
     from blendphot.models.predict import write_predictions
     from blendphot.models.train import configure_tensorflow
 
     configure_tensorflow(threads, settings["seed"], settings["training"]["deterministic"])
     own = settings.get("models", {}).get(name, {})
     symmetries = int(own.get("symmetries", settings.get("uncertainty", {}).get("symmetries", 1)))
-    write_predictions(Path(model_path), Path(blends), Path(out), name, symmetries=symmetries)
+    paths = (Path(model_path), Path(blends), Path(out))
+    write_predictions(*paths, name, symmetries=symmetries, masks=masks)
 
 
 @stage(
@@ -81,7 +85,8 @@ def predict(settings: dict, inputs: dict, outputs: dict, params: dict, threads: 
     settings=PREDICT_SETTINGS,
 )
 def predict_validation(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
-    """Predict the validation set with one trained model (params: model), for the
-    calibration of its flux uncertainties (fitted on the validation blends only)."""
+    """Predict the validation set's fluxes and widths (no masks) with one trained model
+    (params: model), for the calibration of its flux uncertainties (fitted on the validation
+    blends only)."""
     paths = (inputs["trained_model"], inputs["val"], outputs["predictions"])
-    _predict(settings, *paths, params["model"], threads)
+    _predict(settings, *paths, params["model"], threads, masks=False)
