@@ -18,6 +18,7 @@ CONFIG_SECTIONS = (
     "baseline",
     "scarlet",
     "evaluate",
+    "uncertainty",
 )
 """The config's top-level sections (blendphot/config.schema.yaml; a test keeps them equal)."""
 

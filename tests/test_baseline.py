@@ -262,3 +262,21 @@ def test_table3_comes_from_the_config():
     row = t.set_index("parameter").loc["Minimum contrast ratio"]
     assert row["hot"] == 1e-4 and row["cold"] == 0.01
     assert t.to_csv(index=False).splitlines()[2] == "Minimum pixel area per object,6,10"
+
+
+def test_sep_errors_follow_the_pixel_noise_and_scatter_as_stated():
+    m = measure_blend(_pair(), NOISE, 6.0, PARAMS)
+    data = _pair()
+    objects, _, _ = sep_pass(data, NOISE, PARAMS["cold"])
+    npix = np.sort(objects["npix"])[::-1]  # the central is the larger segment here
+    assert m.err_central == pytest.approx(NOISE * np.sqrt(npix[0]))
+    assert m.kron_err_central > m.err_central  # the Kron aperture is larger than the isophote
+    # Kron on one galaxy, over noise realisations: the error is the flux scatter
+    rng = np.random.default_rng(5)
+    fluxes, errors = [], []
+    for _ in range(100):
+        img = (_gaussian(128, 64, 64, 100, 3) + rng.normal(0, NOISE, (128, 128))).astype("f4")
+        found = measure_blend(img, NOISE, 6.0, PARAMS)
+        fluxes.append(found.kron_central)
+        errors.append(found.kron_err_central)
+    assert np.std(fluxes) == pytest.approx(np.median(errors), rel=0.3)

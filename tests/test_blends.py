@@ -289,3 +289,13 @@ def test_unknown_galaxy_key_fails_clearly(tiny_data, tmp_path):
     outs = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
     with pytest.raises(InputError, match="stamps.h5.*galaxy_key 'field' is not a column"):
         build_blend_sets(tiny_data["stamps"], cfg, 1, outs)
+
+
+def test_val_fraction_keeps_validation_galaxies_out_of_training(tiny_data, tmp_path):
+    cfg = dict(tiny_data["config"]["blends"]) | {"n_train": 20, "n_val": 8, "n_test": 5}
+    outs = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
+    build_blend_sets(tiny_data["stamps"], cfg, 11, outs)
+    with pytest.raises(InputError, match="validation galaxies also in train"):
+        check_disjoint_splits(outs, val_disjoint=True)  # the default shares them
+    build_blend_sets(tiny_data["stamps"], cfg | {"val_fraction": 0.3}, 11, outs)
+    check_disjoint_splits(outs, val_disjoint=True)

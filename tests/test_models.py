@@ -1,5 +1,6 @@
 import json
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -181,7 +182,11 @@ def _train(
 
 
 def test_train_and_predict_tiny_model(tiny_data, tmp_path):
-    from blendphot.models.predict import read_predictions, write_predictions
+    from blendphot.models.predict import (
+        read_prediction_widths,
+        read_predictions,
+        write_predictions,
+    )
 
     cfg = tiny_data["config"]
     history, out = _train(tiny_data, tmp_path, cfg["models"]["blend2flux"])
@@ -196,6 +201,33 @@ def test_train_and_predict_tiny_model(tiny_data, tmp_path):
     assert flux.shape == (cfg["blends"]["n_test"], 2)
     assert np.isfinite(flux).all()
     assert len(np.unique(ids)) == len(ids)
+    assert read_prediction_widths(tmp_path / "p.h5") is None  # no width asked for
+    # a width from the spread over 4 symmetries of the blend; the fluxes stay the plain ones
+    write_predictions(out / "model.keras", tiny_data["test"], tmp_path / "w.h5", "b2f", 16, 4)
+    np.testing.assert_allclose(read_predictions(tmp_path / "w.h5")[1], flux, rtol=1e-5)
+    widths = read_prediction_widths(tmp_path / "w.h5")
+    assert widths.shape == flux.shape and (widths > 0).all()
+    with h5py.File(tmp_path / "w.h5") as h5:
+        assert h5.attrs["width"] == "symmetries"
+
+
+def test_a_model_with_a_width_output_gives_its_own(tiny_data, tmp_path):
+    import keras
+
+    from blendphot.models.predict import read_prediction_widths, write_predictions
+
+    with h5py.File(tiny_data["test"]) as h5:
+        size = h5["blend"].shape[-1]
+    inp = keras.Input(shape=(size, size, 1), name="blend")
+    x = keras.layers.GlobalAveragePooling2D()(inp)
+    flux = keras.layers.Dense(2, name="flux")(x)
+    width = keras.layers.Dense(2, activation="softplus", name="flux_err")(x)
+    keras.Model(inp, {"flux": flux, "flux_err": width}).save(tmp_path / "m.keras")
+    write_predictions(tmp_path / "m.keras", tiny_data["test"], tmp_path / "p.h5", "m", 16, 8)
+    own = read_prediction_widths(tmp_path / "p.h5")
+    assert own.shape[1] == 2 and (own > 0).all()
+    with h5py.File(tmp_path / "p.h5") as h5:
+        assert h5.attrs["width"] == "model"  # the model's width wins over the symmetries
 
 
 @pytest.mark.parametrize("limit", [8, 0])  # in memory, streamed
@@ -390,3 +422,42 @@ def test_bad_model_configs_fail_before_training(tiny_data, tmp_path):
     assert resolve_switch("auto", []) is False
     assert resolve_switch("auto", ["gpu0"]) is True
     assert resolve_switch(False, ["gpu0"]) is False
+
+
+def test_a_registered_width_trains_with_the_nll_and_predicts(tiny_data, tmp_path):
+    from blendphot.models import register
+    from blendphot.models.predict import read_prediction_widths, write_predictions
+
+    @register("tiny_width_for_test", targets=("flux", "flux_err"))
+    def build(input_shape=(128, 128, 1)):
+        import keras
+        from keras import layers
+
+        inputs = keras.Input(shape=input_shape)
+        x = layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3, activation="relu")(inputs))
+        x = layers.Dense(8, activation="relu")(x)
+        flux = layers.Dense(2)(x)
+        return keras.Model(inputs, [flux, layers.Dense(2, activation="softplus")(x)])
+
+    cfg = {"architecture": "tiny_width_for_test"}
+    history, out = _train(tiny_data, tmp_path, cfg, epochs=1)
+    assert np.isfinite(history["val_flux_nll_loss"]).all()  # the width's own loss
+    write_predictions(out / "model.keras", tiny_data["test"], tmp_path / "p.h5", "w", 16, 8)
+    widths = read_prediction_widths(tmp_path / "p.h5")
+    assert widths.shape[1] == 2 and (widths > 0).all()
+    with h5py.File(tmp_path / "p.h5") as h5:
+        assert h5.attrs["width"] == "model" and "flux_nll" not in h5
+
+
+def test_blend2flux_width_is_optional_and_leaves_the_flux_network_alone():
+    load_model_modules()
+    arch = get_architecture("blend2flux")
+    assert arch.targets_for({}) == ("flux",)
+    assert arch.targets_for({"width": True}) == ("flux", "flux_err")
+    assert get_architecture("blend2mask2flux").targets_for({"width": True}) == (
+        "flux", "flux_err", "masks")  # fmt: skip
+    plain = arch.build(input_shape=(32, 32, 1), filters=4, dense_units=8)
+    wide = arch.build(input_shape=(32, 32, 1), filters=4, dense_units=8, width=True)
+    # the same flux layers, plus the width's own Dense(8) and Dense(2)
+    assert wide.count_params() - plain.count_params() == (8 * 8 + 8) + (8 * 2 + 2)
+    assert wide.output_shape == [(None, 2), (None, 2)]

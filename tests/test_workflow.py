@@ -33,6 +33,11 @@ RULES = (
     "segmentation",
     "table2",
     "table_markdown",
+    "predict_validation",
+    "sep_baseline_validation",
+    "oracle_validation",
+    "calibration",
+    "uncertainty",
 )
 
 
@@ -209,6 +214,15 @@ def test_tiny_workflow_end_to_end(tmp_path):
     assert np.isfinite(catalog[["g1_flux_b2f", "g2_flux_b2f"]]).all().all()
     assert (catalog[["g1_flux_b2f", "g2_flux_b2f"]] > 0).mean().mean() > 0.9
     assert catalog["detection"].isin([-1, 0, 1, 2, 3]).all()
+    # every flux method has calibrated uncertainties (fitted on the validation blends)
+    for col in ("b2f", "b2m2f", "sex", "kron", "oracle"):
+        for g in ("g1", "g2"):
+            found = catalog[f"{g}_flux_{col}"].notna()
+            assert (catalog.loc[found, f"{g}_flux_{col}_err"] > 0).all(), col
+            assert (catalog[f"{g}_flux_{col}_p84"] >= catalog[f"{g}_flux_{col}_p16"])[found].all()
+    for col in ("oracle", "sex", "kron"):  # their own errors, where they measured a flux
+        found = catalog[f"g1_flux_{col}"].notna()
+        assert (catalog.loc[found, f"g1_flux_{col}_err_raw"] > 0).all(), col
     ids = {}
     for split in ("train", "val", "test"):
         with h5py.File(res / "blends" / f"{split}.h5") as h5:
@@ -227,8 +241,13 @@ def test_tiny_workflow_end_to_end(tmp_path):
     ok = scarlet["status"] == "ok"
     assert ok.any() and (np.isnan(scarlet.loc[~ok, "flux_central"])).all()
     np.testing.assert_array_equal(catalog["g1_flux_scarlet"], scarlet["flux_central"])
+    # calibrated on scarlet's own validation fits, like every method
+    assert catalog.loc[ok, "g1_flux_scarlet_err"].gt(0).any()
     assert "scarlet2" in pd.read_csv(res / "tables" / "table2.csv")["model"].tolist()
     assert np.isfinite(metrics.query("selection == 'all'")["sigma_mag"]).all()
+    assert metrics["coverage68"].between(0, 100).all()
+    assert (res / "figures/reliability.png").stat().st_size > 100
+    assert "coverage95" in (res / "tables/uncertainty.md").read_text()
     figures = [
         f"figures/figure{n}.{ext}" for n in (2, 5, 6, 7, 8, 9, 10, 11) for ext in ("png", "pdf")
     ]
@@ -257,10 +276,14 @@ def test_tiny_workflow_end_to_end(tmp_path):
         "sep_baseline",
         "scarlet_shard",  # scarlet starts from the same sep detections
         "scarlet",
+        "sep_baseline_validation",
+        "calibration",
+        "scarlet_validation",
         "table_markdown",
         "output_catalog",
         "metrics",
         "figures",
+        "uncertainty",
         "table2",
         "summary",
         "all",

@@ -32,6 +32,22 @@ def kron_fluxes(
     ``segmap`` is sep.extract's segmentation map (object i has label i + 1); ``params`` holds
     ``factor``, ``min_radius`` and ``moments_radius``.
     """
+    return kron_photometry(data, objects, segmap, index, params)[0]
+
+
+def kron_photometry(
+    data: np.ndarray,
+    objects: np.ndarray,
+    segmap: np.ndarray,
+    index: np.ndarray,
+    params: dict,
+    noise: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(Kron fluxes, their 1-sigma errors) of ``objects[index]``, as :func:`kron_fluxes`.
+
+    The error is sep's: ``noise`` (per pixel, white) times the square root of the aperture's
+    unmasked area; NaN when ``noise`` is None.
+    """
     index = np.asarray(index, dtype=int)
     sel = objects[index]
     x, y = np.asarray(sel["x"], float), np.asarray(sel["y"], float)
@@ -45,9 +61,11 @@ def kron_fluxes(
             data, x, y, a, b, theta, params["moments_radius"], segmap=seg, seg_id=seg_id
         )
         scale = kron_scale(radius, params["factor"], params["min_radius"])
-        flux, _, _ = sep.sum_ellipse(
-            data, x, y, a, b, theta, scale, segmap=seg, seg_id=seg_id, subpix=1
+        err = {} if noise is None else {"err": float(noise)}
+        flux, fluxerr, _ = sep.sum_ellipse(
+            data, x, y, a, b, theta, scale, segmap=seg, seg_id=seg_id, subpix=1, **err
         )
     except Exception:  # noqa: BLE001 - sep raises plain Exception; no Kron flux then
-        return np.full(len(index), np.nan)
-    return np.asarray(flux, dtype=float)
+        return np.full(len(index), np.nan), np.full(len(index), np.nan)
+    fluxerr = np.asarray(fluxerr, dtype=float) if noise is not None else np.full(len(index), np.nan)
+    return np.asarray(flux, dtype=float), fluxerr

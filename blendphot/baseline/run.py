@@ -13,6 +13,10 @@ pass                 pass whose detections were used: cold, hot, or none (stamp 
 n_detected           number of detections in that pass
 kron_central         Kron (FLUX_AUTO-like) flux of the central on the blend
 kron_companion       Kron flux of the companion on the blend
+flux_central_err     1-sigma error of flux_central from the pixel noise, sqrt(npix) x noise
+flux_companion_err   1-sigma error of flux_companion (likewise)
+kron_central_err     1-sigma error of kron_central (sep.sum_ellipse with the noise)
+kron_companion_err   1-sigma error of kron_companion
 iso_central          isophotal flux of the central on its own isolated stamp
 iso_companion        isophotal flux of the companion on its own (shifted) isolated stamp
 iso_kron_central     Kron flux of the central on its isolated stamp
@@ -59,6 +63,10 @@ COLUMNS = (
     "n_detected",
     "kron_central",
     "kron_companion",
+    "flux_central_err",
+    "flux_companion_err",
+    "kron_central_err",
+    "kron_companion_err",
     "iso_central",
     "iso_companion",
     "iso_kron_central",
@@ -114,6 +122,10 @@ def _measure_row(
         m.n_detected,
         m.kron_central,
         m.kron_companion,
+        m.err_central,
+        m.err_companion,
+        m.kron_err_central,
+        m.kron_err_companion,
         *reference,
         flags,
     )

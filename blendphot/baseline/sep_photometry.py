@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 import sep
 
-from blendphot.baseline.kron import kron_fluxes
+from blendphot.baseline.kron import kron_fluxes, kron_photometry
 from blendphot.sepcall import (  # noqa: F401 - re-exported: the baseline's problem bits
     BLANK,
     CONVERTED,
@@ -79,6 +79,10 @@ class BlendMeasure(NamedTuple):
     kron_central: float
     kron_companion: float
     problems: int
+    err_central: float = np.nan  # 1-sigma errors of the fluxes above, from the pixel noise
+    err_companion: float = np.nan
+    kron_err_central: float = np.nan
+    kron_err_companion: float = np.nan
 
 
 def run_limits(size: int) -> Limits:
@@ -178,15 +182,25 @@ def measure_blend(
     if used == "none":
         return BlendMeasure(np.nan, np.nan, -1, "none", 0, np.nan, np.nan, flags)
     i_cen, i_comp, code = det.central, det.companion, det.detection
-    iso = np.full(2, np.nan)
-    auto = np.full(2, np.nan)
+    iso, iso_err, auto, auto_err = (np.full(2, np.nan) for _ in range(4))
     found = np.array([i for i in (i_cen, i_comp) if i >= 0], dtype=int)
     slots = np.array([k for k, i in enumerate((i_cen, i_comp)) if i >= 0], dtype=int)
     if len(found):
         iso[slots] = objects["flux"][found]
+        iso_err[slots] = isophotal_errors(objects[found], noise)
         if kron and segmap is not None:
-            auto[slots] = kron_fluxes(data, objects, segmap, found, params["kron"])
-    return BlendMeasure(iso[0], iso[1], code, used, len(objects), auto[0], auto[1], flags)
+            auto[slots], auto_err[slots] = kron_photometry(
+                data, objects, segmap, found, params["kron"], noise
+            )
+    return BlendMeasure(
+        iso[0], iso[1], code, used, len(objects), auto[0], auto[1], flags, *iso_err, *auto_err
+    )
+
+
+def isophotal_errors(objects: np.ndarray, noise: float) -> np.ndarray:
+    """1-sigma errors of sep's isophotal fluxes: white ``noise`` per pixel over each
+    object's isophotal area (``npix`` pixels), sqrt(npix) * noise."""
+    return np.sqrt(np.asarray(objects["npix"], dtype=float)) * float(noise)
 
 
 def nearest_index(objects: np.ndarray, x: float, y: float) -> int:

@@ -23,6 +23,17 @@ def sep_baseline_shard(settings: dict, inputs: dict, outputs: dict, params: dict
     )
 
 
+@stage(inputs=("val",), outputs=("baseline",), settings=("baseline",))
+def sep_baseline_validation(
+    settings: dict, inputs: dict, outputs: dict, params: dict, threads: int
+):
+    """The sep baseline on the validation blends, in one job (for the calibration of its
+    flux uncertainties)."""
+    from blendphot.baseline.run import run_baseline
+
+    run_baseline(Path(inputs["val"]), settings["baseline"], Path(outputs["baseline"]))
+
+
 @stage(
     inputs=("test", "shards"),
     outputs=("baseline", "table3"),
@@ -83,6 +94,18 @@ def scarlet_shard(settings: dict, inputs: dict, outputs: dict, params: dict, thr
         Path(outputs["shard"]),
         shard=int(params["shard"]),
         n_shards=int(settings["scarlet"]["shards"]),
+    )
+
+
+@stage(inputs=("val", "psf"), outputs=("baseline",), settings=("scarlet", *SCARLET_DETECTION))
+def scarlet_validation(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """scarlet2 fits of the validation blends, in one job (for the calibration of its flux
+    uncertainties)."""
+    from blendphot.baseline.scarlet import configure_jax, read_psf, run_scarlet
+
+    configure_jax(threads)
+    run_scarlet(
+        Path(inputs["val"]), read_psf(Path(inputs["psf"])), settings, Path(outputs["baseline"])
     )
 
 

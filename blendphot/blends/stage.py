@@ -200,8 +200,9 @@ def write_blend_set(
         h5.attrs.update(attrs)
 
 
-def check_disjoint_splits(paths: dict[str, Path]) -> None:
-    """Read the written sets back; fail if a test galaxy appears in train or validation.
+def check_disjoint_splits(paths: dict[str, Path], val_disjoint: bool = False) -> None:
+    """Read the written sets back; fail if a test galaxy appears in train or validation (and,
+    with ``val_disjoint``, if a validation galaxy appears in train).
 
     A galaxy is its key (``g1_galaxy``/``g2_galaxy``, the ``blends.galaxy_key`` column), so
     that two stamps of one galaxy count as one; sets written without keys compare stamp ids.
@@ -215,6 +216,11 @@ def check_disjoint_splits(paths: dict[str, Path]) -> None:
     if shared:
         raise InputError(
             paths["test"], f"{len(shared)} test galaxies also in train/val, e.g. {min(shared)}"
+        )
+    shared = ids["val"] & ids["train"] if val_disjoint else set()
+    if shared:
+        raise InputError(
+            paths["val"], f"{len(shared)} validation galaxies also in train, e.g. {min(shared)}"
         )
 
 
@@ -233,16 +239,24 @@ def build_blend_sets(
         galaxies = galaxy_keys(catalog, params.get("galaxy_key"), stamps_path)
         try:
             trainval, test = split_by_galaxy(galaxies, params["test_fraction"], rng)
-            n_tv = sizes["train"] + sizes["val"]
-            pairs_tv = draw_pairs(mags, radii, trainval, n_tv, params, half, rng, galaxies)
-            pairs_test = draw_pairs(mags, radii, test, sizes["test"], params, half, rng, galaxies)
+            val_fraction = params.get("val_fraction")
+            if val_fraction:  # validation galaxies set aside from the training ones too
+                k_train, k_val = split_by_galaxy(galaxies[trainval], val_fraction, rng)
+                pairs = {
+                    split: draw_pairs(
+                        mags, radii, trainval[k], sizes[split], params, half, rng, galaxies
+                    )
+                    for split, k in (("train", k_train), ("val", k_val))
+                }
+            else:  # train and validation pairs drawn from the same galaxies
+                n_tv = sizes["train"] + sizes["val"]
+                pairs_tv = draw_pairs(mags, radii, trainval, n_tv, params, half, rng, galaxies)
+                pairs = {"train": pairs_tv[: sizes["train"]], "val": pairs_tv[sizes["train"] :]}
+            pairs["test"] = draw_pairs(
+                mags, radii, test, sizes["test"], params, half, rng, galaxies
+            )
         except InputError as exc:
             raise InputError(stamps_path, exc.problem) from exc
-        pairs = {
-            "train": pairs_tv[: sizes["train"]],
-            "val": pairs_tv[sizes["train"] :],
-            "test": pairs_test,
-        }
         first_id = 0
         for split in SPLITS:
             attrs = {
@@ -268,6 +282,6 @@ def build_blend_sets(
                 galaxies,
             )
             first_id += len(pairs[split])
-    check_disjoint_splits(out_paths)
+    check_disjoint_splits(out_paths, bool(params.get("val_fraction")))
     log.info("blend sets: %s; no test galaxy in train or val", sizes)
     return sizes

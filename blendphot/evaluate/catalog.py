@@ -11,8 +11,9 @@ import pandas as pd
 from blendphot.blends import open_blend_set
 from blendphot.errors import InputError
 from blendphot.evaluate.metrics import magnitudes
+from blendphot.evaluate.uncertainty import RAW, calibrated_columns, is_uncertainty_column
 from blendphot.io import read_table, write_csv
-from blendphot.models.predict import read_predictions
+from blendphot.models.predict import read_prediction_widths, read_predictions
 
 PAPER_COLUMNS = (
     "id",
@@ -68,7 +69,7 @@ def methods_in(
     """
     methods = []
     for name in catalog.columns:
-        if not name.startswith("g1_flux_"):
+        if not name.startswith("g1_flux_") or is_uncertainty_column(name):
             continue
         col = name[len("g1_flux_") :]
         pair = (
@@ -84,14 +85,18 @@ def methods_in(
 
 
 BASELINE_COLUMNS = {
+    "sex" + RAW: ("flux_central_err", "flux_companion_err"),
     "kron": ("kron_central", "kron_companion"),
+    "kron" + RAW: ("kron_central_err", "kron_companion_err"),
     "iso_sex": ("iso_central", "iso_companion"),
     "iso_kron": ("iso_kron_central", "iso_kron_companion"),
 }
-"""Catalogue suffix <- sep.csv columns of the baseline's methods beyond the paper's."""
+"""Catalogue suffix <- sep.csv columns of the baseline's methods beyond the paper's, and of
+the raw (pre-calibration) errors of its fluxes."""
 FITTED_BASELINES = ("scarlet",)
 """Model-fitting baselines: catalogue suffix = input name, a per-blend CSV with
-flux_central, flux_companion (baseline/<name>.csv)."""
+flux_central, flux_companion and their errors err_central, err_companion
+(baseline/<name>.csv)."""
 
 
 def _pair_from_csv(path: Path, ids: np.ndarray, central: str, companion: str) -> np.ndarray:
@@ -114,10 +119,15 @@ def build_output_catalog(
     out_path: Path,
     oracle_path: Path | None = None,
     fitted: dict[str, Path] | None = None,
+    calibration: dict | None = None,
 ) -> pd.DataFrame:
     """Join the test table, the flux models' predictions, the sep baseline (isophotal as in
     the paper, plus Kron and the isolated references), the model-fitting baselines
-    (``fitted``: catalogue suffix -> per-blend CSV) and the oracle into one CSV."""
+    (``fitted``: catalogue suffix -> per-blend CSV) and the oracle into one CSV.
+
+    Each method's own 1-sigma errors, where it gives them, become ``g1_flux_<col>_err_raw``
+    (and g2); with a ``calibration`` (:func:`blendphot.evaluate.uncertainty.fit_calibration`)
+    every method it holds gets its calibrated ``_err``, ``_p16`` and ``_p84`` columns."""
     with open_blend_set(test_path) as h5:
         table = read_table(h5["table"])
     ids = table["id"].to_numpy()
@@ -133,6 +143,9 @@ def build_output_catalog(
         col = model_columns[name]
         catalog[f"g1_flux_{col}"] = flux[:, 0]
         catalog[f"g2_flux_{col}"] = flux[:, 1]
+        widths = read_prediction_widths(path)
+        if widths is not None:
+            catalog[f"g1_flux_{col}{RAW}"], catalog[f"g2_flux_{col}{RAW}"] = widths.T
     sep = pd.read_csv(baseline_path)
     if not np.array_equal(sep["id"].to_numpy(), ids):
         raise InputError(baseline_path, "baseline rows do not match the test set's ids")
@@ -148,8 +161,17 @@ def build_output_catalog(
     for suffix, path in (fitted or {}).items():
         pair = _pair_from_csv(path, ids, "flux_central", "flux_companion")
         catalog[f"g1_flux_{suffix}"], catalog[f"g2_flux_{suffix}"] = pair[:, 0], pair[:, 1]
+        err = _pair_from_csv(path, ids, "err_central", "err_companion")
+        catalog[f"g1_flux_{suffix}{RAW}"], catalog[f"g2_flux_{suffix}{RAW}"] = err[:, 0], err[:, 1]
     if oracle_path is not None:
         pair = _pair_from_csv(oracle_path, ids, "flux_central", "flux_companion")
         catalog["g1_flux_oracle"], catalog["g2_flux_oracle"] = pair[:, 0], pair[:, 1]
+        err = _pair_from_csv(oracle_path, ids, "flux_central_err", "flux_companion_err")
+        catalog[f"g1_flux_oracle{RAW}"], catalog[f"g2_flux_oracle{RAW}"] = err[:, 0], err[:, 1]
+    for col, fit in (calibration or {}).items():
+        if f"g1_flux_{col}" not in catalog:
+            raise InputError(out_path, f"calibration of method {col} but no such column")
+        for name, values in calibrated_columns(catalog, col, fit).items():
+            catalog[name] = values
     write_csv(catalog, out_path)
     return catalog

@@ -11,6 +11,8 @@ log = logging.getLogger("blendphot")
 
 EVALUATION_SETTINGS = ("models", "sky.zeropoint", "evaluate")
 """What labelling and scoring the methods of a catalogue reads."""
+ORACLE_TOLERANCE = 5.0
+"""Points by which the oracle's raw 1-sigma coverage may miss 68.3% before a warning."""
 
 
 @stage(inputs=("test",), outputs=("oracle",))
@@ -21,37 +23,132 @@ def oracle(settings: dict, inputs: dict, outputs: dict, params: dict, threads: i
     oracle_photometry(Path(inputs["test"]), Path(outputs["oracle"]))
 
 
-@stage(
-    inputs=("test", "predictions", "baseline", "oracle", "scarlet"),
-    outputs=("catalog",),
-    settings=EVALUATION_SETTINGS,
-    list_inputs=("predictions",),
-    # no predictions: evaluate.networks false; scarlet only when scarlet.enabled
-    optional_inputs=("predictions", "oracle", "scarlet"),
-)
-def output_catalog(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
-    """Join truth, predictions, the sep baseline, scarlet (if on) and the oracle into
-    output_catalog.csv."""
+@stage(inputs=("val",), outputs=("oracle",))
+def oracle_validation(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """The oracle on the validation blends (for the calibration of the uncertainties)."""
+    from blendphot.evaluate.oracle import oracle_photometry
+
+    oracle_photometry(Path(inputs["val"]), Path(outputs["oracle"]))
+
+
+def _catalog(settings: dict, inputs: dict, blends: str, out: str, calibration=None):
+    """The output catalogue of one blend set from its inputs: the test set, with predictions
+    of every model, or the validation set (``blends`` "val"), of the flux models only; the
+    model-fitting baselines (scarlet) where given."""
     from blendphot.evaluate.catalog import FITTED_BASELINES, build_output_catalog
     from blendphot.evaluate.methods import flux_columns, sep_zeropoint
 
     networks = settings["evaluate"]["networks"]
-    names = list(settings["models"]) if networks else []
+    columns = flux_columns(settings["models"]) if networks else {}
+    names = (list(settings["models"]) if blends == "test" else list(columns)) if networks else []
     predictions = inputs.get("predictions", [])
     if len(predictions) != len(names):
         raise ValueError(f"{len(predictions)} prediction files for {len(names)} models")
-    columns = flux_columns(settings["models"]) if networks else {}
     files = dict(zip(names, map(Path, predictions), strict=True))
-    build_output_catalog(
-        Path(inputs["test"]),
+    return build_output_catalog(
+        Path(inputs[blends]),
         {name: files[name] for name in columns},
         columns,
         Path(inputs["baseline"]),
         sep_zeropoint(settings),
-        Path(outputs["catalog"]),
+        Path(out),
         oracle_path=Path(inputs["oracle"]) if inputs.get("oracle") else None,
         fitted={k: Path(inputs[k]) for k in FITTED_BASELINES if inputs.get(k)},
+        calibration=calibration,
     )
+
+
+@stage(
+    inputs=("val", "predictions", "baseline", "oracle", "scarlet"),
+    outputs=("catalog", "calibration"),
+    settings=(*EVALUATION_SETTINGS, "uncertainty"),
+    list_inputs=("predictions",),
+    optional_inputs=("predictions", "oracle", "scarlet"),
+)
+def calibration(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """The validation blends' catalogue, and the calibration of every method's uncertainties
+    fitted on it alone (conformal quantiles of the normalised residuals, as JSON)."""
+    import json
+
+    from blendphot.evaluate.methods import evaluation_methods
+    from blendphot.evaluate.uncertainty import (
+        LEVELS,
+        ONE_SIGMA,
+        fit_calibration,
+        uncertainty_table,
+    )
+    from blendphot.io import atomic_path
+
+    catalog = _catalog(settings, inputs, "val", outputs["catalog"])
+    methods = evaluation_methods(settings, "", catalog)
+    options = settings["uncertainty"]
+    fits = fit_calibration(
+        catalog,
+        [m.column for m in methods],
+        options["groups"],
+        options["min_group"],
+        options["by_detection"],
+    )
+    k = LEVELS.index(ONE_SIGMA)
+    for column, fit in fits.items():
+        log.info(
+            "%s: normaliser %s, galaxies per group %s, bad widths %d; 68%% quantiles of the "
+            "normalised residual per group: lower %s, upper %s",
+            column,
+            fit["normaliser"],
+            fit["n"],
+            fit["n_bad_width"],
+            [round(group[k], 3) for group in fit["lower"]],
+            [round(group[k], 3) for group in fit["upper"]],
+        )
+    raw = uncertainty_table(catalog, methods, {})
+    raw = raw[(raw["selection"] == "all") & (raw["role"] == "both")].set_index("method")
+    log.info("raw coverage on the validation blends:\n%s", raw.filter(like="_raw").to_string())
+    oracle = [m.label for m in methods if m.column == "oracle"]
+    if oracle and abs(raw.loc[oracle[0], "coverage68_raw"] - 100 * ONE_SIGMA) > ORACLE_TOLERANCE:
+        log.warning(  # its Cramer-Rao errors are right by construction: the machinery is not
+            "the oracle's Cramer-Rao errors cover %.1f%% of the validation galaxies at 1 sigma "
+            "(expected %.1f%%): check the noise level and the error propagation",
+            raw.loc[oracle[0], "coverage68_raw"],
+            100 * ONE_SIGMA,
+        )
+    with atomic_path(Path(outputs["calibration"])) as tmp:
+        tmp.write_text(json.dumps(fits, indent=1))
+
+
+@stage(
+    inputs=("test", "predictions", "baseline", "oracle", "scarlet", "calibration"),
+    outputs=("catalog",),
+    settings=EVALUATION_SETTINGS,
+    list_inputs=("predictions",),
+    # no predictions: evaluate.networks false; scarlet only when scarlet.enabled; no
+    # calibration: raw errors only
+    optional_inputs=("predictions", "oracle", "scarlet", "calibration"),
+)
+def output_catalog(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """Join truth, predictions, the sep baseline, scarlet (if on) and the oracle into
+    output_catalog.csv, with every method's raw and calibrated flux uncertainties."""
+    from blendphot.evaluate.catalog import methods_in
+
+    fits = _read_calibration(inputs.get("calibration"))
+    catalog = _catalog(settings, inputs, "test", outputs["catalog"], fits)
+    missing = [m.column for m in methods_in(catalog, {}, 0.0, 0.0) if m.column not in (fits or {})]
+    if fits is not None and missing:
+        log.warning("no calibration for %s: no calibrated uncertainties", missing)
+
+
+def _read_calibration(path: str | None) -> dict | None:
+    """The fitted calibration (JSON) of the calibration stage; None without one."""
+    import json
+
+    from blendphot.errors import InputError
+
+    if not path:
+        return None
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(Path(path), f"unreadable calibration: {exc}") from exc
 
 
 @stage(inputs=("table",), outputs=("catalog",))
@@ -66,28 +163,76 @@ def paper_reference_catalog(
 
 
 @stage(
-    inputs=("catalog",),
+    inputs=("catalog", "calibration"),
     outputs=("metrics", "binned"),
     params=("dataset",),
     settings=EVALUATION_SETTINGS,
+    optional_inputs=("calibration",),  # the paper's reference table has no uncertainties
 )
 def metrics(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
-    """Metrics per selection, method and role; binned statistics for Figures 7-9."""
+    """Metrics per selection, method and role; binned statistics for Figures 7-9; with a
+    calibration, the coverage of every method's uncertainties (overall and binned)."""
     import pandas as pd
 
     from blendphot.evaluate.methods import evaluation_methods
     from blendphot.evaluate.metrics import binned_table, metrics_table
+    from blendphot.evaluate.uncertainty import binned_coverage, uncertainty_table
     from blendphot.io import write_csv
 
     catalog = pd.read_csv(inputs["catalog"])
     methods = evaluation_methods(settings, params["dataset"], catalog)
     table = metrics_table(catalog, methods, settings["evaluate"]["outlier_threshold"])
+    binned = binned_table(catalog, methods)
+    fits = _read_calibration(inputs.get("calibration"))
+    if fits is not None:
+        keys = ["selection", "method", "role"]
+        table = table.merge(uncertainty_table(catalog, methods, fits), on=keys, how="left")
+        keys = ["method", "role", "axis", "type", "bin_low", "bin_high"]
+        binned = binned.merge(binned_coverage(catalog, methods, fits), on=keys, how="left")
     write_csv(table, Path(outputs["metrics"]), float_format="%.6g")
-    write_csv(binned_table(catalog, methods), Path(outputs["binned"]), float_format="%.6g")
+    write_csv(binned, Path(outputs["binned"]), float_format="%.6g")
     log.info(
         "metrics (figure-5 selection):\n%s",
         table[table.selection == "figure5"].to_string(index=False),
     )
+
+
+@stage(
+    inputs=("catalog", "calibration", "metrics", "binned"),
+    outputs=("csv", "md", "reliability_csv", "figure_png", "figure_pdf"),
+    params=("dataset",),
+    settings=EVALUATION_SETTINGS,
+)
+def uncertainty(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """The uncertainty table (coverage raw and calibrated, sharpness, NLL, worst bin) and the
+    reliability figure (nominal against empirical coverage, one curve per method)."""
+    import pandas as pd
+
+    from blendphot.evaluate.methods import evaluation_methods
+    from blendphot.evaluate.tables import write_table_files
+    from blendphot.evaluate.uncertainty import reliability_table, uncertainty_report
+    from blendphot.figures.uncertainty import reliability_figure
+    from blendphot.io import write_csv
+
+    catalog = pd.read_csv(inputs["catalog"])
+    methods = evaluation_methods(settings, params["dataset"], catalog)
+    fits = _read_calibration(inputs["calibration"])
+    report = uncertainty_report(pd.read_csv(inputs["metrics"]), pd.read_csv(inputs["binned"]))
+    report = report.round(2).assign(median_relative_width=report["median_relative_width"].round(4))
+    write_table_files(
+        report,
+        Path(outputs["csv"]),
+        Path(outputs["md"]),
+        "Flux uncertainties on the test set (every galaxy with a flux, both roles): coverage "
+        "(per cent) of the 68% and 95% intervals before (raw: the method's own errors) and "
+        "after calibration on the validation set, median relative 1-sigma width, mean "
+        "Gaussian NLL, bad widths, and the largest distance (points) of a bin's coverage "
+        "from the nominal one over the magnitude-difference and distance/radius bins.",
+    )
+    curves = reliability_table(catalog, methods, fits)
+    write_csv(curves, Path(outputs["reliability_csv"]), float_format="%.6g")
+    reliability_figure(curves, [Path(outputs["figure_png"]), Path(outputs["figure_pdf"])])
+    log.info("uncertainties:\n%s", report.to_string(index=False))
 
 
 @stage(

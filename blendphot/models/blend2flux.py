@@ -5,17 +5,21 @@ from __future__ import annotations
 from blendphot.models.registry import register
 
 
-@register("blend2flux")
+@register("blend2flux", width_param="width")
 def build_blend2flux(
     input_shape: tuple[int, int, int] = (128, 128, 1),
     filters: int = 256,
     dense_units: int | None = None,
     dense_activation: str = "selu",
+    width: bool = False,
 ):
     """Five 3x3 ReLU convolutions (f, f, 2f, 2f, 4f filters), max-pooling after the first four,
     then Dense(d), Dense(d), Dense(2) with d = ``dense_units`` (default f).
 
     Parameters: f=64 -> 1.6M, f=256 -> 25.7M (fiducial), f=512 -> 102.7M (paper Table 2).
+    ``width``: a second output, the 1-sigma width of each flux, Dense(d) then Dense(2,
+    softplus) on the last hidden layer with its gradient stopped (the width learns from the
+    flux's features without changing them).
     """
     import keras
     from keras import layers
@@ -31,4 +35,10 @@ def build_blend2flux(
     x = layers.Dense(dense_units, activation=dense_activation)(x)
     x = layers.Dense(dense_units, activation=dense_activation)(x)
     outputs = layers.Dense(2, name="flux", dtype="float32")(x)
+    if width:
+        from blendphot.models.widths import StopGradient
+
+        w = layers.Dense(dense_units, activation=dense_activation)(StopGradient()(x))
+        w = layers.Dense(2, activation="softplus", name="flux_width", dtype="float32")(w)
+        outputs = [outputs, w]
     return keras.Model(inputs, outputs, name=f"blend2flux_f{filters}")

@@ -9,17 +9,19 @@ from blendphot.models.registry import register
 from blendphot.models.unet import unet_core
 
 
-@register("blend2mask2flux", targets=("flux", "masks"))
+@register("blend2mask2flux", targets=("flux", "masks"), width_param="width")
 def build_blend2mask2flux(
     input_shape: tuple[int, int, int] = (128, 128, 1),
     unet_depth: int = 5,
     unet_filters: int = 32,
     filters: int = 128,
     dense_units: int = 256,
+    width: bool = False,
 ):
     """U-Net(depth, filters) -> concat(blend, masks) -> blend2flux(filters, dense_units).
 
-    The defaults give about 18.5M parameters, as in the paper.
+    The defaults give about 18.5M parameters, as in the paper. ``width``: the blend2flux head
+    also gives a width of each flux (outputs flux, width, masks).
     """
     import keras
     from keras import layers
@@ -28,6 +30,9 @@ def build_blend2mask2flux(
     unet = unet_core(input_shape, unet_depth, unet_filters, name="unet")
     masks = unet(inputs)
     stacked = layers.Concatenate(name="blend_and_masks")([inputs, masks])
-    head = build_blend2flux((*input_shape[:2], input_shape[2] + 2), filters, dense_units)
+    head = build_blend2flux(
+        (*input_shape[:2], input_shape[2] + 2), filters, dense_units, width=width
+    )
     flux = head(stacked)
-    return keras.Model(inputs, [flux, masks], name="blend2mask2flux")
+    outputs = [*flux, masks] if width else [flux, masks]
+    return keras.Model(inputs, outputs, name="blend2mask2flux")

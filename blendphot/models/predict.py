@@ -12,17 +12,48 @@ from blendphot import __version__
 from blendphot.blends import open_blend_set
 from blendphot.errors import InputError
 from blendphot.io import atomic_path, open_h5
-from blendphot.models.data import BlendStream
+from blendphot.models.data import BlendStream, symmetry_transform
+from blendphot.models.registry import WIDTH_TARGET
 
 log = logging.getLogger(__name__)
 
 
+WIDTH_OUTPUT = WIDTH_TARGET
+"""The optional model output holding a 1-sigma width (N, 2) of each flux, in flux units."""
+
+
+def symmetry_widths(model, x: np.ndarray, flux: np.ndarray, symmetries: int) -> np.ndarray:
+    """Per-galaxy widths (B, 2) from the spread of the flux predictions over the first
+    ``symmetries`` of the square's symmetries of the blend (the centre stays put, so the
+    central and the companion keep their roles): the standard deviation of the ``symmetries``
+    predictions, the plain one (``flux``) included."""
+    preds = [np.asarray(flux, np.float64)]
+    for code in range(1, symmetries):
+        turned = symmetry_transform(np.asarray(x), np.full(len(x), code))
+        out = model.predict_on_batch(turned)
+        preds.append(np.asarray(out["flux"] if isinstance(out, dict) else out, np.float64))
+    return np.std(np.stack(preds), axis=0, ddof=1)
+
+
 def write_predictions(
-    model_path: Path, blend_path: Path, out_path: Path, model_name: str, batch_size: int = 64
+    model_path: Path,
+    blend_path: Path,
+    out_path: Path,
+    model_name: str,
+    batch_size: int = 64,
+    symmetries: int = 1,
+    masks: bool = True,
 ) -> int:
     """Predict on a blend set, streamed batch by batch, and write ``id``, ``flux`` (N, 2) and
-    ``masks`` (N, 2, S, S) float16 probabilities, whichever the model outputs."""
+    ``masks`` (N, 2, S, S) float16 probabilities, whichever the model outputs.
+
+    ``flux_err`` (N, 2), a 1-sigma width per flux, is the model's own output of that name
+    when it has one; else, with ``symmetries`` > 1, the spread of its fluxes over that many
+    symmetries of the blend (:func:`symmetry_widths`); else absent. The ``width`` attribute
+    says which (``model``, ``symmetries``, ``none``). ``masks`` False leaves the masks out."""
     import keras
+
+    import blendphot.models.widths  # noqa: F401 - registers a width model's layers and loss
 
     if not Path(model_path).exists():
         raise InputError(model_path, "trained model does not exist")
@@ -34,17 +65,24 @@ def write_predictions(
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
         out.create_dataset("id", data=ids, track_times=False)
         datasets: dict[str, h5py.Dataset] = {}
+        width = "none"
         start = 0
         for x, _ in stream():
             pred = model.predict_on_batch(x)
             pred = pred if isinstance(pred, dict) else {"flux": pred}
             stop = start + len(x)
-            if "flux" in pred:
-                if "flux" not in datasets:
-                    datasets["flux"] = out.create_dataset("flux", (n, 2), np.float64,
-                                                          track_times=False)  # fmt: skip
-                datasets["flux"][start:stop] = np.asarray(pred["flux"], np.float64)
-            if "masks" in pred:
+            if WIDTH_OUTPUT in pred:
+                width = "model"
+            elif "flux" in pred and symmetries > 1:
+                pred[WIDTH_OUTPUT] = symmetry_widths(model, x, pred["flux"], symmetries)
+                width = "symmetries"
+            for key in ("flux", WIDTH_OUTPUT):
+                if key in pred:
+                    if key not in datasets:
+                        datasets[key] = out.create_dataset(key, (n, 2), np.float64,
+                                                           track_times=False)  # fmt: skip
+                    datasets[key][start:stop] = np.asarray(pred[key], np.float64)
+            if "masks" in pred and masks:
                 if "masks" not in datasets:
                     datasets["masks"] = out.create_dataset(
                         "masks", (n, 2, size, size), np.float16,
@@ -52,7 +90,7 @@ def write_predictions(
                     )  # fmt: skip
                 datasets["masks"][start:stop] = np.moveaxis(np.asarray(pred["masks"]), -1, 1)
             start = stop
-        out.attrs.update({"model": model_name, "version": __version__})
+        out.attrs.update({"model": model_name, "version": __version__, "width": width})
     log.info("%s: predicted %s for %d blends", model_name, sorted(datasets), n)
     return n
 
@@ -61,3 +99,9 @@ def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """(ids, fluxes) from a predictions file; fluxes None for a mask-only model."""
     with open_h5(path, required=("id",)) as h5:
         return h5["id"][()], (h5["flux"][()] if "flux" in h5 else None)
+
+
+def read_prediction_widths(path: Path) -> np.ndarray | None:
+    """The 1-sigma widths (N, 2) of a predictions file's fluxes; None when it has none."""
+    with open_h5(path, required=("id",)) as h5:
+        return h5[WIDTH_OUTPUT][()] if WIDTH_OUTPUT in h5 else None

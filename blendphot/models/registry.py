@@ -22,6 +22,10 @@ BUILTIN_MODULES = (
 )
 
 
+WIDTH_TARGET = "flux_err"
+"""The optional target of a model that gives its own 1-sigma flux widths (N, 2)."""
+
+
 @dataclass(frozen=True)
 class Architecture:
     """A registered architecture: its builder and what it is trained to predict.
@@ -29,22 +33,36 @@ class Architecture:
     ``build(input_shape, **params)`` returns an uncompiled keras.Model taking a normalised
     blend image (S, S, 1) and returning one output per target, in the order of ``targets``:
     ``flux`` (N, 2), the two fluxes in units of the training set's median flux, and/or
-    ``masks`` (N, S, S, 2), the central and companion masks in [0, 1].
+    ``masks`` (N, S, S, 2), the central and companion masks in [0, 1]; optionally, after
+    ``flux``, ``flux_err`` (N, 2), a positive 1-sigma width of each flux in the same units
+    (trained with a Gaussian NLL, :mod:`blendphot.models.widths`).
     """
 
     name: str
     build: Callable
     targets: tuple[str, ...] = ("flux",)
+    width_param: str | None = None  # a builder parameter that, true, adds a flux_err output
+
+    def targets_for(self, params: dict) -> tuple[str, ...]:
+        """The targets of the model built with ``params``: ``flux_err`` follows ``flux``
+        when the ``width_param`` parameter is true."""
+        if not (self.width_param and params.get(self.width_param)) or WIDTH_TARGET in self.targets:
+            return self.targets
+        k = self.targets.index("flux") + 1
+        return (*self.targets[:k], WIDTH_TARGET, *self.targets[k:])
 
 
 _REGISTRY: dict[str, Architecture] = {}
 
 
-def register(name: str, targets: tuple[str, ...] = ("flux",)) -> Callable:
-    """Decorator registering a builder under ``name``."""
+def register(
+    name: str, targets: tuple[str, ...] = ("flux",), width_param: str | None = None
+) -> Callable:
+    """Decorator registering a builder under ``name`` (``width_param``: the parameter that
+    switches on its own flux width output, if it has one)."""
 
     def decorator(build: Callable) -> Callable:
-        _REGISTRY[name] = Architecture(name=name, build=build, targets=targets)
+        _REGISTRY[name] = Architecture(name, build, targets, width_param)
         return build
 
     return decorator

@@ -40,17 +40,53 @@ def train_model(settings: dict, inputs: dict, outputs: dict, params: dict, threa
     training_curve(history, name, [Path(outputs["curve"])])
 
 
-@stage(
-    inputs=("trained_model", "test"),
-    outputs=("predictions",),
-    params=("model",),
-    settings=("training.deterministic", "seed"),
+PREDICT_SETTINGS = (
+    "training.deterministic",
+    "seed",
+    "uncertainty.symmetries",
+    "models.{model}.symmetries",
 )
-def predict(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
-    """Predict the test set's fluxes (and masks) with one trained model (params: model)."""
+"""What prediction reads: determinism, the seed, and the symmetries that give a width (the
+model's own setting first)."""
+
+
+def _predict(
+    settings: dict, model_path: str, blends: str, out: str, name: str, threads: int, masks=True
+):
+    """Predict one blend set with one trained model (fluxes, flux widths; masks unless
+    ``masks`` is False)."""
     from blendphot.models.predict import write_predictions
     from blendphot.models.train import configure_tensorflow
 
     configure_tensorflow(threads, settings["seed"], settings["training"]["deterministic"])
-    paths = (Path(inputs["trained_model"]), Path(inputs["test"]), Path(outputs["predictions"]))
-    write_predictions(*paths, params["model"])
+    own = settings.get("models", {}).get(name, {})
+    symmetries = int(own.get("symmetries", settings.get("uncertainty", {}).get("symmetries", 1)))
+    paths = (Path(model_path), Path(blends), Path(out))
+    write_predictions(*paths, name, symmetries=symmetries, masks=masks)
+
+
+@stage(
+    inputs=("trained_model", "test"),
+    outputs=("predictions",),
+    params=("model",),
+    settings=PREDICT_SETTINGS,
+)
+def predict(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """Predict the test set's fluxes (and masks, flux widths) with one trained model
+    (params: model)."""
+    paths = (inputs["trained_model"], inputs["test"], outputs["predictions"])
+    _predict(settings, *paths, params["model"], threads)
+
+
+@stage(
+    inputs=("trained_model", "val"),
+    outputs=("predictions",),
+    params=("model",),
+    settings=PREDICT_SETTINGS,
+)
+def predict_validation(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """Predict the validation set's fluxes and widths (no masks) with one trained model
+    (params: model), for the calibration of its flux uncertainties (fitted on the validation
+    blends only)."""
+    paths = (inputs["trained_model"], inputs["val"], outputs["predictions"])
+    _predict(settings, *paths, params["model"], threads, masks=False)

@@ -31,6 +31,7 @@ from blendphot.models.data import (
     training_source,
 )
 from blendphot.models.registry import (
+    WIDTH_TARGET,
     Architecture,
     get_architecture,
     init_sources,
@@ -85,28 +86,38 @@ def build_model(
     import keras
     from keras import layers
 
+    from blendphot.models.widths import NLL_OUTPUT, nll_output
+
     core = architecture.build(input_shape=(size, size, 1), **params)
     inputs = keras.Input(shape=(size, size, 1), name="blend")
     outs = core(layers.Rescaling(1.0 / input_scale, name="input_scale")(inputs))
     if not isinstance(outs, (list, tuple)):
         outs = [outs]
     named = {}
-    for target, out in zip(architecture.targets, outs, strict=True):
-        if target == "flux":
-            named["flux"] = layers.Rescaling(flux_scale, name="flux", dtype="float32")(out)
+    for target, out in zip(architecture.targets_for(params), outs, strict=True):
+        if target in ("flux", WIDTH_TARGET):
+            named[target] = layers.Rescaling(flux_scale, name=target, dtype="float32")(out)
         else:
             named["masks"] = layers.Activation("linear", name="masks", dtype="float32")(out)
+    if WIDTH_TARGET in named:  # trained through the flux beside it (blendphot.models.widths)
+        named[NLL_OUTPUT] = nll_output(named["flux"], named[WIDTH_TARGET])
     return keras.Model(inputs, named, name=core.name)
 
 
 def compile_model(model, targets: Sequence[str], settings: dict, jit: bool) -> None:
-    """Adam; MAPE on fluxes, binary cross-entropy (and IoU) on masks."""
+    """Adam; MAPE on fluxes, binary cross-entropy (and IoU) on masks; a flux width, if the
+    model has one, the Gaussian NLL of the true fluxes."""
     import keras
+
+    from blendphot.models.widths import NLL_OUTPUT, GaussianFluxNLL
 
     losses, weights, metrics = {}, {}, {}
     if "flux" in targets:
         losses["flux"] = keras.losses.MeanAbsolutePercentageError()
         weights["flux"] = 1.0
+    if WIDTH_TARGET in targets:
+        losses[NLL_OUTPUT] = GaussianFluxNLL()
+        weights[NLL_OUTPUT] = 1.0
     if "masks" in targets:
         losses["masks"] = keras.losses.BinaryCrossentropy()
         weights["masks"] = settings["mask_loss_weight"] if "flux" in targets else 1.0
@@ -155,6 +166,8 @@ def initialise_from(model, source_path: Path) -> list[str]:
     ignoring the extra inputs, and learns what they add.
     """
     import keras
+
+    import blendphot.models.widths  # noqa: F401 - registers a width model's layers and loss
 
     if not Path(source_path).exists():
         raise InputError(source_path, "init_from model has not been trained")
@@ -227,7 +240,9 @@ def train_model(
     JSON when asked). Returns the history, one row per epoch."""
     load_model_modules([model_config["module"]] if "module" in model_config else [])
     architecture = get_architecture(model_config["architecture"])
-    check_inputs([train_path, val_path], architecture.targets)
+    all_targets = architecture.targets_for(model_config.get("params", {}))
+    data_targets = tuple(t for t in all_targets if t != WIDTH_TARGET)  # in the blend sets
+    check_inputs([train_path, val_path], data_targets)
     sources = init_sources(model_config)
     if len(init_paths) != len(sources):
         raise ConfigError(
@@ -238,6 +253,8 @@ def train_model(
         raise ConfigError(None, f"freeze_init {sorted(unknown)} not among init_from {sources}")
     import keras
 
+    from blendphot.models.widths import POINT_LOSS, PointLoss, with_nll_target
+
     gpus = configure_tensorflow(threads, seed, settings["deterministic"])
     mixed = resolve_switch(settings["mixed_precision"], gpus)
     jit = resolve_switch(settings["xla"], gpus)
@@ -245,10 +262,12 @@ def train_model(
     log.info("mixed precision: %s, XLA: %s", mixed, jit)
     batch = settings["batch_size"]
     limit = settings["memory_limit_gb"]
-    targets = architecture.targets
+    targets = data_targets
     feed = training_source(train_path, batch, True, seed, targets, settings["augment"], limit)
     train = feed.dataset()
     val = training_dataset(val_path, batch, False, 0, targets, False, limit)
+    if WIDTH_TARGET in all_targets:
+        train, val = with_nll_target(train), with_nll_target(val)
     with open_blend_set(train_path) as h5:
         size = h5["blend"].shape[-1]
     input_scale, flux_scale = normalisation_scales(train_path)
@@ -257,19 +276,25 @@ def train_model(
         copied = initialise_from(model, Path(path))
         if source in settings["freeze_init"]:
             freeze(model, copied)
-    compile_model(model, architecture.targets, settings, jit)
+    compile_model(model, all_targets, settings, jit)
     log.info("model %s: %d parameters", model.name, model.count_params())
     resume_dir = Path(resume_dir)
     resume_dir.mkdir(parents=True, exist_ok=True)
     history_log = resume_dir / "history.csv"  # appended across restarts, copied at the end
+    # a width's loss is left out of the schedule: the fluxes train as they would without one
+    monitor = "val_loss" if WIDTH_TARGET not in all_targets else POINT_LOSS
     callbacks = [
+        *([PointLoss()] if WIDTH_TARGET in all_targets else []),
         keras.callbacks.BackupAndRestore(str(resume_dir / "backup")),
         pass_per_epoch(feed),
         keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=settings["lr_factor"], patience=settings["lr_patience"]
+            monitor=monitor,
+            mode="min",
+            factor=settings["lr_factor"],
+            patience=settings["lr_patience"],
         ),
         keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=settings["patience"], restore_best_weights=True
+            monitor=monitor, mode="min", patience=settings["patience"], restore_best_weights=True
         ),
         keras.callbacks.CSVLogger(str(history_log), append=True),
     ]
@@ -297,7 +322,7 @@ def train_model(
             "device": "GPU" if gpus else "CPU",
             "mixed_precision": mixed,
             "xla": jit,
-            "targets": list(architecture.targets),
+            "targets": list(all_targets),
         }
         with atomic_path(summary_path) as tmp:
             tmp.write_text(json.dumps(summary, indent=2))

@@ -111,3 +111,45 @@ rule scarlet:
         runtime=10,
     script:
         "../scripts/stage.py"
+
+
+# The validation blends, for the calibration of the flux uncertainties (one job each).
+
+
+rule sep_baseline_validation:
+    input:
+        val="results/{dataset}/blends/val.h5",
+    output:
+        baseline="results/{dataset}/baseline/validation/sep.csv",
+    log:
+        "results/{dataset}/logs/sep_baseline_validation.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        settings=settings_for("sep_baseline_validation"),
+    script:
+        "../scripts/stage.py"
+
+
+rule scarlet_validation:
+    input:
+        val="results/{dataset}/blends/val.h5",
+        psf="results/{dataset}/baseline/scarlet_psf.fits",
+    output:
+        baseline="results/{dataset}/baseline/validation/scarlet.csv",
+    log:
+        "results/{dataset}/logs/scarlet_validation.log",
+    conda:
+        "../../envs/scarlet.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    params:
+        settings=settings_for("scarlet_validation"),
+    script:
+        "../scripts/stage.py"

@@ -105,6 +105,10 @@ def final_outputs():
             "results/{dataset}/figures/figure11.png",
         ]
     ours.append("results/{dataset}/tables/summary.md")
+    ours += [
+        "results/{dataset}/tables/uncertainty.md",
+        "results/{dataset}/figures/reliability.png",
+    ]
     if CROSS_DOMAIN:
         ours.append("results/{dataset}/tables/cross_domain.md")
     targets = expand(ours, dataset=DATASET)
@@ -166,16 +170,49 @@ def mask_predictions(wildcards):
 
 def catalog_inputs(wildcards):
     """Inputs of the output catalogue: test set, predictions, baseline (and oracle, and
-    scarlet when scarlet.enabled)."""
+    scarlet when scarlet.enabled), and the calibration of the uncertainties fitted on the
+    validation blends."""
     inputs = {
         "test": f"results/{wildcards.dataset}/blends/test.h5",
         "predictions": model_predictions(wildcards),
         "baseline": f"results/{wildcards.dataset}/baseline/sep.csv",
+        "calibration": f"results/{wildcards.dataset}/calibration/calibration.json",
     }
     if HAS_TRUTH:
         inputs["oracle"] = f"results/{wildcards.dataset}/baseline/oracle.csv"
     if config["scarlet"]["enabled"]:
         inputs["scarlet"] = f"results/{wildcards.dataset}/baseline/scarlet.csv"
+    return inputs
+
+
+def calibration_fit_inputs(wildcards):
+    """The validation blends' predictions (flux models), sep baseline (and oracle, and
+    scarlet when scarlet.enabled), for the calibration."""
+    inputs = {
+        "val": f"results/{wildcards.dataset}/blends/val.h5",
+        "predictions": expand(
+            "results/{dataset}/predictions/validation/{model}.h5",
+            dataset=wildcards.dataset,
+            model=[m for m in flux_models(config["models"]) if m in EVALUATED],
+        ),
+        "baseline": f"results/{wildcards.dataset}/baseline/validation/sep.csv",
+    }
+    if HAS_TRUTH:
+        inputs["oracle"] = f"results/{wildcards.dataset}/baseline/validation/oracle.csv"
+    if config["scarlet"]["enabled"]:
+        inputs["scarlet"] = (
+            f"results/{wildcards.dataset}/baseline/validation/scarlet.csv"
+        )
+    return inputs
+
+
+def metrics_inputs(wildcards):
+    """The catalogue, and the calibration of its uncertainties (not for the paper's table)."""
+    inputs = {"catalog": f"results/{wildcards.dataset}/output_catalog.csv"}
+    if wildcards.dataset != PAPER_REFERENCE:
+        inputs["calibration"] = (
+            f"results/{wildcards.dataset}/calibration/calibration.json"
+        )
     return inputs
 
 

@@ -43,3 +43,24 @@ rule predict:
         settings=settings_for("predict"),
     script:
         "../scripts/stage.py"
+
+
+rule predict_validation:
+    input:
+        trained_model="results/{dataset}/models/{model}/model.keras",
+        val="results/{dataset}/blends/val.h5",
+    output:
+        predictions="results/{dataset}/predictions/validation/{model}.h5",
+    log:
+        "results/{dataset}/logs/predict_validation/{model}.log",
+    conda:
+        "../../envs/train.yaml"
+    threads: workflow.cores
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        model="{model}",
+        settings=settings_for("predict_validation"),
+    script:
+        "../scripts/stage.py"

@@ -18,6 +18,43 @@ rule oracle:
         "../scripts/stage.py"
 
 
+rule oracle_validation:
+    input:
+        val="results/{dataset}/blends/val.h5",
+    output:
+        oracle="results/{dataset}/baseline/validation/oracle.csv",
+    log:
+        "results/{dataset}/logs/oracle_validation.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/stage.py"
+
+
+rule calibration:
+    input:
+        unpack(calibration_fit_inputs),
+    output:
+        catalog="results/{dataset}/calibration/validation_catalog.csv",
+        calibration="results/{dataset}/calibration/calibration.json",
+    log:
+        "results/{dataset}/logs/calibration.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        settings=settings_for("calibration"),
+    script:
+        "../scripts/stage.py"
+
+
 rule output_catalog:
     input:
         unpack(catalog_inputs),
@@ -59,7 +96,7 @@ ruleorder: paper_reference_catalog > output_catalog
 
 rule metrics:
     input:
-        catalog="results/{dataset}/output_catalog.csv",
+        unpack(metrics_inputs),
     output:
         metrics="results/{dataset}/metrics.csv",
         binned="results/{dataset}/binned_metrics.csv",
@@ -129,6 +166,41 @@ rule figures:
     params:
         dataset="{dataset}",
         settings=settings_for("figures"),
+    script:
+        "../scripts/stage.py"
+
+
+rule uncertainty:
+    input:
+        catalog="results/{dataset}/output_catalog.csv",
+        calibration="results/{dataset}/calibration/calibration.json",
+        metrics="results/{dataset}/metrics.csv",
+        binned="results/{dataset}/binned_metrics.csv",
+    output:
+        csv="results/{dataset}/tables/uncertainty.csv",
+        md=report(
+            "results/{dataset}/tables/uncertainty.md",
+            caption="../report/uncertainty_table.rst",
+            category="Uncertainties",
+        ),
+        reliability_csv="results/{dataset}/reliability.csv",
+        figure_png=report(
+            "results/{dataset}/figures/reliability.png",
+            caption="../report/reliability.rst",
+            category="Uncertainties",
+        ),
+        figure_pdf="results/{dataset}/figures/reliability.pdf",
+    log:
+        "results/{dataset}/logs/uncertainty.log",
+    conda:
+        "../../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        dataset="{dataset}",
+        settings=settings_for("uncertainty"),
     script:
         "../scripts/stage.py"
 

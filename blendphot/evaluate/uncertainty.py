@@ -1,0 +1,402 @@
+"""Per-galaxy flux uncertainties: raw widths, their calibration on the validation blends, and
+the coverage metrics of the calibrated intervals.
+
+Every method's flux of a galaxy comes with a scale ``s``: the method's own 1-sigma error
+(``g1_flux_<col>_err_raw``: sep's noise errors, the oracle's Cramer-Rao error, a network's
+width) or, for a method without one, its flux itself (relative residuals). The calibration is
+split conformal on the signed normalised residual ``t = (true - flux) / s`` of the validation
+blends: for each nominal level ``p`` the ``(1 - p) / 2`` and ``(1 + p) / 2`` quantiles of ``t``
+(with the finite-sample correction), per group of the galaxy's magnitude difference as the
+method itself measures it (own minus other's; a group of its own when the method has no flux
+for the other galaxy), so that the coverage holds across blend configurations, not only on
+average. The interval at level ``p`` is ``[flux + q_lo s, flux + q_hi s]``: asymmetric where
+the residuals are (a biased method's interval is shifted). The catalogue gets the 68% interval
+(``_p16``, ``_p84``) and its half-width (``_err``, the calibrated 1 sigma).
+
+A scale that is not finite or not positive where the flux is finite is a bad width: counted
+per method and role (``n_bad_width``), and counted as not covered in every coverage figure.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+
+RAW, ERR, P16, P84 = "_err_raw", "_err", "_p16", "_p84"
+ERROR_SUFFIXES = (RAW, ERR, P16, P84)
+"""Suffixes of a method's uncertainty columns: ``g1_flux_<col><suffix>``."""
+ONE_SIGMA = math.erf(1 / math.sqrt(2))  # 0.6827: the level of a 1-sigma interval
+LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, ONE_SIGMA, 0.8, 0.9, 0.95, 0.99)
+"""Nominal levels the calibration is fitted at (the reliability figure's abscissae)."""
+REPORTED = {"68": ONE_SIGMA, "95": 0.95}
+"""Levels of the coverage columns of the metrics (suffix -> level)."""
+ROLE_PREFIX = {"central": ("g1", "g2"), "companion": ("g2", "g1")}
+
+
+def is_uncertainty_column(column: str) -> bool:
+    """Whether a catalogue column holds a method's uncertainty rather than its flux."""
+    return column.startswith(("g1_flux_", "g2_flux_")) and column.endswith(ERROR_SUFFIXES)
+
+
+def gaussian_quantile(level: float) -> float:
+    """z such that a Gaussian's central interval +-z sigma holds ``level``."""
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def role_arrays(catalog: pd.DataFrame, column: str, role: str) -> dict[str, np.ndarray]:
+    """One role's flux, the other galaxy's flux (same method), truth and raw width (NaN
+    when the method has none)."""
+    own, other = ROLE_PREFIX[role]
+    raw = f"{own}_flux_{column}{RAW}"
+    n = len(catalog)
+    return {
+        "flux": catalog[f"{own}_flux_{column}"].to_numpy(float),
+        "other": catalog[f"{other}_flux_{column}"].to_numpy(float),
+        "true": catalog[f"{own}_flux"].to_numpy(float),
+        "raw": catalog[raw].to_numpy(float) if raw in catalog else np.full(n, np.nan),
+        "detection": catalog["detection"].to_numpy(float),
+    }
+
+
+def has_raw_widths(catalog: pd.DataFrame, column: str) -> bool:
+    """Whether the method of this column gives its own widths."""
+    return f"g1_flux_{column}{RAW}" in catalog and f"g2_flux_{column}{RAW}" in catalog
+
+
+def scales(flux: np.ndarray, raw: np.ndarray, own_widths: bool) -> np.ndarray:
+    """The normalising scale: the raw width, or |flux| for a method without widths."""
+    return raw if own_widths else np.abs(flux)
+
+
+def bad_widths(flux: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Where the flux is finite but its scale is not a usable width (non-finite or <= 0)."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(flux) & ~(np.isfinite(scale) & (scale > 0))
+
+
+def groups(arrays: dict[str, np.ndarray], edges: list[float], by_detection: bool) -> np.ndarray:
+    """Group of each galaxy: the bin of its measured magnitude difference (own - other's,
+    from the method's own fluxes) between ``edges``, ``len(edges) + 1`` where the method has
+    no positive flux for one of the two; with ``by_detection``, separately for the blends
+    where sep found exactly the two galaxies and the others (a blend-level observable of how
+    much the two overlap): :func:`n_groups` in all."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dmag = -2.5 * np.log10(arrays["flux"] / arrays["other"])
+    out = np.searchsorted(np.asarray(edges, float), dmag, side="right")
+    out = np.where(np.isfinite(dmag), out, len(edges) + 1)
+    if by_detection:
+        out = out + (len(edges) + 2) * (arrays["detection"] != 2)
+    return out
+
+
+def n_groups(edges: list[float], by_detection: bool) -> int:
+    """How many groups :func:`groups` makes."""
+    return (len(edges) + 2) * (2 if by_detection else 1)
+
+
+def conformal_bounds(t: np.ndarray, level: float) -> tuple[float, float]:
+    """Lower and upper split-conformal bounds of residuals ``t`` for a central interval of
+    ``level``: the floor((n + 1)(1 - level) / 2)-th and ceil((n + 1)(1 + level) / 2)-th
+    smallest, so that each tail holds at most (1 - level) / 2 of a new residual; the
+    smallest and largest residuals where n is too small for that."""
+    ordered = np.sort(np.asarray(t, float))
+    n = len(ordered)
+    upper = math.ceil((n + 1) * (1 + level) / 2 - 1e-9)
+    lower = math.floor((n + 1) * (1 - level) / 2 + 1e-9)
+    return float(ordered[max(lower, 1) - 1]), float(ordered[min(upper, n) - 1])
+
+
+def fit_method(
+    catalog: pd.DataFrame, column: str, edges: list[float], min_group: int, by_detection: bool
+) -> dict:
+    """Calibration of one method on a (validation) catalogue, both roles pooled.
+
+    Returns ``{normaliser, edges, by_detection, levels, lower, upper, n, n_bad_width}``:
+    ``lower``/``upper``
+    hold one list per group of the quantiles at each of :data:`LEVELS`; a group with fewer
+    than ``min_group`` galaxies takes the pooled quantiles.
+    """
+    own = has_raw_widths(catalog, column)
+    parts = [role_arrays(catalog, column, role) for role in ROLE_PREFIX]
+    arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    flux, true = arrays["flux"], arrays["true"]
+    scale = scales(flux, arrays["raw"], own)
+    bad = bad_widths(flux, scale)
+    ok = np.isfinite(flux) & np.isfinite(true) & ~bad
+    t = (true[ok] - flux[ok]) / scale[ok]
+    if t.size == 0:
+        raise ValueError(f"method {column}: no galaxy with a flux and a width to calibrate on")
+    group = groups({k: v[ok] for k, v in arrays.items()}, edges, by_detection)
+    pooled = [conformal_bounds(t, p) for p in LEVELS]
+    lower, upper, counts = [], [], []
+    for g in range(n_groups(edges, by_detection)):
+        inside = t[group == g]
+        bounds = (
+            [conformal_bounds(inside, p) for p in LEVELS] if inside.size >= min_group else pooled
+        )
+        lower.append([b[0] for b in bounds])
+        upper.append([b[1] for b in bounds])
+        counts.append(int(inside.size))
+    return {
+        "normaliser": "own width" if own else "relative",
+        "edges": [float(e) for e in edges],
+        "by_detection": bool(by_detection),
+        "levels": list(LEVELS),
+        "lower": lower,
+        "upper": upper,
+        "n": counts,
+        "n_bad_width": int(bad.sum()),
+    }
+
+
+def fit_calibration(
+    catalog: pd.DataFrame,
+    columns: list[str],
+    edges: list[float],
+    min_group: int,
+    by_detection: bool = True,
+) -> dict[str, dict]:
+    """Calibration of every method (catalogue column suffix) of a validation catalogue."""
+    return {col: fit_method(catalog, col, edges, min_group, by_detection) for col in columns}
+
+
+def interval(
+    arrays: dict[str, np.ndarray], fit: dict, level: float, own_widths: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated interval (low, high) at a fitted ``level`` of one role's galaxies; NaN where
+    the flux or its width is unusable."""
+    k = int(np.argmin(np.abs(np.asarray(fit["levels"]) - level)))
+    if not math.isclose(fit["levels"][k], level, abs_tol=1e-6):
+        raise ValueError(f"level {level} was not fitted (levels {fit['levels']})")
+    scale = scales(arrays["flux"], arrays["raw"], own_widths)
+    g = groups(arrays, fit["edges"], fit["by_detection"])
+    lo = np.asarray(fit["lower"], float)[g, k]
+    hi = np.asarray(fit["upper"], float)[g, k]
+    usable = ~bad_widths(arrays["flux"], scale) & np.isfinite(arrays["flux"])
+    with np.errstate(invalid="ignore"):
+        low = np.where(usable, arrays["flux"] + lo * scale, np.nan)
+        high = np.where(usable, arrays["flux"] + hi * scale, np.nan)
+    return low, high
+
+
+def raw_interval(arrays: dict[str, np.ndarray], level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The method's own Gaussian interval flux +- z sigma (NaN where it has no width)."""
+    z = gaussian_quantile(level)
+    with np.errstate(invalid="ignore"):
+        usable = arrays["raw"] > 0
+        half = np.where(usable, z * arrays["raw"], np.nan)
+    return arrays["flux"] - half, arrays["flux"] + half
+
+
+def calibrated_columns(catalog: pd.DataFrame, column: str, fit: dict) -> dict[str, np.ndarray]:
+    """The catalogue's calibrated columns of one method: ``g1_flux_<col>_err`` (half-width of
+    the 68% interval), ``_p16`` and ``_p84`` (its ends), for both galaxies."""
+    own = has_raw_widths(catalog, column)
+    out = {}
+    for role, (prefix, _) in ROLE_PREFIX.items():
+        low, high = interval(role_arrays(catalog, column, role), fit, ONE_SIGMA, own)
+        out[f"{prefix}_flux_{column}{ERR}"] = (high - low) / 2
+        out[f"{prefix}_flux_{column}{P16}"] = low
+        out[f"{prefix}_flux_{column}{P84}"] = high
+    return out
+
+
+def gaussian_nll(true: np.ndarray, centre: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Negative log-likelihood of ``true`` under N(centre, sigma^2), per galaxy."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (true - centre) / sigma
+        return 0.5 * z**2 + np.log(sigma) + 0.5 * math.log(2 * math.pi)
+
+
+def coverage_flags(
+    arrays: dict[str, np.ndarray], fit: dict | None, own: bool, level: float, raw: bool
+) -> np.ndarray:
+    """Whether each galaxy's truth lies in its interval (calibrated, or the method's own with
+    ``raw``); a bad width counts as not covered."""
+    if raw:
+        low, high = raw_interval(arrays, level)
+    else:
+        low, high = interval(arrays, fit, level, own)
+    with np.errstate(invalid="ignore"):
+        return (arrays["true"] >= low) & (arrays["true"] <= high)
+
+
+def uncertainty_summary(
+    arrays: dict[str, np.ndarray], fit: dict | None, own: bool
+) -> dict[str, float]:
+    """Coverage (per cent) of the 68% and 95% intervals, calibrated and raw; median relative
+    width (68% half-width / true flux); mean Gaussian NLL (flux units of the catalogue),
+    calibrated and raw; bad widths. Over the galaxies with a finite flux."""
+    measured = np.isfinite(arrays["flux"]) & np.isfinite(arrays["true"])
+    sub = {k: v[measured] for k, v in arrays.items()}
+    nan = float("nan")
+    row: dict[str, float] = {
+        "n_bad_width": int(bad_widths(sub["flux"], scales(sub["flux"], sub["raw"], own)).sum())
+    }
+    if not measured.any():
+        return row
+    for name, level in REPORTED.items():
+        row[f"coverage{name}"] = (
+            100 * float(np.mean(coverage_flags(sub, fit, own, level, False))) if fit else nan
+        )
+        row[f"coverage{name}_raw"] = (
+            100 * float(np.mean(coverage_flags(sub, fit, own, level, True))) if own else nan
+        )
+    if fit:
+        low, high = interval(sub, fit, ONE_SIGMA, own)
+        half = (high - low) / 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            row["median_relative_width"] = float(np.nanmedian(half / np.abs(sub["true"])))
+        nll = gaussian_nll(sub["true"], (low + high) / 2, half)
+        row["nll"] = float(np.mean(nll)) if np.isfinite(nll).all() else nan
+    if own:
+        nll = gaussian_nll(sub["true"], sub["flux"], sub["raw"])
+        row["nll_raw"] = float(np.mean(nll)) if np.isfinite(nll).all() else nan
+    return row
+
+
+def reliability_table(catalog: pd.DataFrame, methods: list, calibration: dict) -> pd.DataFrame:
+    """Empirical against nominal coverage (per cent) at every fitted level, per method, both
+    roles pooled, calibrated and raw (NaN for a method without its own widths)."""
+    rows = []
+    for method in methods:
+        fit = calibration.get(method.column)
+        own = has_raw_widths(catalog, method.column)
+        parts = [role_arrays(catalog, method.column, role) for role in ROLE_PREFIX]
+        arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        measured = np.isfinite(arrays["flux"]) & np.isfinite(arrays["true"])
+        arrays = {k: v[measured] for k, v in arrays.items()}
+        for level in LEVELS:
+            cal = coverage_flags(arrays, fit, own, level, False) if fit else None
+            raw = coverage_flags(arrays, fit, own, level, True) if own else None
+            rows.append(
+                {
+                    "method": method.label,
+                    "nominal": 100 * level,
+                    "coverage": 100 * float(np.mean(cal)) if cal is not None else np.nan,
+                    "coverage_raw": 100 * float(np.mean(raw)) if raw is not None else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def uncertainty_table(catalog: pd.DataFrame, methods: list, calibration: dict) -> pd.DataFrame:
+    """One row per (selection, method, role) as the metrics table, role 'both' pooling the
+    two galaxies, with the columns of :func:`uncertainty_summary`."""
+    from blendphot.evaluate.metrics import selections
+
+    rows = []
+    for sel_name, masks in selections(catalog["detection"].to_numpy()).items():
+        for method in methods:
+            fit = calibration.get(method.column)
+            own = has_raw_widths(catalog, method.column)
+            parts = {
+                role: {
+                    k: v[masks[role]] for k, v in role_arrays(catalog, method.column, role).items()
+                }
+                for role in ROLE_PREFIX
+            }
+            parts["both"] = {
+                k: np.concatenate([parts[r][k] for r in ROLE_PREFIX]) for k in parts["central"]
+            }
+            for role, arrays in parts.items():
+                rows.append(
+                    {
+                        "selection": sel_name,
+                        "method": method.label,
+                        "role": role,
+                        **uncertainty_summary(arrays, fit, own),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def binned_coverage(catalog: pd.DataFrame, methods: list, calibration: dict) -> pd.DataFrame:
+    """Calibrated coverage (per cent) of the 68% and 95% intervals in the bins of the binned
+    metrics (magnitude difference, distance / radius; figure-5 selection), per method and
+    role (and 'both'), keyed as :func:`blendphot.evaluate.metrics.binned_table`'s rows of
+    type 'all'. Galaxies with a flux but a bad width count as not covered."""
+    from blendphot.evaluate.metrics import BINNED_AXES, axis_edges, role_quantities, selections
+
+    mask = selections(catalog["detection"].to_numpy())["figure5"]
+    rows = []
+    for method in methods:
+        fit = calibration.get(method.column)
+        if fit is None:
+            continue
+        own = has_raw_widths(catalog, method.column)
+        per_role = {}
+        for role in ROLE_PREFIX:
+            arrays = {
+                k: v[mask[role]] for k, v in role_arrays(catalog, method.column, role).items()
+            }
+            quantities = {k: v[mask[role]] for k, v in role_quantities(catalog, role).items()}
+            flags = {n: coverage_flags(arrays, fit, own, p, False) for n, p in REPORTED.items()}
+            # every galaxy with a flux (a bad width counts as not covered)
+            kept = np.isfinite(arrays["flux"]) & np.isfinite(arrays["true"])
+            per_role[role] = (quantities, flags, kept)
+        per_role["both"] = tuple(
+            {
+                k: np.concatenate([per_role[r][i][k] for r in ROLE_PREFIX])
+                for k in per_role["central"][i]
+            }
+            for i in (0, 1)
+        ) + (np.concatenate([per_role[r][2] for r in ROLE_PREFIX]),)
+        for role, (quantities, flags, kept) in per_role.items():
+            for axis in BINNED_AXES:
+                x = quantities[axis]
+                edges = axis_edges(axis, x)  # as the binned metrics: all selected galaxies
+                for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+                    last = hi == edges[-1]
+                    inside = kept & np.isfinite(x) & (x >= lo) & ((x <= hi) if last else (x < hi))
+                    row = {
+                        "method": method.label,
+                        "role": role,
+                        "axis": axis,
+                        "type": "all",
+                        "bin_low": lo,
+                        "bin_high": hi,
+                        "n_coverage": int(inside.sum()),
+                    }
+                    for name, covered in flags.items():
+                        row[f"coverage{name}"] = (
+                            100 * float(np.mean(covered[inside])) if inside.any() else np.nan
+                        )
+                    rows.append(row)
+    return pd.DataFrame(rows)
+
+
+MIN_BIN = 20
+"""Bins with fewer galaxies are left out of the worst-bin columns of the report."""
+
+
+def uncertainty_report(metrics: pd.DataFrame, binned: pd.DataFrame) -> pd.DataFrame:
+    """One row per method: the uncertainty columns of the metrics (selection 'all', role
+    'both') and the largest distance (points) of a bin's calibrated coverage from its nominal
+    level over the binned metrics (role 'both', bins of at least :data:`MIN_BIN` galaxies)."""
+    rows = metrics[(metrics["selection"] == "all") & (metrics["role"] == "both")]
+    columns = [
+        "method",
+        "n",
+        "n_bad_width",
+        "coverage68_raw",
+        "coverage68",
+        "coverage95_raw",
+        "coverage95",
+        "median_relative_width",
+        "nll_raw",
+        "nll",
+    ]
+    report = rows[[c for c in columns if c in rows]].reset_index(drop=True)
+    bins = binned[
+        (binned["role"] == "both") & (binned["type"] == "all") & (binned["n_coverage"] >= MIN_BIN)
+    ]
+    for name, level in REPORTED.items():
+        for axis in ("mag_difference", "distance_over_radius"):
+            part = bins[bins["axis"] == axis]
+            worst = (part[f"coverage{name}"] - 100 * level).abs().groupby(part["method"]).max()
+            report[f"worst_bin{name}_{axis}"] = report["method"].map(worst)
+    return report

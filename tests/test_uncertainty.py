@@ -1,0 +1,144 @@
+"""Per-galaxy flux uncertainties: the oracle's Cramer-Rao errors, sep's errors, the
+conformal calibration and its coverage metrics, on small arrays."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from blendphot.evaluate.catalog import Method, methods_in
+from blendphot.evaluate.oracle import amplitude_errors, fit_amplitudes
+from blendphot.evaluate.uncertainty import (
+    LEVELS,
+    ONE_SIGMA,
+    binned_coverage,
+    calibrated_columns,
+    conformal_bounds,
+    fit_calibration,
+    reliability_table,
+    uncertainty_report,
+    uncertainty_table,
+)
+
+
+def _profiles(n: int, size: int, rng) -> np.ndarray:
+    """Two overlapping Gaussian blobs per blend (N, 2, S, S), unit peak."""
+    y, x = np.mgrid[:size, :size]
+    centres = rng.uniform(size * 0.3, size * 0.7, (n, 2, 2))
+    widths = rng.uniform(1.0, 3.0, (n, 2))
+    return np.exp(
+        -((x - centres[..., 0, None, None]) ** 2 + (y - centres[..., 1, None, None]) ** 2)
+        / (2 * widths[..., None, None] ** 2)
+    )
+
+
+def test_oracle_cramer_rao_errors_are_calibrated_by_construction():
+    rng = np.random.default_rng(1)
+    templates = _profiles(4000, 12, rng)
+    amps = rng.uniform(0.5, 3.0, (4000, 2))
+    noise = 0.3
+    blends = np.einsum("ni,nixy->nxy", amps, templates) + rng.normal(0, noise, (4000, 12, 12))
+    est = fit_amplitudes(blends, templates)
+    err = amplitude_errors(templates, noise)
+    z = np.abs(est - amps) / err
+    assert np.mean(z < 1) == pytest.approx(ONE_SIGMA, abs=0.02)
+    assert np.mean(z < 1.96) == pytest.approx(0.95, abs=0.01)
+    # the error grows as the two templates overlap more (the Gram matrix nearly singular)
+    near = np.stack([templates[:, 0], np.roll(templates[:, 0], 1, axis=-1)], 1)
+    alone = noise / np.sqrt((templates[:, 0] ** 2).sum(axis=(1, 2)))
+    ratio = amplitude_errors(near, noise)[:, 0] / alone
+    assert (ratio > 1).all() and np.median(ratio) > 2
+
+
+def test_conformal_bounds_have_the_finite_sample_guarantee():
+    t = np.arange(99, dtype=float)  # 99 residuals: 0..98
+    lo, hi = conformal_bounds(t, 0.9)
+    # each tail may hold at most 5%: with n + 1 = 100, the 95th value from either end
+    assert (lo, hi) == (4.0, 94.0)
+    assert conformal_bounds(np.arange(5.0), 0.99) == (0.0, 4.0)  # too few: the whole range
+
+
+def _catalog(n: int, rng, scale_bias: float = 1.0, with_raw: bool = True) -> pd.DataFrame:
+    """A catalogue of one method 'm' whose errors are heteroscedastic, with truth."""
+    true = rng.uniform(1.0, 10.0, (n, 2))
+    sigma = 0.05 * true * rng.uniform(0.5, 3.0, (n, 2))
+    flux = true + sigma * rng.standard_t(5, (n, 2)) + 0.3 * sigma  # heavy tails, a bias
+    cat = pd.DataFrame(
+        {
+            "detection": 2,
+            "distance": rng.uniform(5, 40, n),
+            "g1_mag": 25.96 - 2.5 * np.log10(true[:, 0]),
+            "g2_mag": 25.96 - 2.5 * np.log10(true[:, 1]),
+            "g1_rad": 5.0,
+            "g2_rad": 4.0,
+            "g1_type": "disk",
+            "g2_type": "sph",
+            "g1_flux": true[:, 0],
+            "g2_flux": true[:, 1],
+            "g1_flux_m": flux[:, 0],
+            "g2_flux_m": flux[:, 1],
+        }
+    )
+    if with_raw:
+        cat["g1_flux_m_err_raw"] = scale_bias * sigma[:, 0]
+        cat["g2_flux_m_err_raw"] = scale_bias * sigma[:, 1]
+    return cat
+
+
+@pytest.mark.parametrize("with_raw", [True, False])
+def test_calibration_on_validation_gives_nominal_coverage_on_test(with_raw):
+    rng = np.random.default_rng(2)
+    val, test = _catalog(3000, rng, 0.4, with_raw), _catalog(3000, rng, 0.4, with_raw)
+    fits = fit_calibration(val, ["m"], [-1.0, 0.0, 1.0], 30)
+    assert fits["m"]["normaliser"] == ("own width" if with_raw else "relative")
+    for name, values in calibrated_columns(test, "m", fits["m"]).items():
+        test[name] = values
+    assert (test["g1_flux_m_p84"] > test["g1_flux_m_p16"]).all()
+    method = Method("m", "m", 25.96)
+    table = uncertainty_table(test, [method], fits)
+    row = table[(table.selection == "all") & (table.role == "both")].iloc[0]
+    assert row["coverage68"] == pytest.approx(100 * ONE_SIGMA, abs=3)
+    assert row["coverage95"] == pytest.approx(95, abs=2)
+    if with_raw:  # widths 0.4 times too small: the raw intervals under-cover
+        assert row["coverage68_raw"] < 50
+        assert row["nll"] < row["nll_raw"]
+    else:
+        assert np.isnan(row["coverage68_raw"])
+    curves = reliability_table(test, [method], fits)
+    assert len(curves) == len(LEVELS)
+    assert (curves["coverage"] - curves["nominal"]).abs().max() < 4
+
+
+def test_bad_widths_are_counted_and_not_covered():
+    rng = np.random.default_rng(3)
+    val, test = _catalog(500, rng), _catalog(500, rng)
+    fits = fit_calibration(val, ["m"], [], 30)
+    test.loc[:9, "g1_flux_m_err_raw"] = np.nan
+    test.loc[10:19, "g1_flux_m_err_raw"] = -1.0
+    table = uncertainty_table(test, [Method("m", "m", 25.96)], fits)
+    central = table[(table.selection == "all") & (table.role == "central")].iloc[0]
+    assert central["n_bad_width"] == 20
+    good = uncertainty_table(test.iloc[20:], [Method("m", "m", 25.96)], fits)
+    good = good[(good.selection == "all") & (good.role == "central")].iloc[0]
+    # the 20 bad ones count as misses: coverage over all 500, not over the 480 good ones
+    assert central["coverage68"] == pytest.approx(good["coverage68"] * 480 / 500, abs=1e-9)
+    cal = calibrated_columns(test, "m", fits["m"])
+    assert np.isnan(cal["g1_flux_m_err"][:20]).all()
+
+
+def test_uncertainty_columns_are_not_methods_and_the_report_reads_the_metrics():
+    rng = np.random.default_rng(4)
+    cat = _catalog(400, rng)
+    fits = fit_calibration(cat, ["m"], [0.0], 30)
+    for name, values in calibrated_columns(cat, "m", fits["m"]).items():
+        cat[name] = values
+    methods = methods_in(cat, {}, 25.96, 25.67)
+    assert [m.column for m in methods] == ["m"]
+    metrics = uncertainty_table(cat, methods, fits).assign(n=1)
+    from blendphot.evaluate.metrics import binned_table
+
+    keys = ["method", "role", "axis", "type", "bin_low", "bin_high"]
+    binned = binned_table(cat, methods).merge(binned_coverage(cat, methods, fits), on=keys)
+    assert binned["coverage68"].notna().all()
+    report = uncertainty_report(metrics, binned)
+    assert list(report["method"]) == ["m"]
+    assert report.filter(like="worst_bin").notna().all(axis=None)
