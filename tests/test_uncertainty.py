@@ -11,6 +11,10 @@ from blendphot.evaluate.uncertainty import (
     LEVELS,
     ONE_SIGMA,
     binned_coverage,
+    bootstrap_coverage_error,
+    bootstrap_table,
+    bootstrap_weights,
+    bootstrap_worst_bin_noise,
     calibrated_columns,
     conformal_bounds,
     fit_calibration,
@@ -142,3 +146,32 @@ def test_uncertainty_columns_are_not_methods_and_the_report_reads_the_metrics():
     report = uncertainty_report(metrics, binned)
     assert list(report["method"]) == ["m"]
     assert report.filter(like="worst_bin").notna().all(axis=None)
+    cat["g1_id"], cat["g2_id"] = np.arange(400) % 7, 7 + np.arange(400) % 5
+    boot = bootstrap_table(cat, methods, fits, 200, 0)
+    report = uncertainty_report(metrics, binned, boot)
+    assert report.loc[0, "n_galaxies"] == 12
+    columns = list(report.columns)  # each standard error and noise level beside its figure
+    assert columns[columns.index("coverage68") + 1] == "coverage68_se"
+    assert columns[columns.index("coverage68_raw") + 1] == "coverage68_raw_se"
+    noise = "worst_bin_noise68_distance_over_radius"
+    assert columns[columns.index("worst_bin68_distance_over_radius") + 1] == noise
+    assert (report.filter(like="_se") > 0).all(axis=None)
+
+
+def test_galaxy_bootstrap_sees_that_blends_share_galaxies():
+    rng = np.random.default_rng(5)
+    ids = np.arange(1200) % 24  # 24 galaxies, each in 50 blends
+    flags = (rng.uniform(size=24) < 0.68)[ids]  # covered or not: a property of the galaxy
+    weights = bootstrap_weights(ids, 2000, 0)
+    assert weights.shape == (2000, 1200)
+    assert (weights[:, ids == 3] == weights[:, [3]]).all()  # a galaxy's blends move together
+    assert weights[:, :24].sum(axis=1) == pytest.approx(24)  # one draw per distinct galaxy
+    clustered = bootstrap_coverage_error(flags, weights)
+    p = flags.mean()
+    assert clustered == pytest.approx(100 * np.sqrt(p * (1 - p) / 24), rel=0.25)
+    naive = bootstrap_coverage_error(flags, bootstrap_weights(np.arange(1200), 2000, 0))
+    assert clustered > 3 * naive  # resampling the blends would understate the noise
+    bins = [ids % 6 == k for k in range(6)]
+    assert bootstrap_worst_bin_noise(flags, bins, weights, 20) > 5
+    assert bootstrap_worst_bin_noise(np.ones(1200, bool), bins, weights, 20) == 0
+    assert np.isnan(bootstrap_worst_bin_noise(flags, bins, weights, 1000))  # no bin large enough

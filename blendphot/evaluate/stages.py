@@ -210,14 +210,24 @@ def uncertainty(settings: dict, inputs: dict, outputs: dict, params: dict, threa
 
     from blendphot.evaluate.methods import evaluation_methods
     from blendphot.evaluate.tables import write_table_files
-    from blendphot.evaluate.uncertainty import reliability_table, uncertainty_report
+    from blendphot.evaluate.uncertainty import (
+        BOOTSTRAP_SEED,
+        N_BOOTSTRAP,
+        bootstrap_table,
+        reliability_table,
+        uncertainty_report,
+    )
     from blendphot.figures.uncertainty import reliability_figure
     from blendphot.io import write_csv
 
     catalog = pd.read_csv(inputs["catalog"])
     methods = evaluation_methods(settings, params["dataset"], catalog)
     fits = _read_calibration(inputs["calibration"])
-    report = uncertainty_report(pd.read_csv(inputs["metrics"]), pd.read_csv(inputs["binned"]))
+    report = uncertainty_report(
+        pd.read_csv(inputs["metrics"]),
+        pd.read_csv(inputs["binned"]),
+        bootstrap_table(catalog, methods, fits, N_BOOTSTRAP, BOOTSTRAP_SEED),
+    )
     report = report.round(2).assign(median_relative_width=report["median_relative_width"].round(4))
     write_table_files(
         report,
@@ -227,7 +237,12 @@ def uncertainty(settings: dict, inputs: dict, outputs: dict, params: dict, threa
         "(per cent) of the 68% and 95% intervals before (raw: the method's own errors) and "
         "after calibration on the validation set, median relative 1-sigma width, mean "
         "Gaussian NLL, bad widths, and the largest distance (points) of a bin's coverage "
-        "from the nominal one over the magnitude-difference and distance/radius bins.",
+        "from the nominal one over the magnitude-difference and distance/radius bins. "
+        "Sampling noise of the few distinct test galaxies (blends share them): _se is the "
+        f"standard error of a coverage from a bootstrap over the distinct galaxies "
+        f"({N_BOOTSTRAP} replicates), _noise the worst-bin distance that this noise alone "
+        "gives (median over the replicates of the largest deviation of a bin from its "
+        "observed coverage).",
     )
     curves = reliability_table(catalog, methods, fits)
     write_csv(curves, Path(outputs["reliability_csv"]), float_format="%.6g")
