@@ -17,6 +17,8 @@ flux_central_err     1-sigma error of flux_central from the pixel noise, sqrt(np
 flux_companion_err   1-sigma error of flux_companion (likewise)
 kron_central_err     1-sigma error of kron_central (sep.sum_ellipse with the noise)
 kron_companion_err   1-sigma error of kron_companion
+separation           distance of the two detections / sum of their semi-major axes (sep's
+                     ``a``), where both galaxies were found (NaN otherwise)
 iso_central          isophotal flux of the central on its own isolated stamp
 iso_companion        isophotal flux of the companion on its own (shifted) isolated stamp
 iso_kron_central     Kron flux of the central on its isolated stamp
@@ -67,6 +69,7 @@ COLUMNS = (
     "flux_companion_err",
     "kron_central_err",
     "kron_companion_err",
+    "separation",
     "iso_central",
     "iso_companion",
     "iso_kron_central",
@@ -126,6 +129,7 @@ def _measure_row(
         m.err_companion,
         m.kron_err_central,
         m.kron_err_companion,
+        m.separation,
         *reference,
         flags,
     )

@@ -83,6 +83,19 @@ class BlendMeasure(NamedTuple):
     err_companion: float = np.nan
     kron_err_central: float = np.nan
     kron_err_companion: float = np.nan
+    separation: float = np.nan  # detections' distance / sum of semi-major axes (both found)
+
+
+def detection_separation(objects: np.ndarray, central: int, companion: int) -> float:
+    """Distance between the central's and the companion's detections in units of the sum of
+    their semi-major axes (sep's second-moment ``a``): an observable of how much the two
+    overlap; NaN unless both were found."""
+    if central < 0 or companion < 0:
+        return np.nan
+    pair = objects[[central, companion]]
+    distance = np.hypot(*(np.diff(np.asarray(pair[k], float))[0] for k in ("x", "y")))
+    size = float(np.sum(np.asarray(pair["a"], float)))
+    return float(distance / size) if size > 0 else np.nan
 
 
 def run_limits(size: int) -> Limits:
@@ -193,7 +206,17 @@ def measure_blend(
                 data, objects, segmap, found, params["kron"], noise
             )
     return BlendMeasure(
-        iso[0], iso[1], code, used, len(objects), auto[0], auto[1], flags, *iso_err, *auto_err
+        iso[0],
+        iso[1],
+        code,
+        used,
+        len(objects),
+        auto[0],
+        auto[1],
+        flags,
+        *iso_err,
+        *auto_err,
+        detection_separation(objects, i_cen, i_comp),
     )
 
 

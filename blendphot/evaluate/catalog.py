@@ -152,6 +152,8 @@ def build_output_catalog(
     catalog["g1_flux_sex"] = sep["flux_central"].to_numpy()
     catalog["g2_flux_sex"] = sep["flux_companion"].to_numpy()
     catalog["detection"] = sep["detection"].to_numpy()
+    if "separation" in sep.columns:  # an observable of the overlap (uncertainty groups)
+        catalog["sep_separation"] = sep["separation"].to_numpy(float)
     catalog["g1_sex_mag"] = magnitudes(catalog["g1_flux_sex"].to_numpy(), sep_zeropoint)
     catalog["g2_sex_mag"] = magnitudes(catalog["g2_flux_sex"].to_numpy(), sep_zeropoint)
     for suffix, (central, companion) in BASELINE_COLUMNS.items():

@@ -88,6 +88,7 @@ def calibration(settings: dict, inputs: dict, outputs: dict, params: dict, threa
         options["groups"],
         options["min_group"],
         options["by_detection"],
+        options.get("separation_groups"),
     )
     k = LEVELS.index(ONE_SIGMA)
     for column, fit in fits.items():

@@ -58,6 +58,11 @@ def role_arrays(catalog: pd.DataFrame, column: str, role: str) -> dict[str, np.n
         "true": catalog[f"{own}_flux"].to_numpy(float),
         "raw": catalog[raw].to_numpy(float) if raw in catalog else np.full(n, np.nan),
         "detection": catalog["detection"].to_numpy(float),
+        "separation": (
+            catalog["sep_separation"].to_numpy(float)
+            if "sep_separation" in catalog
+            else np.full(n, np.nan)
+        ),
     }
 
 
@@ -77,23 +82,39 @@ def bad_widths(flux: np.ndarray, scale: np.ndarray) -> np.ndarray:
         return np.isfinite(flux) & ~(np.isfinite(scale) & (scale > 0))
 
 
-def groups(arrays: dict[str, np.ndarray], edges: list[float], by_detection: bool) -> np.ndarray:
+def groups(
+    arrays: dict[str, np.ndarray],
+    edges: list[float],
+    by_detection: bool,
+    separation_edges: list[float] | None = None,
+) -> np.ndarray:
     """Group of each galaxy: the bin of its measured magnitude difference (own - other's,
     from the method's own fluxes) between ``edges``, ``len(edges) + 1`` where the method has
-    no positive flux for one of the two; with ``by_detection``, separately for the blends
-    where sep found exactly the two galaxies and the others (a blend-level observable of how
-    much the two overlap): :func:`n_groups` in all."""
+    no positive flux for one of the two; within that, an observable of how much the two
+    overlap (:func:`n_groups` in all): with ``separation_edges``, the bin of sep's distance
+    between the two detections in units of their sizes (a group of its own where sep did not
+    find both), else with ``by_detection`` the blends where sep found exactly the two
+    galaxies and the others."""
     with np.errstate(divide="ignore", invalid="ignore"):
         dmag = -2.5 * np.log10(arrays["flux"] / arrays["other"])
     out = np.searchsorted(np.asarray(edges, float), dmag, side="right")
     out = np.where(np.isfinite(dmag), out, len(edges) + 1)
-    if by_detection:
+    if separation_edges is not None:
+        separation = arrays["separation"]
+        overlap = np.searchsorted(np.asarray(separation_edges, float), separation, side="right")
+        overlap = np.where(np.isfinite(separation), overlap, len(separation_edges) + 1)
+        out = out + (len(edges) + 2) * overlap
+    elif by_detection:
         out = out + (len(edges) + 2) * (arrays["detection"] != 2)
     return out
 
 
-def n_groups(edges: list[float], by_detection: bool) -> int:
+def n_groups(
+    edges: list[float], by_detection: bool, separation_edges: list[float] | None = None
+) -> int:
     """How many groups :func:`groups` makes."""
+    if separation_edges is not None:
+        return (len(edges) + 2) * (len(separation_edges) + 2)
     return (len(edges) + 2) * (2 if by_detection else 1)
 
 
@@ -110,11 +131,17 @@ def conformal_bounds(t: np.ndarray, level: float) -> tuple[float, float]:
 
 
 def fit_method(
-    catalog: pd.DataFrame, column: str, edges: list[float], min_group: int, by_detection: bool
+    catalog: pd.DataFrame,
+    column: str,
+    edges: list[float],
+    min_group: int,
+    by_detection: bool,
+    separation_edges: list[float] | None = None,
 ) -> dict:
     """Calibration of one method on a (validation) catalogue, both roles pooled.
 
-    Returns ``{normaliser, edges, by_detection, levels, lower, upper, n, n_bad_width}``:
+    Returns ``{normaliser, edges, by_detection, separation_edges, levels, lower, upper, n,
+    n_bad_width}`` (groups: :func:`groups`):
     ``lower``/``upper``
     hold one list per group of the quantiles at each of :data:`LEVELS`; a group with fewer
     than ``min_group`` galaxies takes the pooled quantiles.
@@ -129,10 +156,10 @@ def fit_method(
     t = (true[ok] - flux[ok]) / scale[ok]
     if t.size == 0:
         raise ValueError(f"method {column}: no galaxy with a flux and a width to calibrate on")
-    group = groups({k: v[ok] for k, v in arrays.items()}, edges, by_detection)
+    group = groups({k: v[ok] for k, v in arrays.items()}, edges, by_detection, separation_edges)
     pooled = [conformal_bounds(t, p) for p in LEVELS]
     lower, upper, counts = [], [], []
-    for g in range(n_groups(edges, by_detection)):
+    for g in range(n_groups(edges, by_detection, separation_edges)):
         inside = t[group == g]
         bounds = (
             [conformal_bounds(inside, p) for p in LEVELS] if inside.size >= min_group else pooled
@@ -144,6 +171,9 @@ def fit_method(
         "normaliser": "own width" if own else "relative",
         "edges": [float(e) for e in edges],
         "by_detection": bool(by_detection),
+        "separation_edges": (
+            None if separation_edges is None else [float(e) for e in separation_edges]
+        ),
         "levels": list(LEVELS),
         "lower": lower,
         "upper": upper,
@@ -158,9 +188,16 @@ def fit_calibration(
     edges: list[float],
     min_group: int,
     by_detection: bool = True,
+    separation_edges: list[float] | None = None,
 ) -> dict[str, dict]:
-    """Calibration of every method (catalogue column suffix) of a validation catalogue."""
-    return {col: fit_method(catalog, col, edges, min_group, by_detection) for col in columns}
+    """Calibration of every method (catalogue column suffix) of a validation catalogue;
+    ``separation_edges`` needs the catalogue's ``sep_separation``."""
+    if separation_edges is not None and "sep_separation" not in catalog:
+        raise ValueError("separation groups need sep's detection separation (sep_separation)")
+    return {
+        col: fit_method(catalog, col, edges, min_group, by_detection, separation_edges)
+        for col in columns
+    }
 
 
 def interval(
@@ -172,7 +209,7 @@ def interval(
     if not math.isclose(fit["levels"][k], level, abs_tol=1e-6):
         raise ValueError(f"level {level} was not fitted (levels {fit['levels']})")
     scale = scales(arrays["flux"], arrays["raw"], own_widths)
-    g = groups(arrays, fit["edges"], fit["by_detection"])
+    g = groups(arrays, fit["edges"], fit["by_detection"], fit.get("separation_edges"))
     lo = np.asarray(fit["lower"], float)[g, k]
     hi = np.asarray(fit["upper"], float)[g, k]
     usable = ~bad_widths(arrays["flux"], scale) & np.isfinite(arrays["flux"])
