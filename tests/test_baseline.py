@@ -110,6 +110,16 @@ def test_kron_flux_is_closer_to_truth_than_isophotal():
     assert abs(m.kron_central - 100) < abs(m.flux_central - 100)
 
 
+def test_separation_of_the_detections_grows_with_their_distance():
+    near, far = (measure_blend(_pair(x2=x2), NOISE, 6.0, PARAMS) for x2 in (80, 100))
+    assert near.detection == far.detection == 2
+    assert 0 < near.separation < far.separation
+    # sigma 3 px Gaussians: sep's a is about 3 px each, so 36 px apart is about 6 sums of a
+    assert far.separation == pytest.approx(36 / 6, rel=0.25)
+    alone = measure_blend(_gaussian(128, 64, 64, 100, 3).astype(np.float32), NOISE, 6.0, PARAMS)
+    assert np.isnan(alone.separation)
+
+
 def test_kron_masks_neighbours_through_the_segmentation():
     img = _pair(flux2=400.0, x2=80)
     data, _ = prepare_image(img)

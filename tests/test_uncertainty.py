@@ -175,3 +175,36 @@ def test_galaxy_bootstrap_sees_that_blends_share_galaxies():
     assert bootstrap_worst_bin_noise(flags, bins, weights, 20) > 5
     assert bootstrap_worst_bin_noise(np.ones(1200, bool), bins, weights, 20) == 0
     assert np.isnan(bootstrap_worst_bin_noise(flags, bins, weights, 1000))  # no bin large enough
+
+
+def test_separation_groups_calibrate_each_overlap_class():
+    rng = np.random.default_rng(6)
+
+    def overlapping(n):  # residuals 3x the stated width where sep's detections are close
+        cat = _catalog(n, rng)
+        cat["sep_separation"] = rng.uniform(0.5, 3.0, n)
+        cat.loc[: n // 10, "sep_separation"] = np.nan  # sep did not find both
+        close = (cat["sep_separation"] < 1.5).to_numpy()
+        for g in ("g1", "g2"):
+            offset = cat[f"{g}_flux_m"] - cat[f"{g}_flux"]
+            cat[f"{g}_flux_m"] = cat[f"{g}_flux"] + np.where(close, 3.0, 1.0) * offset
+        return cat, close
+
+    (val, _), (test, close) = overlapping(3000), overlapping(3000)
+    method = [Method("m", "m", 25.96)]
+    for edges, expect_close in ((None, False), ([1.5], True)):
+        fits = fit_calibration(val, ["m"], [], 30, False, edges)
+        assert len(fits["m"]["n"]) == (2 if edges is None else 6)
+        covered = {}
+        for part in (close, ~close):
+            table = uncertainty_table(test[part], method, fits)
+            covered[part is close] = table.query("selection == 'all' and role == 'both'")[
+                "coverage68"
+            ].iloc[0]
+        if expect_close:  # each overlap class at its nominal level
+            assert covered[True] == pytest.approx(100 * ONE_SIGMA, abs=4)
+            assert covered[False] == pytest.approx(100 * ONE_SIGMA, abs=4)
+        else:  # pooled: the close blends under-cover
+            assert covered[True] < 55
+    with pytest.raises(ValueError, match="sep_separation"):
+        fit_calibration(val.drop(columns="sep_separation"), ["m"], [], 30, False, [1.5])
