@@ -1,0 +1,103 @@
+"""Benchmark: calibration groupings of the flux uncertainties, side by side, on a finished run.
+
+Reads ``results/<dataset>/`` (``output_catalog.csv``, ``calibration/validation_catalog.csv``,
+``config.yaml``) and, for each grouping (magnitude-difference edges x sep's detection class,
+or x groups of sep's detection separation), fits the calibration on the validation blends
+and prints per method the test set's 68% and 95% coverage and the worst 68% bin over the
+magnitude-difference and distance/radius bins (as ``tables/uncertainty.md``), then the mean
+over the methods; and the same scores from a cross-validation within the validation galaxies
+(fit on the entries of a random half of them, score on the other half, both ways,
+``--splits`` times), which does not look at the test set.
+Usage: python benchmarks/uncertainty_groups.py [--results results/demo] [--splits 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from blendphot.evaluate import uncertainty as U
+from blendphot.evaluate.methods import evaluation_methods
+
+GROUPINGS = {  # name: (magnitude-difference edges, separation edges or None: by detection)
+    "mag [-1,0,1] x detection": ([-1.0, 0.0, 1.0], None),
+    "mag [-1,0,1] x separation [2]": ([-1.0, 0.0, 1.0], [2.0]),
+    "mag [-1,0,1] x separation [1.5,2.5]": ([-1.0, 0.0, 1.0], [1.5, 2.5]),
+    "mag [-1,0,1] x separation [1.2,1.8,2.5]": ([-1.0, 0.0, 1.0], [1.2, 1.8, 2.5]),
+    "mag [-1,1] x separation [1.5]": ([-1.0, 1.0], [1.5]),
+}
+
+
+def scores(fit_on: pd.DataFrame, score_on: pd.DataFrame, methods, grouping, min_group):
+    """Per method: |68% coverage - nominal|, |95% - 95|, worst 68% bin per axis (points)."""
+    edges, separation = grouping
+    fits = U.fit_calibration(
+        fit_on, [m.column for m in methods], edges, min_group, True, separation
+    )
+    table = U.uncertainty_table(score_on, methods, fits)
+    table = table[(table.selection == "all") & (table.role == "both")].set_index("method")
+    binned = U.binned_coverage(score_on, methods, fits)
+    binned = binned[(binned.role == "both") & (binned.n_coverage >= U.MIN_BIN)]
+    out = pd.DataFrame(
+        {
+            "c68": table.coverage68,
+            "off68": (table.coverage68 - 100 * U.ONE_SIGMA).abs(),
+            "off95": (table.coverage95 - 95).abs(),
+        }
+    )
+    for axis in ("mag_difference", "distance_over_radius"):
+        part = binned[binned.axis == axis]
+        out[f"worst68_{axis}"] = (
+            (part.coverage68 - 100 * U.ONE_SIGMA).abs().groupby(part.method).max()
+        )
+    return out
+
+
+def halves(catalog: pd.DataFrame, keep: set) -> pd.DataFrame:
+    """The catalogue with the truth of the entries whose galaxy is not in ``keep`` removed
+    (such entries drop out of both the fit and the scores)."""
+    out = catalog.copy()
+    for prefix in ("g1", "g2"):
+        out.loc[~out[f"{prefix}_id"].isin(keep), f"{prefix}_flux"] = np.nan
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("results/demo"))
+    parser.add_argument("--splits", type=int, default=8)
+    args = parser.parse_args()
+    settings = yaml.safe_load((args.results / "config.yaml").read_text())
+    test = pd.read_csv(args.results / "output_catalog.csv")
+    val = pd.read_csv(args.results / "calibration" / "validation_catalog.csv")
+    methods = evaluation_methods(settings, settings["dataset"], test)
+    min_group = settings["uncertainty"]["min_group"]
+    ids = np.unique(np.r_[val["g1_id"], val["g2_id"]])
+    rng = np.random.default_rng(0)
+    splits = [set(rng.permutation(ids)[: ids.size // 2]) for _ in range(args.splits)]
+    summary = {}
+    for name, grouping in GROUPINGS.items():
+        on_test = scores(val, test, methods, grouping, min_group)
+        print(f"\n{name}: test set\n{on_test.round(2).to_string()}")
+        cross = []
+        for half in splits:
+            a, b = halves(val, half), halves(val, set(ids) - half)
+            cross += [
+                scores(a, b, methods, grouping, min_group),
+                scores(b, a, methods, grouping, min_group),
+            ]
+        cross = pd.concat(cross).groupby(level=0).mean()
+        summary[name] = {
+            **{f"test {k}": v for k, v in on_test.drop(columns="c68").mean().items()},
+            **{f"cv {k}": v for k, v in cross.drop(columns="c68").mean().items()},
+        }
+    print("\nmean over the methods (points):")
+    print(pd.DataFrame(summary).T.round(2).to_string())
+
+
+if __name__ == "__main__":
+    main()
