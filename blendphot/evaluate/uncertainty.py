@@ -351,6 +351,16 @@ def uncertainty_table(catalog: pd.DataFrame, methods: list, calibration: dict) -
     return pd.DataFrame(rows)
 
 
+def bin_masks(x: np.ndarray, edges: np.ndarray) -> list[np.ndarray]:
+    """One boolean mask per bin between consecutive ``edges`` (the last bin closed), finite
+    values only."""
+    last = len(edges) - 2
+    return [
+        np.isfinite(x) & (x >= lo) & ((x <= hi) if k == last else (x < hi))
+        for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True))
+    ]
+
+
 def binned_coverage(catalog: pd.DataFrame, methods: list, calibration: dict) -> pd.DataFrame:
     """Calibrated coverage (per cent) of the 68% and 95% intervals in the bins of the binned
     metrics (magnitude difference, distance / radius; figure-5 selection), per method and
@@ -386,9 +396,8 @@ def binned_coverage(catalog: pd.DataFrame, methods: list, calibration: dict) -> 
             for axis in BINNED_AXES:
                 x = quantities[axis]
                 edges = axis_edges(axis, x)  # as the binned metrics: all selected galaxies
-                for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-                    last = hi == edges[-1]
-                    inside = kept & np.isfinite(x) & (x >= lo) & ((x <= hi) if last else (x < hi))
+                for lo, hi, inside in zip(edges[:-1], edges[1:], bin_masks(x, edges), strict=True):
+                    inside = kept & inside
                     row = {
                         "method": method.label,
                         "role": role,
@@ -557,13 +566,8 @@ def bootstrap_table(
                     continue
                 for axis in BINNED_AXES:
                     x = arrays[axis]
-                    edges = axis_edges(axis, x)
-                    bins = [
-                        np.isfinite(x) & (x >= lo) & ((x <= hi) if hi == edges[-1] else (x < hi))
-                        for lo, hi in zip(edges[:-1], edges[1:], strict=True)
-                    ]
                     row[f"worst_bin_noise{name}_{axis}"] = bootstrap_worst_bin_noise(
-                        flags, bins, weights, MIN_BIN
+                        flags, bin_masks(x, axis_edges(axis, x)), weights, MIN_BIN
                     )
         rows.append(row)
     return pd.DataFrame(rows)
