@@ -234,33 +234,65 @@ def faint_central_label(faint: np.ndarray, central_mask: np.ndarray) -> int:
     return int(np.bincount(inside).argmax()) if inside.size else 0
 
 
+def galaxy_smoothing_scale(params: dict, radius: float = float("nan")) -> float:
+    """Sigma (pixels) of the galaxy map's smoothing: ``galaxy_smoothing``, or
+    ``galaxy_smoothing_radii`` x the central's catalogue ``radius`` where that is larger (a
+    big galaxy's clumps and arms are bigger and further apart); 0: the map is off."""
+    smoothing = float(params.get("galaxy_smoothing", 0.0))
+    per_radius = float(params.get("galaxy_smoothing_radii", 0.0))
+    if smoothing and per_radius and np.isfinite(radius) and radius > 0:
+        return max(smoothing, per_radius * float(radius))
+    return smoothing
+
+
 def galaxy_segments(
-    image: np.ndarray, noise: float, segmap: np.ndarray, family: list[int], params: dict
+    image: np.ndarray,
+    noise: float,
+    segmap: np.ndarray,
+    family: list[int],
+    params: dict,
+    radius: float = float("nan"),
 ) -> dict | None:
     """The galaxy map: what is one galaxy at a scale coarser than its clumps.
 
-    sep segments the image smoothed by a Gaussian of ``galaxy_smoothing`` pixels (sigma),
-    at ``galaxy_thresh`` sigmas of the smoothed noise, deblending only branches that hold more
-    than ``galaxy_deblend_cont`` of the light: star-forming knots and spiral arms blur into
-    their galaxy; another galaxy stays apart. Returns ``map`` (int32), ``central``
-    (the central galaxy's segment there: the one holding most of its family's pixels, 0 if
-    none) and ``touching`` (the other galaxies that touch it: an originally blended system);
-    None when ``galaxy_smoothing`` is 0 (off).
+    sep segments the image smoothed by a Gaussian of :func:`galaxy_smoothing_scale` pixels
+    (sigma; it grows with the central's catalogue ``radius``), deblending only branches that
+    hold more than ``galaxy_deblend_cont`` of the light: star-forming knots and spiral arms
+    blur into their galaxy; another galaxy stays apart. The threshold is ``galaxy_thresh``
+    sigmas of the noise smoothed by ``galaxy_smoothing``, whatever the smoothing: the same
+    isophote for every galaxy. Returns ``map`` (int32), ``central`` (the central galaxy's
+    segment there: the one holding most of its family's pixels, 0 if none), ``mask`` (its
+    pixels), ``touching`` (the other galaxies that touch it: an originally blended
+    system) and ``smoothing``; None when ``galaxy_smoothing`` is 0 (off).
     """
-    smoothing = params.get("galaxy_smoothing", 0.0)
+    smoothing = galaxy_smoothing_scale(params, radius)
     if not smoothing:
         return None
+    thresh = params["galaxy_thresh"] * smoothing / params["galaxy_smoothing"]
     smap = faint_segmentation(
         image,
         noise,
         smoothing,
-        params["galaxy_thresh"],
+        thresh,
         params["galaxy_deblend_cont"],
         params["deblend_nthresh"],
     )
     own = faint_central_label(smap, np.isin(segmap, family))
     touching = touching_segments(smap, own) if own else np.zeros(0, dtype=np.int32)
-    return {"map": smap, "central": own, "touching": touching}
+    mask = (smap == own) if own else np.zeros(smap.shape, dtype=bool)
+    out = {"map": smap, "central": own, "mask": mask, "touching": touching}
+    return out | {"smoothing": smoothing}
+
+
+def mostly_within(segmap: np.ndarray, region: np.ndarray, labels=None) -> np.ndarray:
+    """The labels of ``segmap`` (all, or those in ``labels``) with more than half of their
+    pixels in ``region``: on the galaxy map, pieces of the central galaxy."""
+    index = np.setdiff1d(np.unique(segmap), [0]) if labels is None else np.asarray(labels)
+    if index.size == 0:
+        return index.astype(np.int64)
+    region = np.asarray(region, dtype=np.float64)
+    inside = np.asarray(ndimage.mean(region, segmap, index.tolist()))
+    return index[np.nan_to_num(inside) > 0.5].astype(np.int64)
 
 
 def mirror(image: np.ndarray) -> np.ndarray:

@@ -47,6 +47,7 @@ from blendphot.stamps.cleaning import (
     faint_segmentation,
     galaxy_segments,
     grown_ellipses,
+    mostly_within,
     neighbour_region,
     segment_properties,
     segment_stamp,
@@ -152,7 +153,9 @@ def process_stamp(
     labels = np.setdiff1d(np.unique(segmap), [0])
     props = segment_properties(image, segmap, labels)
     family = central_family(segmap, props, central, radius, params["central_merge_radius"])
-    galaxy = galaxy_segments(image, noise, segmap, family, params)
+    galaxy = galaxy_segments(image, noise, segmap, family, params, radius)
+    if galaxy:  # clumps beyond the family's reach that the galaxy map holds in the central
+        family = sorted({*family, *mostly_within(segmap, galaxy["mask"]).tolist()})
     ours = np.isin(props["label"], family)
     threshold = params["detect_thresh"] * noise
     grow = (params["mask_sb_fraction"], params["mask_growth_max"])
@@ -171,6 +174,8 @@ def process_stamp(
         )
         own = faint_central_label(smoothed, np.isin(segmap, family))
         faint = (smoothed > 0) & (smoothed != own)
+        if galaxy:  # faint pieces of the central galaxy itself (its deblended outskirts)
+            faint &= ~np.isin(smoothed, mostly_within(smoothed, galaxy["mask"]))
         grown = faint if grown is None else grown | faint
     iterations = params["dilate_iterations"]
     replaced = neighbour_region(segmap, family, iterations, grown)
@@ -183,6 +188,8 @@ def process_stamp(
     fluxes = ndimage.sum_labels(np.maximum(image, 0.0), segmap_full, family)
     core = radius if galaxy else 0.0
     pieces = outer_pieces(props, family, central, core, m + stamp.shape[0] // 2)
+    if galaxy:  # a companion keeps its own peak at the galaxy map's scale; clumps do not
+        pieces &= own_peaks(image, segmap_full, family, galaxy["smoothing"])
     component = float(np.max(fluxes[pieces], initial=0.0))
     share = component / max(float(np.sum(fluxes)), 1e-30)
     if galaxy:
@@ -206,6 +213,19 @@ def process_stamp(
         "reasons": reasons,
         "excluded": bool(reasons),
     }
+
+
+def own_peaks(
+    image: np.ndarray, segmap: np.ndarray, labels: list[int], smoothing: float
+) -> np.ndarray:
+    """For each label (in order): whether the image smoothed by a Gaussian of ``smoothing``
+    pixels (sigma) has a local maximum inside the segment, off its edge. Another galaxy keeps
+    its own peak at the galaxy map's scale; a chunk of a clumpy disc or spiral, whose light
+    rises towards the galaxy's centre, does not."""
+    smooth = ndimage.gaussian_filter(np.asarray(image, dtype=np.float64), smoothing)
+    local = smooth == ndimage.maximum_filter(smooth, size=3)
+    inner = [ndimage.binary_erosion(segmap == label) for label in labels]
+    return np.asarray([bool((local & pixels).any()) for pixels in inner], dtype=bool)
 
 
 def outer_pieces(props: dict, family: list[int], central: int, radius: float, centre: int):
