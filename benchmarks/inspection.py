@@ -8,8 +8,8 @@ the stamps stage's segmentation, cleaning and inspection, and prints per kind th
 
 - ``config``: the config's stamps section (the size-aware galaxy map, outer pieces with their
   own peak for the component rule);
-- ``previous``: the inspection before the galaxy map (``galaxy_smoothing`` 0, component 0.3:
-  touching fine segments and smooth galaxies in several pieces count as blended).
+- ``previous``: the inspection before the galaxy map (``galaxy_smoothing`` 0, component 0.3,
+  loss 0.05: touching fine segments and smooth galaxies in several pieces count as blended).
 
 Each kind's stamps are the same whatever the recipe (the refill draws from its own stream).
 
@@ -33,7 +33,7 @@ from blendphot.stamps.inspection import inspection_check  # noqa: E402
 
 RECIPES = {
     "config": {},
-    "previous": {"galaxy_smoothing": 0.0, "inspect_max_component": 0.3},
+    "previous": {"galaxy_smoothing": 0.0, "inspect_max_component": 0.3, "inspect_max_loss": 0.05},
 }
 
 

@@ -303,19 +303,46 @@ def mirror(image: np.ndarray) -> np.ndarray:
     return out
 
 
-def central_loss_estimate(stamp: np.ndarray, replaced: np.ndarray, mask: np.ndarray) -> float:
+def smooth_asymmetry(image: np.ndarray, region: np.ndarray, smoothing: float) -> float:
+    """Rotational asymmetry of the galaxy at the galaxy map's scale, about the centre pixel.
+
+    The image smoothed by a Gaussian of ``smoothing`` pixels (sigma) S and S rotated by 180
+    degrees through the centre give sum |S - S_180| / (2 sum |S|) over ``region`` and its
+    mirror: clumps and arms are blurred away, a single galaxy (a merger's nuclei about their
+    centre included) stays near-symmetric; a companion off the centre does not. 0 for an
+    empty region.
+    """
+    area = np.asarray(region, dtype=bool)
+    area = area | mirror(area.astype(np.uint8)).astype(bool)
+    if not area.any():
+        return 0.0
+    smooth = ndimage.gaussian_filter(np.nan_to_num(np.asarray(image, np.float64)), smoothing)
+    total = float(np.abs(smooth[area]).sum())
+    return float(np.abs(smooth - mirror(smooth))[area].sum()) / max(2.0 * total, 1e-30)
+
+
+def central_loss_estimate(
+    stamp: np.ndarray,
+    replaced: np.ndarray,
+    mask: np.ndarray,
+    extent: np.ndarray | None = None,
+) -> float:
     """Share of the central galaxy's light that cleaning replaced, estimated by symmetry.
 
     Each replaced pixel is credited with the value of its point-symmetric pixel (through the
     centre) where that one was kept; the sum is relative to the stamp's flux in the central
     mask. A galaxy is roughly symmetric, so a neighbour region that cuts into the central's
-    light shows up here; pure background credits noise that averages to zero.
+    light shows up here; pure background credits noise that averages to zero. ``extent`` (the
+    central galaxy on the galaxy map), if given, limits the credit to the replaced pixels
+    inside it: beyond, a lopsided galaxy (its clumps further out on one side) would be credited
+    with light it does not have on the other.
     """
     total = float(stamp[mask.astype(bool)].sum(dtype=np.float64))
     if total <= 0 or not replaced.any():
         return 0.0
     credit = np.where(mirror(replaced.astype(np.uint8)) == 0, mirror(stamp), 0.0)
-    return float(credit[replaced.astype(bool)].sum(dtype=np.float64)) / total
+    where = replaced.astype(bool) if extent is None else replaced.astype(bool) & extent
+    return float(credit[where].sum(dtype=np.float64)) / total
 
 
 def empty_background(

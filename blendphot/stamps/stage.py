@@ -51,6 +51,7 @@ from blendphot.stamps.cleaning import (
     neighbour_region,
     segment_properties,
     segment_stamp,
+    smooth_asymmetry,
     touching_segments,
 )
 from blendphot.stamps.layout import STAMPS_DATASETS, TRUTH_DATASET, read_stamps  # noqa: F401
@@ -154,8 +155,6 @@ def process_stamp(
     props = segment_properties(image, segmap, labels)
     family = central_family(segmap, props, central, radius, params["central_merge_radius"])
     galaxy = galaxy_segments(image, noise, segmap, family, params, radius)
-    if galaxy:  # clumps beyond the family's reach that the galaxy map holds in the central
-        family = sorted({*family, *mostly_within(segmap, galaxy["mask"]).tolist()})
     ours = np.isin(props["label"], family)
     threshold = params["detect_thresh"] * noise
     grow = (params["mask_sb_fraction"], params["mask_growth_max"])
@@ -184,7 +183,8 @@ def process_stamp(
     segmap_full = segmap
     segmap, replaced = np.ascontiguousarray(segmap[crop]), np.ascontiguousarray(replaced[crop])
     clean, mask, sources = clean_stamp(stamp, segmap, family, iterations, noise, rng, replaced)
-    loss = central_loss_estimate(stamp, replaced, mask)
+    extent = galaxy["mask"][crop] if galaxy else None
+    loss = central_loss_estimate(stamp, replaced, mask, extent)
     fluxes = ndimage.sum_labels(np.maximum(image, 0.0), segmap_full, family)
     core = radius if galaxy else 0.0
     pieces = outer_pieces(props, family, central, core, m + stamp.shape[0] // 2)
@@ -192,12 +192,16 @@ def process_stamp(
         pieces &= own_peaks(image, segmap_full, family, galaxy["smoothing"])
     component = float(np.max(fluxes[pieces], initial=0.0))
     share = component / max(float(np.sum(fluxes)), 1e-30)
+    asymmetry = 0.0
     if galaxy:
         touching = galaxy["touching"]
         split = False
+        asymmetry = smooth_asymmetry(image, galaxy["mask"], galaxy["smoothing"])
     else:
         split = len(family) > 1 and galaxy_type is not None and galaxy_type != "irr"
-    reasons = inspection_reasons(params, loss, share, len(touching), split) if inspect else []
+    reasons = (
+        inspection_reasons(params, loss, share, len(touching), split, asymmetry) if inspect else []
+    )
     return {
         "segmap": segmap,
         "clean": clean,
@@ -208,6 +212,7 @@ def process_stamp(
         "family": len(family),
         "loss_estimate": loss,
         "component_share": share,
+        "asymmetry": asymmetry,
         "touching": int(len(touching)),
         "split": bool(split),
         "reasons": reasons,
@@ -267,16 +272,22 @@ def log_inspection_check(params: dict, sky: dict, seed: int) -> pd.DataFrame:
 
 
 def inspection_reasons(
-    params: dict, loss: float, share: float, touching: int, split: bool
+    params: dict, loss: float, share: float, touching: int, split: bool, asymmetry: float = 0.0
 ) -> list[str]:
     """Why the automatic inspection (the paper's visual one) excludes a stamp; [] keeps it.
 
-    ``loss``: cleaning replaced more of the central's light than ``inspect_max_loss``;
+    ``loss``: cleaning replaced more of the central's light than ``inspect_max_loss``
+    (with the galaxy map: counted inside the central galaxy's extent there);
     ``component``: a piece of the central's family centred beyond ``CORE_RADII`` catalogue
-    radii holds more than ``inspect_max_component`` of its flux; ``blended``
+    radii holds more than ``inspect_max_component`` of its flux (with the galaxy map: only a
+    piece with its own peak at the map's scale, :func:`own_peaks`); ``blended``
     (``inspect_blended``): an originally blended system, i.e. another galaxy of the galaxy map
     touches the central's (without the galaxy map: another segment touches the central's at
-    the detection isophote, or a smooth galaxy came out of sep in several pieces).
+    the detection isophote, or a smooth galaxy came out of sep in several pieces);
+    ``asymmetric``: the galaxy map's central galaxy, smoothed at the map's scale, is more
+    asymmetric under a half-turn about the centre than ``inspect_max_asymmetry``
+    (:func:`~blendphot.stamps.cleaning.smooth_asymmetry`): a companion too close to have a peak
+    or a segment of its own. Each limit null: that rule off.
     """
     reasons = []
     if params["inspect_max_loss"] is not None and loss > params["inspect_max_loss"]:
@@ -285,6 +296,9 @@ def inspection_reasons(
         reasons.append("component")
     if params["inspect_blended"] and (touching > 0 or split):
         reasons.append("blended")
+    limit = params.get("inspect_max_asymmetry")
+    if limit is not None and asymmetry > limit:
+        reasons.append("asymmetric")
     return reasons
 
 
@@ -297,6 +311,7 @@ def _keep(out: StampSet, stamp: np.ndarray, result: dict, row: dict, noise: floa
         "replaced_fraction": float(result["replaced"].mean()),
         "loss_estimate": float(result["loss_estimate"]),
         "component_share": float(result["component_share"]),
+        "asymmetry": float(result["asymmetry"]),
         "touching": result["touching"],
         "split": result["split"],
         "excluded": bool(result["excluded"]),
