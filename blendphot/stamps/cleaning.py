@@ -280,14 +280,19 @@ def galaxy_segments(
     own = faint_central_label(smap, np.isin(segmap, family))
     touching = touching_segments(smap, own) if own else np.zeros(0, dtype=np.int32)
     mask = (smap == own) if own else np.zeros(smap.shape, dtype=bool)
-    out = {"map": smap, "central": own, "mask": mask, "touching": touching}
-    return out | {"smoothing": smoothing}
+    return {
+        "map": smap,
+        "central": own,
+        "mask": mask,
+        "touching": touching,
+        "smoothing": smoothing,
+    }
 
 
-def mostly_within(segmap: np.ndarray, region: np.ndarray, labels=None) -> np.ndarray:
-    """The labels of ``segmap`` (all, or those in ``labels``) with more than half of their
-    pixels in ``region``: on the galaxy map, pieces of the central galaxy."""
-    index = np.setdiff1d(np.unique(segmap), [0]) if labels is None else np.asarray(labels)
+def mostly_within(segmap: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The labels of ``segmap`` with more than half of their pixels in ``region`` (e.g. faint
+    segments inside the central galaxy of the galaxy map: its own outskirts)."""
+    index = np.setdiff1d(np.unique(segmap), [0])
     if index.size == 0:
         return index.astype(np.int64)
     region = np.asarray(region, dtype=np.float64)

@@ -183,7 +183,7 @@ def process_stamp(
     segmap_full = segmap
     segmap, replaced = np.ascontiguousarray(segmap[crop]), np.ascontiguousarray(replaced[crop])
     clean, mask, sources = clean_stamp(stamp, segmap, family, iterations, noise, rng, replaced)
-    extent = galaxy["mask"][crop] if galaxy else None
+    extent = galaxy["mask"][crop] if galaxy and galaxy["central"] else None
     loss = central_loss_estimate(stamp, replaced, mask, extent)
     fluxes = ndimage.sum_labels(np.maximum(image, 0.0), segmap_full, family)
     core = radius if galaxy else 0.0
