@@ -6,9 +6,12 @@ the config's PSF, pixel scale and noise (:mod:`blendphot.stamps.inspection`), ru
 the stamps stage's segmentation, cleaning and inspection, and prints per kind the keep rate
 (single galaxies) or the rejection rate (blends) for:
 
-- ``config``: the config's stamps section (the galaxy map, outer-piece component rule);
-- ``previous``: the inspection before the galaxy map (``galaxy_smoothing`` 0, component 0.3:
-  touching fine segments and smooth galaxies in several pieces count as blended).
+- ``config``: the config's stamps section (the size-aware galaxy map, outer pieces with their
+  own peak for the component rule);
+- ``previous``: the inspection before the galaxy map (``galaxy_smoothing`` 0, component 0.3,
+  loss 0.05: touching fine segments and smooth galaxies in several pieces count as blended).
+
+Each kind's stamps are the same whatever the recipe (the refill draws from its own stream).
 
 Usage: python benchmarks/inspection.py [--n 100] [--config config/config.yaml]
 """
@@ -30,7 +33,7 @@ from blendphot.stamps.inspection import inspection_check  # noqa: E402
 
 RECIPES = {
     "config": {},
-    "previous": {"galaxy_smoothing": 0.0, "inspect_max_component": 0.3},
+    "previous": {"galaxy_smoothing": 0.0, "inspect_max_component": 0.3, "inspect_max_loss": 0.05},
 }
 
 

@@ -369,6 +369,10 @@ def test_touching_segments_and_the_blended_inspection():
     assert inspection_reasons(params, 0.0, 0.0, 0, True) == ["blended"]
     off = {"inspect_max_loss": None, "inspect_max_component": None, "inspect_blended": False}
     assert inspection_reasons(off, 1.0, 1.0, 3, True) == []
+    lopsided = {**params, "inspect_max_asymmetry": 0.2}
+    assert inspection_reasons(lopsided, 0.0, 0.0, 0, False, 0.1) == []
+    assert inspection_reasons(lopsided, 0.0, 0.0, 0, False, 0.3) == ["asymmetric"]
+    assert inspection_reasons({**lopsided, "inspect_max_asymmetry": None}, 0, 0, 0, False, 1) == []
 
 
 def test_faint_segmentation_finds_what_the_pixels_miss():
@@ -441,7 +445,8 @@ def test_inspection_keeps_real_shapes_and_rejects_blends():
     cfg = tiny_config_dict()
     n = 6
     new = inspection_check(cfg["stamps"], cfg["sky"], n, 3).set_index("kind")
-    old_params = {**cfg["stamps"], "galaxy_smoothing": 0.0, "inspect_max_component": 0.3}
+    old_params = {**cfg["stamps"], "galaxy_smoothing": 0.0, "inspect_max_component": 0.3,
+                  "inspect_max_loss": 0.05}  # fmt: skip
     old = inspection_check(old_params, cfg["sky"], n, 3).set_index("kind")
     assert (new["n"] == n).all() and (new["kept"] + new["rejected"] == n).all()
     singles = list(SINGLE_KINDS)
@@ -490,3 +495,56 @@ def test_galaxy_map_sees_one_clumpy_galaxy_and_its_neighbour():
     assert galaxy["map"][64, 90] in galaxy["touching"]
     off = {**params, "galaxy_smoothing": 0}
     assert galaxy_segments(stamp, noise, segmap, [central], off) is None
+
+
+def test_asymmetry_and_own_peaks_tell_a_companion_from_clumps():
+    from blendphot.stamps.cleaning import galaxy_smoothing_scale, smooth_asymmetry
+    from blendphot.stamps.stage import own_peaks
+
+    disc = _gaussian(128, 64, 64, 40.0, 6.0)
+    for dx, dy in [(12, 4), (-11, 6), (3, -13)]:  # clumps, off-symmetric
+        disc += _gaussian(128, 64 + dx, 64 + dy, 3.0, 1.0)
+    blend = _gaussian(128, 64, 64, 40.0, 6.0) + _gaussian(128, 76, 64, 25.0, 4.0)
+    yy, xx = np.mgrid[:128, :128]
+    region = np.hypot(xx - 64, yy - 64) < 25
+    smooth = _gaussian(128, 64, 64, 40.0, 6.0)
+    assert smooth_asymmetry(smooth, region, 4.0) == pytest.approx(0.0, abs=1e-9)
+    limit = tiny_params()["inspect_max_asymmetry"]
+    assert smooth_asymmetry(disc, region, 4.0) < limit < smooth_asymmetry(blend, region, 4.0)
+    assert smooth_asymmetry(disc, np.zeros_like(region), 4.0) == 0.0
+    pieces = np.zeros((128, 128), np.int32)
+    pieces[40:52, 70:83] = 1  # above the companion: its light rises towards the piece's edge
+    pieces[58:71, 70:83] = 2  # around the companion's peak (76, 64)
+    assert own_peaks(blend, pieces, [1, 2], 4.0).tolist() == [False, True]
+    assert own_peaks(disc, pieces, [2], 4.0).tolist() == [False]  # the disc rises inwards
+    assert galaxy_smoothing_scale({"galaxy_smoothing": 2.0}, 30.0) == 2.0
+    grown = {"galaxy_smoothing": 2.0, "galaxy_smoothing_radii": 0.35}
+    assert galaxy_smoothing_scale(grown, 30.0) == pytest.approx(10.5)
+    assert galaxy_smoothing_scale(grown, float("nan")) == 2.0
+    assert galaxy_smoothing_scale({**grown, "galaxy_smoothing": 0.0}, 30.0) == 0.0
+
+
+def test_inspection_keeps_a_clumpy_disc_and_a_spiral_and_rejects_blends():
+    """Fixed GalSim draws (issue 18): the size-aware galaxy map keeps every clumpy disc and
+    spiral that the 2-pixel map without the asymmetry rule partly threw out, and the
+    asymmetry rule rejects blends whose companion has no segment of its own."""
+    from blendphot.stamps.inspection import draw_check_stamp
+    from blendphot.stamps.stage import process_stamp
+
+    cfg = tiny_config_dict()
+    sky, params = cfg["sky"], cfg["stamps"]
+    before = {**params, "galaxy_smoothing_radii": 0.0, "inspect_max_asymmetry": None}
+    results = {}
+    for kind in ("clumpy_disc", "spiral", "blend"):
+        rng = np.random.default_rng([5, 18])
+        for k in range(3):
+            stamp, radius, kind_type = draw_check_stamp(kind, sky, rng)
+            for name, settings in (("new", params), ("before", before)):
+                out = process_stamp(stamp, settings, sky["noise_sigma"], np.random.default_rng(0),
+                                    radius=radius, galaxy_type=kind_type)  # fmt: skip
+                results[kind, k, name] = out["reasons"]
+    singles = [(kind, k) for kind in ("clumpy_disc", "spiral") for k in range(3)]
+    assert all(results[kind, k, "new"] == [] for kind, k in singles)
+    assert any(results[kind, k, "before"] for kind, k in singles)
+    assert all(results["blend", k, "new"] for k in range(3))
+    assert any(results["blend", k, "new"] == ["asymmetric"] for k in range(3))

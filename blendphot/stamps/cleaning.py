@@ -234,33 +234,70 @@ def faint_central_label(faint: np.ndarray, central_mask: np.ndarray) -> int:
     return int(np.bincount(inside).argmax()) if inside.size else 0
 
 
+def galaxy_smoothing_scale(params: dict, radius: float = float("nan")) -> float:
+    """Sigma (pixels) of the galaxy map's smoothing: ``galaxy_smoothing``, or
+    ``galaxy_smoothing_radii`` x the central's catalogue ``radius`` where that is larger (a
+    big galaxy's clumps and arms are bigger and further apart); 0: the map is off."""
+    smoothing = float(params.get("galaxy_smoothing", 0.0))
+    per_radius = float(params.get("galaxy_smoothing_radii", 0.0))
+    if smoothing and per_radius and np.isfinite(radius) and radius > 0:
+        return max(smoothing, per_radius * float(radius))
+    return smoothing
+
+
 def galaxy_segments(
-    image: np.ndarray, noise: float, segmap: np.ndarray, family: list[int], params: dict
+    image: np.ndarray,
+    noise: float,
+    segmap: np.ndarray,
+    family: list[int],
+    params: dict,
+    radius: float = float("nan"),
 ) -> dict | None:
     """The galaxy map: what is one galaxy at a scale coarser than its clumps.
 
-    sep segments the image smoothed by a Gaussian of ``galaxy_smoothing`` pixels (sigma),
-    at ``galaxy_thresh`` sigmas of the smoothed noise, deblending only branches that hold more
-    than ``galaxy_deblend_cont`` of the light: star-forming knots and spiral arms blur into
-    their galaxy; another galaxy stays apart. Returns ``map`` (int32), ``central``
-    (the central galaxy's segment there: the one holding most of its family's pixels, 0 if
-    none) and ``touching`` (the other galaxies that touch it: an originally blended system);
-    None when ``galaxy_smoothing`` is 0 (off).
+    sep segments the image smoothed by a Gaussian of :func:`galaxy_smoothing_scale` pixels
+    (sigma; it grows with the central's catalogue ``radius``), deblending only branches that
+    hold more than ``galaxy_deblend_cont`` of the light: star-forming knots and spiral arms
+    blur into their galaxy; another galaxy stays apart. The threshold is ``galaxy_thresh``
+    sigmas of the noise smoothed by ``galaxy_smoothing``, whatever the smoothing: the same
+    isophote for every galaxy. Returns ``map`` (int32), ``central`` (the central galaxy's
+    segment there: the one holding most of its family's pixels, 0 if none), ``mask`` (its
+    pixels), ``touching`` (the other galaxies that touch it: an originally blended
+    system) and ``smoothing``; None when ``galaxy_smoothing`` is 0 (off).
     """
-    smoothing = params.get("galaxy_smoothing", 0.0)
+    smoothing = galaxy_smoothing_scale(params, radius)
     if not smoothing:
         return None
+    thresh = params["galaxy_thresh"] * smoothing / params["galaxy_smoothing"]
     smap = faint_segmentation(
         image,
         noise,
         smoothing,
-        params["galaxy_thresh"],
+        thresh,
         params["galaxy_deblend_cont"],
         params["deblend_nthresh"],
     )
     own = faint_central_label(smap, np.isin(segmap, family))
     touching = touching_segments(smap, own) if own else np.zeros(0, dtype=np.int32)
-    return {"map": smap, "central": own, "touching": touching}
+    mask = (smap == own) if own else np.zeros(smap.shape, dtype=bool)
+    return {
+        "map": smap,
+        "central": own,
+        "mask": mask,
+        "touching": touching,
+        "smoothing": smoothing,
+    }
+
+
+def mostly_within(segmap: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The labels of ``segmap`` with more than half of their pixels in ``region`` (e.g. faint
+    segments inside the central galaxy of the galaxy map: its own outskirts)."""
+    index = np.setdiff1d(np.unique(segmap), [0])
+    if index.size == 0:
+        return index.astype(np.int64)
+    region = np.asarray(region, dtype=np.float64)
+    inside = np.asarray(ndimage.mean(region, segmap, index.tolist()))
+    return index[np.nan_to_num(inside) > 0.5].astype(np.int64)
 
 
 def mirror(image: np.ndarray) -> np.ndarray:
@@ -271,19 +308,46 @@ def mirror(image: np.ndarray) -> np.ndarray:
     return out
 
 
-def central_loss_estimate(stamp: np.ndarray, replaced: np.ndarray, mask: np.ndarray) -> float:
+def smooth_asymmetry(image: np.ndarray, region: np.ndarray, smoothing: float) -> float:
+    """Rotational asymmetry of the galaxy at the galaxy map's scale, about the centre pixel.
+
+    The image smoothed by a Gaussian of ``smoothing`` pixels (sigma) S and S rotated by 180
+    degrees through the centre give sum |S - S_180| / (2 sum |S|) over ``region`` and its
+    mirror: clumps and arms are blurred away, a single galaxy (a merger's nuclei about their
+    centre included) stays near-symmetric; a companion off the centre does not. 0 for an
+    empty region.
+    """
+    area = np.asarray(region, dtype=bool)
+    area = area | mirror(area.astype(np.uint8)).astype(bool)
+    if not area.any():
+        return 0.0
+    smooth = ndimage.gaussian_filter(np.nan_to_num(np.asarray(image, np.float64)), smoothing)
+    total = float(np.abs(smooth[area]).sum())
+    return float(np.abs(smooth - mirror(smooth))[area].sum()) / max(2.0 * total, 1e-30)
+
+
+def central_loss_estimate(
+    stamp: np.ndarray,
+    replaced: np.ndarray,
+    mask: np.ndarray,
+    extent: np.ndarray | None = None,
+) -> float:
     """Share of the central galaxy's light that cleaning replaced, estimated by symmetry.
 
     Each replaced pixel is credited with the value of its point-symmetric pixel (through the
     centre) where that one was kept; the sum is relative to the stamp's flux in the central
     mask. A galaxy is roughly symmetric, so a neighbour region that cuts into the central's
-    light shows up here; pure background credits noise that averages to zero.
+    light shows up here; pure background credits noise that averages to zero. ``extent`` (the
+    central galaxy on the galaxy map), if given, limits the credit to the replaced pixels
+    inside it: beyond, a lopsided galaxy (its clumps further out on one side) would be credited
+    with light it does not have on the other.
     """
     total = float(stamp[mask.astype(bool)].sum(dtype=np.float64))
     if total <= 0 or not replaced.any():
         return 0.0
     credit = np.where(mirror(replaced.astype(np.uint8)) == 0, mirror(stamp), 0.0)
-    return float(credit[replaced.astype(bool)].sum(dtype=np.float64)) / total
+    where = replaced.astype(bool) if extent is None else replaced.astype(bool) & extent
+    return float(credit[where].sum(dtype=np.float64)) / total
 
 
 def empty_background(

@@ -95,11 +95,12 @@ def inspection_check(stamps: dict, sky: dict, n: int, seed: int) -> pd.DataFrame
     rows = []
     for k, kind in enumerate(CHECK_KINDS):
         rng = np.random.default_rng([seed, CHECK_STREAM, k])
-        kept, reasons = 0, {}
+        fill = np.random.default_rng([seed, CHECK_STREAM, k, 1])  # the same stamps whatever
+        kept, reasons = 0, {}  # the settings: the refill draws from its own stream
         for _ in range(n):
             stamp, radius, kind_type = draw_check_stamp(kind, sky, rng)
             result = process_stamp(
-                stamp, stamps, sky["noise_sigma"], rng, radius=radius, galaxy_type=kind_type
+                stamp, stamps, sky["noise_sigma"], fill, radius=radius, galaxy_type=kind_type
             )
             if result is None:
                 reasons["no_detection"] = reasons.get("no_detection", 0) + 1

@@ -47,9 +47,11 @@ from blendphot.stamps.cleaning import (
     faint_segmentation,
     galaxy_segments,
     grown_ellipses,
+    mostly_within,
     neighbour_region,
     segment_properties,
     segment_stamp,
+    smooth_asymmetry,
     touching_segments,
 )
 from blendphot.stamps.layout import STAMPS_DATASETS, TRUTH_DATASET, read_stamps  # noqa: F401
@@ -152,7 +154,7 @@ def process_stamp(
     labels = np.setdiff1d(np.unique(segmap), [0])
     props = segment_properties(image, segmap, labels)
     family = central_family(segmap, props, central, radius, params["central_merge_radius"])
-    galaxy = galaxy_segments(image, noise, segmap, family, params)
+    galaxy = galaxy_segments(image, noise, segmap, family, params, radius)
     ours = np.isin(props["label"], family)
     threshold = params["detect_thresh"] * noise
     grow = (params["mask_sb_fraction"], params["mask_growth_max"])
@@ -171,6 +173,8 @@ def process_stamp(
         )
         own = faint_central_label(smoothed, np.isin(segmap, family))
         faint = (smoothed > 0) & (smoothed != own)
+        if galaxy:  # faint pieces of the central galaxy itself (its deblended outskirts)
+            faint &= ~np.isin(smoothed, mostly_within(smoothed, galaxy["mask"]))
         grown = faint if grown is None else grown | faint
     iterations = params["dilate_iterations"]
     replaced = neighbour_region(segmap, family, iterations, grown)
@@ -179,18 +183,25 @@ def process_stamp(
     segmap_full = segmap
     segmap, replaced = np.ascontiguousarray(segmap[crop]), np.ascontiguousarray(replaced[crop])
     clean, mask, sources = clean_stamp(stamp, segmap, family, iterations, noise, rng, replaced)
-    loss = central_loss_estimate(stamp, replaced, mask)
+    extent = galaxy["mask"][crop] if galaxy and galaxy["central"] else None
+    loss = central_loss_estimate(stamp, replaced, mask, extent)
     fluxes = ndimage.sum_labels(np.maximum(image, 0.0), segmap_full, family)
     core = radius if galaxy else 0.0
     pieces = outer_pieces(props, family, central, core, m + stamp.shape[0] // 2)
+    if galaxy:  # a companion keeps its own peak at the galaxy map's scale; clumps do not
+        pieces &= own_peaks(image, segmap_full, family, galaxy["smoothing"])
     component = float(np.max(fluxes[pieces], initial=0.0))
     share = component / max(float(np.sum(fluxes)), 1e-30)
+    asymmetry = 0.0
     if galaxy:
         touching = galaxy["touching"]
         split = False
+        asymmetry = smooth_asymmetry(image, galaxy["mask"], galaxy["smoothing"])
     else:
         split = len(family) > 1 and galaxy_type is not None and galaxy_type != "irr"
-    reasons = inspection_reasons(params, loss, share, len(touching), split) if inspect else []
+    reasons = (
+        inspection_reasons(params, loss, share, len(touching), split, asymmetry) if inspect else []
+    )
     return {
         "segmap": segmap,
         "clean": clean,
@@ -201,11 +212,25 @@ def process_stamp(
         "family": len(family),
         "loss_estimate": loss,
         "component_share": share,
+        "asymmetry": asymmetry,
         "touching": int(len(touching)),
         "split": bool(split),
         "reasons": reasons,
         "excluded": bool(reasons),
     }
+
+
+def own_peaks(
+    image: np.ndarray, segmap: np.ndarray, labels: list[int], smoothing: float
+) -> np.ndarray:
+    """For each label (in order): whether the image smoothed by a Gaussian of ``smoothing``
+    pixels (sigma) has a local maximum inside the segment, off its edge. Another galaxy keeps
+    its own peak at the galaxy map's scale; a chunk of a clumpy disc or spiral, whose light
+    rises towards the galaxy's centre, does not."""
+    smooth = ndimage.gaussian_filter(np.asarray(image, dtype=np.float64), smoothing)
+    local = smooth == ndimage.maximum_filter(smooth, size=3)
+    inner = [ndimage.binary_erosion(segmap == label) for label in labels]
+    return np.asarray([bool((local & pixels).any()) for pixels in inner], dtype=bool)
 
 
 def outer_pieces(props: dict, family: list[int], central: int, radius: float, centre: int):
@@ -247,16 +272,22 @@ def log_inspection_check(params: dict, sky: dict, seed: int) -> pd.DataFrame:
 
 
 def inspection_reasons(
-    params: dict, loss: float, share: float, touching: int, split: bool
+    params: dict, loss: float, share: float, touching: int, split: bool, asymmetry: float = 0.0
 ) -> list[str]:
     """Why the automatic inspection (the paper's visual one) excludes a stamp; [] keeps it.
 
-    ``loss``: cleaning replaced more of the central's light than ``inspect_max_loss``;
+    ``loss``: cleaning replaced more of the central's light than ``inspect_max_loss``
+    (with the galaxy map: counted inside the central galaxy's extent there);
     ``component``: a piece of the central's family centred beyond ``CORE_RADII`` catalogue
-    radii holds more than ``inspect_max_component`` of its flux; ``blended``
+    radii holds more than ``inspect_max_component`` of its flux (with the galaxy map: only a
+    piece with its own peak at the map's scale, :func:`own_peaks`); ``blended``
     (``inspect_blended``): an originally blended system, i.e. another galaxy of the galaxy map
     touches the central's (without the galaxy map: another segment touches the central's at
-    the detection isophote, or a smooth galaxy came out of sep in several pieces).
+    the detection isophote, or a smooth galaxy came out of sep in several pieces);
+    ``asymmetric``: the galaxy map's central galaxy, smoothed at the map's scale, is more
+    asymmetric under a half-turn about the centre than ``inspect_max_asymmetry``
+    (:func:`~blendphot.stamps.cleaning.smooth_asymmetry`): a companion too close to have a peak
+    or a segment of its own. Each limit null: that rule off.
     """
     reasons = []
     if params["inspect_max_loss"] is not None and loss > params["inspect_max_loss"]:
@@ -265,6 +296,9 @@ def inspection_reasons(
         reasons.append("component")
     if params["inspect_blended"] and (touching > 0 or split):
         reasons.append("blended")
+    limit = params.get("inspect_max_asymmetry")
+    if limit is not None and asymmetry > limit:
+        reasons.append("asymmetric")
     return reasons
 
 
@@ -277,6 +311,7 @@ def _keep(out: StampSet, stamp: np.ndarray, result: dict, row: dict, noise: floa
         "replaced_fraction": float(result["replaced"].mean()),
         "loss_estimate": float(result["loss_estimate"]),
         "component_share": float(result["component_share"]),
+        "asymmetry": float(result["asymmetry"]),
         "touching": result["touching"],
         "split": result["split"],
         "excluded": bool(result["excluded"]),
