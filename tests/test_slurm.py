@@ -171,7 +171,7 @@ def test_overlay_changes_only_site_values():
     for rule, res in prod["set-resources"].items():
         assert set(overlay["set-resources"][rule]) <= set(res), rule
         assert "attempt" in str(res["runtime"]), f"{rule}: a retry must ask for more time"
-    assert gpu_rules(prod) == gpu_rules(overlay) == {"train_model", "predict"}
+    assert gpu_rules(prod) == gpu_rules(overlay) == {"train_model", "predict", "predict_validation"}
     assert set(overlay["set-threads"]) == set(prod["set-threads"])
     assert "attempt" in str(prod["default-resources"]["runtime"])
 
