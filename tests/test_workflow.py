@@ -316,9 +316,7 @@ def test_tracked_files_alone_run_the_paper_reference(tmp_path):
     """A copy of the tracked files, with nothing beside it, finds the paper's table (shipped
     in the package) from the library and the workflow; no tracked file names a folder
     outside the repository."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split("\0")
+    listed = project_files()
     repo = tmp_path / "alone" / "repo"
     for name in filter(None, listed):
         if (ROOT / name).is_file():
@@ -328,8 +326,8 @@ def test_tracked_files_alone_run_the_paper_reference(tmp_path):
     outside = [n for n in filter(None, listed) if marker in _text(ROOT / n)]
     assert not outside, f"tracked files that point outside the repository: {outside}"
     code = "import blendphot.data as d; print(d.paper_table_path())"
-    found = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+    found = subprocess.run(  # -S: no site-packages, where an editable install could point
+        [sys.executable, "-S", "-c", code], cwd=tmp_path, capture_output=True, text=True,
         env={**os.environ, "PYTHONPATH": str(repo)}, check=True,
     ).stdout.strip()  # fmt: skip
     assert Path(found) == repo / "blendphot" / "data" / "paper_output_catalog.csv"
@@ -340,6 +338,28 @@ def test_tracked_files_alone_run_the_paper_reference(tmp_path):
     metrics = pd.read_csv(repo / target)
     row = metrics.query("selection == 'figure5' and method == 'sep' and role == 'central'")
     assert row["bias"].iloc[0] == pytest.approx(0.101381, abs=1e-6)
+
+
+UNTRACKED_TOP = {".git", ".venv", "results", ".snakemake", ".pytest_cache", ".ruff_cache",
+                 "build", "data"}  # fmt: skip
+"""Folders at the top of a checkout that hold no project file (see .gitignore)."""
+
+
+def project_files() -> list[str]:
+    """The project's files, relative to ROOT: git's tracked files in a checkout; in an
+    unpacked copy without git (a release archive), every file outside :data:`UNTRACKED_TOP`,
+    caches and build metadata."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode == 0:
+        return [name for name in listed.stdout.split("\0") if name]
+    files = []
+    for path in ROOT.rglob("*"):
+        parts = path.relative_to(ROOT).parts
+        if not path.is_file() or parts[0] in UNTRACKED_TOP or "__pycache__" in parts:
+            continue
+        if not any(part.endswith(".egg-info") for part in parts):
+            files.append(str(path.relative_to(ROOT)))
+    return files
 
 
 def _text(path: Path) -> str:
