@@ -299,3 +299,21 @@ def test_val_fraction_keeps_validation_galaxies_out_of_training(tiny_data, tmp_p
         check_disjoint_splits(outs, val_disjoint=True)  # the default shares them
     build_blend_sets(tiny_data["stamps"], cfg | {"val_fraction": 0.3}, 11, outs)
     check_disjoint_splits(outs, val_disjoint=True)
+
+
+def test_multi_galaxy_layout_checked(tmp_path):
+    """A K-slot set passes the checker; NaN fluxes must mark exactly the absent slots."""
+    from blendphot.blends.layout import galaxy_counts, present_slots, slot_count
+
+    from .multiset import write_multi_set
+
+    path = write_multi_set(tmp_path / "multi.h5", [2, 3, 4, 2], size=48)
+    with h5py.File(path, "r") as h5:
+        assert check_blend_file(h5, path) == 4
+        assert slot_count(h5) == 4
+        assert galaxy_counts(h5).tolist() == [2, 3, 4, 2]
+        assert present_slots(galaxy_counts(h5), 4).sum() == 11
+    with h5py.File(path, "r+") as h5:
+        h5["flux"][1, 3] = 1.0  # a flux in an absent slot
+    with h5py.File(path, "r") as h5, pytest.raises(InputError, match="absent slots"):
+        check_blend_file(h5, path)

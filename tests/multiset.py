@@ -1,0 +1,105 @@
+"""A small blend set of 2 to K Gaussian galaxies in the K-slot layout (blends/layout.py), for
+the unit tests of the stages that read multi-galaxy sets; built directly, not by the chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from blendphot.blends.layout import GALAXY_FIELDS, slot_prefix
+from blendphot.io import write_table
+
+NOISE = 0.01
+
+
+def gaussian(size: int, x: float, y: float, sigma: float, flux: float) -> np.ndarray:
+    """A round Gaussian galaxy of total ``flux`` centred on pixel (x, y)."""
+    yy, xx = np.mgrid[:size, :size]
+    g = np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2))
+    return flux * g / g.sum()
+
+
+def write_multi_set(
+    path: Path,
+    counts: list[int] | np.ndarray,
+    size: int = 64,
+    seed: int = 0,
+    n_slots: int | None = None,
+) -> Path:
+    """Blends of ``counts[i]`` Gaussian galaxies (K = ``n_slots``, default max(counts)); the
+    companions sit at 10-24 pixels from the central, nearest first, at least 8 apart."""
+    rng = np.random.default_rng(seed)
+    counts = np.asarray(counts, dtype=np.int64)
+    n, k = len(counts), int(n_slots or counts.max())
+    centre = size // 2
+    true = np.zeros((n, k, size, size), np.float32)
+    flux = np.full((n, k), np.nan)
+    shifts = np.full((n, k, 2), np.nan)
+    fields = {f: np.full((n, k), np.nan) for f in ("mag", "rad", "z")}
+    ids = np.full((n, k), -1, dtype=np.int64)
+    for i, count in enumerate(counts):
+        placed = [(0, 0)]
+        while len(placed) < count:
+            dist, angle = rng.uniform(10, 24), rng.uniform(0, 2 * np.pi)
+            dx, dy = int(round(dist * np.cos(angle))), int(round(dist * np.sin(angle)))
+            if all(np.hypot(dx - px, dy - py) >= 8 for px, py in placed):
+                placed.append((dx, dy))
+        placed = [placed[0]] + sorted(placed[1:], key=lambda s: np.hypot(*s))
+        for slot, (dx, dy) in enumerate(placed):
+            f = rng.uniform(5, 50)
+            sigma = rng.uniform(1.5, 3.0)
+            true[i, slot] = gaussian(size, centre + dx, centre + dy, sigma, f)
+            flux[i, slot], shifts[i, slot] = f, (dx, dy)
+            fields["mag"][i, slot] = 25.96 - 2.5 * np.log10(f)
+            fields["rad"][i, slot] = 1.18 * sigma
+            fields["z"][i, slot] = rng.uniform(0.5, 3)
+            ids[i, slot] = 1000 * i + slot
+    present = np.isfinite(flux)
+    iso = true + present[:, :, None, None] * rng.normal(0, NOISE, true.shape).astype(np.float32)
+    mask = (true > 3 * NOISE).astype(np.uint8)
+    table = {
+        "id": np.arange(n),
+        "distance": np.hypot(shifts[:, 1, 0], shifts[:, 1, 1]),
+        "shift_x": shifts[:, 1, 0].astype(np.int64),
+        "shift_y": shifts[:, 1, 1].astype(np.int64),
+    }
+    for slot in range(k):
+        g = slot_prefix(slot)
+        if slot >= 2:
+            table[f"{g}_shift_x"] = shifts[:, slot, 0]
+            table[f"{g}_shift_y"] = shifts[:, slot, 1]
+            table[f"{g}_distance"] = np.hypot(shifts[:, slot, 0], shifts[:, slot, 1])
+        for field in GALAXY_FIELDS:
+            if field == "id":
+                table[f"{g}_id"] = ids[:, slot]
+            elif field == "type":
+                table[f"{g}_type"] = np.where(present[:, slot], "disk", "")
+            elif field == "flux":
+                table[f"{g}_flux"] = flux[:, slot]
+            else:
+                table[f"{g}_{field}"] = fields[field][:, slot]
+    if k > 2:
+        table["n_galaxies"] = counts
+    import pandas as pd
+
+    with h5py.File(path, "w") as h5:
+        h5["blend"] = iso.sum(axis=1)
+        h5["isolated"] = iso
+        h5["isolated_true"] = true
+        h5["mask"] = mask
+        h5["flux"] = flux
+        write_table(h5.create_group("table"), pd.DataFrame(table))
+        h5.attrs.update(
+            {
+                "split": "test",
+                "seed": seed,
+                "config_hash": "0",
+                "version": "0",
+                "noise": NOISE,
+                "zeropoint": 25.96,
+                "recipe": "candels_blender",
+            }
+        )
+    return path
