@@ -130,3 +130,69 @@ def test_reference_catalog_checks(tmp_path):
     pd.DataFrame({"id": [1], "distance": [3.0]}).to_csv(bad, index=False)
     with pytest.raises(InputError, match="missing column.*g1_id"):
         load_reference_catalog(bad)
+
+
+def multi_catalog() -> pd.DataFrame:
+    """Four blends of 2, 3, 4 and 3 galaxies; method m exact except on the third slot."""
+    nan = np.nan
+    cat = pd.DataFrame(
+        {
+            "id": [0, 1, 2, 3], "distance": [10.0, 12.0, 8.0, 9.0], "n_galaxies": [2, 3, 4, 3],
+            "g1_flux": [10.0] * 4, "g2_flux": [5.0] * 4, "g3_flux": [nan, 4.0, 4.0, 4.0],
+            "g4_flux": [nan, nan, 2.0, nan], "detection": [2, 2, 0, 3],
+            "sep_found": [3, 7, 5, 7],
+        }
+    )  # fmt: skip
+    for g in ("g1", "g2", "g3", "g4"):
+        cat[f"{g}_mag"] = magnitudes(cat[f"{g}_flux"].to_numpy(), 25.0)
+        cat[f"{g}_rad"] = 2.0
+        cat[f"{g}_type"] = "disk"
+        cat[f"{g}_flux_m"] = cat[f"{g}_flux"] * (1.5 if g == "g3" else 1.0)
+    cat["g3_distance"], cat["g4_distance"] = 15.0, 20.0
+    return cat
+
+
+def test_selections_of_larger_blends_follow_found_members_and_present_slots():
+    from blendphot.evaluate.metrics import catalog_roles, catalog_selections
+
+    cat = multi_catalog()
+    assert list(catalog_roles(cat)) == ["central", "companion", "companion_2", "companion_3"]
+    sel = catalog_selections(cat)
+    assert sel["all"]["companion_2"].tolist() == [False, True, True, True]
+    assert sel["figure5"]["companion"].tolist() == [True, True, False, True]  # bit 1
+    assert sel["figure5"]["companion_2"].tolist() == [False, True, True, True]
+    assert sel["figure5"]["companion_3"].tolist() == [False, False, False, False]
+    assert sel["figure6_top"]["companion_2"].tolist() == [False, True, False, False]
+
+
+def test_metrics_per_slot_and_per_number_of_galaxies():
+    from blendphot.evaluate.metrics import count_metrics_table
+
+    cat = multi_catalog()
+    table = metrics_table(cat, [Method("model", "m", 25.0)], 0.75).set_index(["selection", "role"])
+    assert table.loc[("all", "companion_2"), "n"] == 3
+    assert table.loc[("all", "companion_2"), "mape_flux"] == pytest.approx(50.0)
+    assert table.loc[("all", "companion_3"), "n"] == 1
+    assert table.loc[("all", "both"), "n"] == 4 + 4 + 3 + 1  # absent slots left out
+    assert table.loc[("all", "both"), "n_invalid"] == 0
+    by = count_metrics_table(cat, [Method("model", "m", 25.0)], 0.75)
+    by = by[by.selection == "all"].set_index(["n_galaxies", "role"])
+    assert sorted(by.index.get_level_values(0).unique()) == [2, 3, 4]
+    assert ("companion_2", 2) not in [(r, n) for n, r in by.index]
+    assert by.loc[(3, "companion_2"), "n"] == 2
+    assert by.loc[(2, "both"), "mape_flux"] == 0.0
+    assert by.loc[(4, "both"), "mape_flux"] == pytest.approx(50.0 / 4)
+
+
+def test_count_figure_and_binned_tables_of_larger_blends(tmp_path):
+    from blendphot.evaluate.metrics import binned_table, count_metrics_table
+    from blendphot.figures.photometry import binned_figure, count_figure, figure5
+
+    cat = multi_catalog()
+    methods = [Method("model", "m", 25.0)]
+    binned = binned_table(cat, methods)
+    assert {"central", "companion", "companion_2", "companion_3", "both"} == set(binned["role"])
+    figure5(cat, methods, 0.75, [tmp_path / "f5.png"])
+    binned_figure(binned, "mag_difference", "dmag", [tmp_path / "f7.png"])
+    count_figure(count_metrics_table(cat, methods, 0.75), [tmp_path / "count.png"])
+    assert all((tmp_path / f).stat().st_size > 0 for f in ("f5.png", "f7.png", "count.png"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from blendphot.blends import open_blend_set
+from blendphot.blends import galaxy_counts, open_blend_set, slot_count
 from blendphot.errors import InputError
 from blendphot.evaluate.metrics import magnitudes
 from blendphot.evaluate.uncertainty import RAW, calibrated_columns, is_uncertainty_column
@@ -85,29 +85,46 @@ def methods_in(
 
 
 BASELINE_COLUMNS = {
-    "sex" + RAW: ("flux_central_err", "flux_companion_err"),
-    "kron": ("kron_central", "kron_companion"),
-    "kron" + RAW: ("kron_central_err", "kron_companion_err"),
-    "iso_sex": ("iso_central", "iso_companion"),
-    "iso_kron": ("iso_kron_central", "iso_kron_companion"),
+    "sex" + RAW: "flux_{}_err",
+    "kron": "kron_{}",
+    "kron" + RAW: "kron_{}_err",
+    "iso_sex": "iso_{}",
+    "iso_kron": "iso_kron_{}",
 }
-"""Catalogue suffix <- sep.csv columns of the baseline's methods beyond the paper's, and of
-the raw (pre-calibration) errors of its fluxes."""
+"""Catalogue suffix <- sep.csv column pattern ({} the slot: :func:`baseline_slot`) of the
+baseline's methods beyond the paper's, and of the raw (pre-calibration) errors of its fluxes."""
 FITTED_BASELINES = ("scarlet",)
 """Model-fitting baselines: catalogue suffix = input name, a per-blend CSV with
 flux_central, flux_companion and their errors err_central, err_companion
 (baseline/<name>.csv)."""
+SLOT_FIELDS = ("id", "mag", "rad", "z", "type", "distance", "flux")
+"""Truth columns of the slots beyond the pair (g3_id, g3_mag, ...), after the paper's."""
+SEP_FOUND = {"found": "sep_found", "n_spurious": "sep_spurious"}
+"""sep.csv columns of a set of more than two galaxies -> catalogue columns."""
 
 
-def _pair_from_csv(path: Path, ids: np.ndarray, central: str, companion: str) -> np.ndarray:
-    """Two flux columns of a per-blend CSV, checked against the test set's ids."""
+def baseline_slot(slot: int) -> str:
+    """How the baseline and oracle CSVs name a 0-based slot: central, companion, g3, g4..."""
+    return ("central", "companion")[slot] if slot < 2 else f"g{slot + 1}"
+
+
+def _slots_from_csv(path: Path, ids: np.ndarray, pattern: str, n_slots: int) -> np.ndarray:
+    """Per-slot columns (N, K) of a per-blend CSV, ``pattern`` formatted with each slot's
+    name (:func:`baseline_slot`), checked against the test set's ids."""
     table = pd.read_csv(path)
     if not np.array_equal(table["id"].to_numpy(), ids):
         raise InputError(path, "rows do not match the test set's ids")
-    missing = [c for c in (central, companion) if c not in table.columns]
+    names = [pattern.format(baseline_slot(k)) for k in range(n_slots)]
+    missing = [c for c in names if c not in table.columns]
     if missing:
         raise InputError(path, f"missing column(s) {', '.join(missing)}")
-    return table[[central, companion]].to_numpy(dtype=float)
+    return table[names].to_numpy(dtype=float)
+
+
+def _put_slots(catalog: pd.DataFrame, suffix: str, values: np.ndarray) -> None:
+    """g1_flux_<suffix>, g2_flux_<suffix>, ... from an (N, K) array."""
+    for k in range(values.shape[1]):
+        catalog[f"g{k + 1}_flux_{suffix}"] = values[:, k]
 
 
 def build_output_catalog(
@@ -125,51 +142,64 @@ def build_output_catalog(
     the paper, plus Kron and the isolated references), the model-fitting baselines
     (``fitted``: catalogue suffix -> per-blend CSV) and the oracle into one CSV.
 
+    The paper's columns come first; blends of more than two galaxies add ``n_galaxies`` and
+    the truth of slots 3..K (g3_id, g3_mag, ...; NaN where a blend has fewer galaxies), and
+    every method a g<k>_flux_<col> column per slot, in the layout's slot order (the central,
+    then the companions by distance).
+
     Each method's own 1-sigma errors, where it gives them, become ``g1_flux_<col>_err_raw``
-    (and g2); with a ``calibration`` (:func:`blendphot.evaluate.uncertainty.fit_calibration`)
+    (and g2...); with a ``calibration`` (:func:`blendphot.evaluate.uncertainty.fit_calibration`)
     every method it holds gets its calibrated ``_err``, ``_p16`` and ``_p84`` columns."""
     with open_blend_set(test_path) as h5:
         table = read_table(h5["table"])
+        n_slots = slot_count(h5)
+        counts = galaxy_counts(h5)
     ids = table["id"].to_numpy()
     catalog = pd.DataFrame(index=table.index)
     for col in PAPER_COLUMNS:
         catalog[col] = table[col] if col in table.columns else np.nan
+    if n_slots > 2:
+        catalog["n_galaxies"] = counts
+        for k in range(2, n_slots):
+            for field in SLOT_FIELDS:
+                catalog[f"g{k + 1}_{field}"] = table[f"g{k + 1}_{field}"]
     for name, path in predictions.items():
         pred_ids, flux = read_predictions(path)
         if flux is None:  # a mask-only model (the U-Net) has no flux columns
             continue
         if not np.array_equal(pred_ids, ids):
             raise InputError(path, f"predictions of {name} do not match the test set's ids")
+        if flux.shape[1] != n_slots:
+            raise InputError(path, f"{flux.shape[1]} fluxes per blend for {n_slots} slots")
         col = model_columns[name]
-        catalog[f"g1_flux_{col}"] = flux[:, 0]
-        catalog[f"g2_flux_{col}"] = flux[:, 1]
+        _put_slots(catalog, col, flux)
         widths = read_prediction_widths(path)
         if widths is not None:
-            catalog[f"g1_flux_{col}{RAW}"], catalog[f"g2_flux_{col}{RAW}"] = widths.T
+            _put_slots(catalog, col + RAW, widths)
     sep = pd.read_csv(baseline_path)
     if not np.array_equal(sep["id"].to_numpy(), ids):
         raise InputError(baseline_path, "baseline rows do not match the test set's ids")
-    catalog["g1_flux_sex"] = sep["flux_central"].to_numpy()
-    catalog["g2_flux_sex"] = sep["flux_companion"].to_numpy()
+    _put_slots(catalog, "sex", _slots_from_csv(baseline_path, ids, "flux_{}", n_slots))
     catalog["detection"] = sep["detection"].to_numpy()
+    for column, name in SEP_FOUND.items():
+        if column in sep.columns:  # which members sep found, in sets of more galaxies
+            catalog[name] = sep[column].to_numpy()
     if "separation" in sep.columns:  # an observable of the overlap (uncertainty groups)
         catalog["sep_separation"] = sep["separation"].to_numpy(float)
     catalog["g1_sex_mag"] = magnitudes(catalog["g1_flux_sex"].to_numpy(), sep_zeropoint)
     catalog["g2_sex_mag"] = magnitudes(catalog["g2_flux_sex"].to_numpy(), sep_zeropoint)
-    for suffix, (central, companion) in BASELINE_COLUMNS.items():
-        if central in sep.columns:
-            pair = _pair_from_csv(baseline_path, ids, central, companion)
-            catalog[f"g1_flux_{suffix}"], catalog[f"g2_flux_{suffix}"] = pair[:, 0], pair[:, 1]
+    for suffix, pattern in BASELINE_COLUMNS.items():
+        if pattern.format("central") in sep.columns:
+            _put_slots(catalog, suffix, _slots_from_csv(baseline_path, ids, pattern, n_slots))
     for suffix, path in (fitted or {}).items():
-        pair = _pair_from_csv(path, ids, "flux_central", "flux_companion")
-        catalog[f"g1_flux_{suffix}"], catalog[f"g2_flux_{suffix}"] = pair[:, 0], pair[:, 1]
-        err = _pair_from_csv(path, ids, "err_central", "err_companion")
-        catalog[f"g1_flux_{suffix}{RAW}"], catalog[f"g2_flux_{suffix}{RAW}"] = err[:, 0], err[:, 1]
+        pair = _slots_from_csv(path, ids, "flux_{}", 2)
+        _put_slots(catalog, suffix, pair)
+        err = _slots_from_csv(path, ids, "err_{}", 2)
+        _put_slots(catalog, suffix + RAW, err)
     if oracle_path is not None:
-        pair = _pair_from_csv(oracle_path, ids, "flux_central", "flux_companion")
-        catalog["g1_flux_oracle"], catalog["g2_flux_oracle"] = pair[:, 0], pair[:, 1]
-        err = _pair_from_csv(oracle_path, ids, "flux_central_err", "flux_companion_err")
-        catalog[f"g1_flux_oracle{RAW}"], catalog[f"g2_flux_oracle{RAW}"] = err[:, 0], err[:, 1]
+        _put_slots(catalog, "oracle", _slots_from_csv(oracle_path, ids, "flux_{}", n_slots))
+        errors = _slots_from_csv(oracle_path, ids, "flux_{}_err", n_slots)
+        _put_slots(catalog, "oracle" + RAW, errors)
     for col, fit in (calibration or {}).items():
         if f"g1_flux_{col}" not in catalog:
             raise InputError(out_path, f"calibration of method {col} but no such column")

@@ -6,6 +6,40 @@ import numpy as np
 import pandas as pd
 
 ROLES = {"central": "g1", "companion": "g2"}
+"""The roles of a pair and their catalogue prefixes. A blend of more galaxies adds a role per
+further slot (:func:`slot_role`: ``companion_2`` is ``g3``, the second-nearest companion)."""
+COUNT_COLUMN = "n_galaxies"
+FOUND_COLUMN = "sep_found"
+"""Catalogue column of sep's found members (bit k: slot k), in catalogues of K > 2 sets."""
+
+
+def slot_role(slot: int) -> str:
+    """The role of a 0-based slot: central, companion, companion_2, companion_3, ..."""
+    return ("central", "companion")[slot] if slot < 2 else f"companion_{slot}"
+
+
+def catalog_roles(catalog: pd.DataFrame) -> dict[str, str]:
+    """Role -> prefix of every slot with true fluxes in ``catalog`` (g1, g2, then g3... of
+    the blends of more than two galaxies)."""
+    roles = dict(ROLES)
+    slot = 2
+    while f"g{slot + 1}_flux" in catalog.columns:
+        roles[slot_role(slot)] = f"g{slot + 1}"
+        slot += 1
+    return roles
+
+
+def other_prefix(role: str) -> str:
+    """The galaxy a role is compared with (magnitude difference): the central's nearest
+    companion for the central, the central for every companion."""
+    return "g2" if role == "central" else "g1"
+
+
+def galaxy_counts(catalog: pd.DataFrame) -> np.ndarray:
+    """Galaxies per blend: the catalogue's ``n_galaxies``, or 2 (a catalogue of pairs)."""
+    if COUNT_COLUMN in catalog.columns:
+        return catalog[COUNT_COLUMN].to_numpy(dtype=np.int64)
+    return np.full(len(catalog), 2, dtype=np.int64)
 
 
 def magnitudes(flux: np.ndarray, zeropoint: float) -> np.ndarray:
@@ -55,29 +89,52 @@ def photometry_summary(
     }
 
 
-def selections(detection: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+def selections(
+    detection: np.ndarray,
+    found: np.ndarray | None = None,
+    counts: np.ndarray | None = None,
+    roles: dict[str, str] = ROLES,
+) -> dict[str, dict[str, np.ndarray]]:
     """Row selections by role, as in the paper's figures.
 
-    all: every blend; figure5: centrals where sep found the central (0, 2), companions where
-    it found the companion (1, 2); figure6_top: both where sep found exactly two (2);
-    figure6_bottom: both where sep under- or over-deblended (0, 1, 3).
+    all: every blend holding the role's galaxy; figure5: each galaxy where sep found it (a
+    pair's central where the detection code is 0 or 2, its companion where it is 1 or 2; in a
+    set of more galaxies, bit k of ``found`` for slot k); figure6_top: every galaxy where sep
+    found exactly the blend's members (code 2); figure6_bottom: every galaxy where sep under-
+    or over-deblended (0, 1, 3). ``counts`` (galaxies per blend, default 2) leaves out the
+    absent slots of ``roles``.
     """
     det = np.asarray(detection)
-    every = np.ones(det.shape, dtype=bool)
-    return {
-        "all": {"central": every, "companion": every},
-        "figure5": {"central": np.isin(det, (0, 2)), "companion": np.isin(det, (1, 2))},
-        "figure6_top": {"central": det == 2, "companion": det == 2},
-        "figure6_bottom": {
-            "central": np.isin(det, (0, 1, 3)),
-            "companion": np.isin(det, (0, 1, 3)),
-        },
+    counts = np.full(det.shape, 2) if counts is None else np.asarray(counts)
+    if found is None:  # a pair: the paper's detection codes say which one was found
+        found = np.where(np.isin(det, (0, 2)), 1, 0) | np.where(np.isin(det, (1, 2)), 2, 0)
+    found = np.nan_to_num(np.asarray(found, dtype=float), nan=0).astype(np.int64)
+    out: dict[str, dict[str, np.ndarray]] = {
+        "all": {},
+        "figure5": {},
+        "figure6_top": {},
+        "figure6_bottom": {},
     }
+    for slot, role in enumerate(roles):
+        present = slot < counts
+        out["all"][role] = present
+        out["figure5"][role] = present & ((found >> slot) & 1).astype(bool)
+        out["figure6_top"][role] = present & (det == 2)
+        out["figure6_bottom"][role] = present & np.isin(det, (0, 1, 3))
+    return out
+
+
+def catalog_selections(catalog: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`selections` of a catalogue, over all its roles."""
+    found = catalog[FOUND_COLUMN].to_numpy() if FOUND_COLUMN in catalog.columns else None
+    return selections(
+        catalog["detection"].to_numpy(), found, galaxy_counts(catalog), catalog_roles(catalog)
+    )
 
 
 def method_arrays(catalog: pd.DataFrame, method, role: str) -> tuple[np.ndarray, ...]:
     """(mag_pred, mag_true, flux_pred, flux_true) of one method for one role."""
-    g = ROLES[role]
+    g = catalog_roles(catalog)[role]
     flux_pred = catalog[f"{g}_flux_{method.column}"].to_numpy(dtype=float)
     flux_true = catalog[f"{g}_flux"].to_numpy(dtype=float)
     mag_true = catalog[f"{g}_mag"].to_numpy(dtype=float)
@@ -85,12 +142,14 @@ def method_arrays(catalog: pd.DataFrame, method, role: str) -> tuple[np.ndarray,
 
 
 def metrics_table(catalog: pd.DataFrame, methods: list, outlier_threshold: float) -> pd.DataFrame:
-    """One row per (selection, method, role), plus role 'both' pooling the two galaxies."""
+    """One row per (selection, method, role), plus role 'both' pooling every galaxy (the
+    two of a pair; all the members of larger blends)."""
     rows = []
-    for sel_name, masks in selections(catalog["detection"].to_numpy()).items():
+    roles = catalog_roles(catalog)
+    for sel_name, masks in catalog_selections(catalog).items():
         for method in methods:
             pooled = []
-            for role in ROLES:
+            for role in roles:
                 arrays = [a[masks[role]] for a in method_arrays(catalog, method, role)]
                 pooled.append(arrays)
                 summary = photometry_summary(*arrays, outlier_threshold)
@@ -109,16 +168,41 @@ def metrics_table(catalog: pd.DataFrame, methods: list, outlier_threshold: float
     return pd.DataFrame(rows)
 
 
+def blends_of(catalog: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The catalogue rows of the blends of ``n`` galaxies, without the truth of the slots they
+    lack (so that :func:`catalog_roles` gives their ``n`` roles)."""
+    part = catalog[galaxy_counts(catalog) == n].reset_index(drop=True)
+    lacking = [f"{g}_flux" for g in list(catalog_roles(catalog).values())[n:]]
+    return part.drop(columns=lacking)
+
+
+def count_metrics_table(
+    catalog: pd.DataFrame, methods: list, outlier_threshold: float
+) -> pd.DataFrame:
+    """:func:`metrics_table` per number of galaxies in the blend (selections all and
+    figure5; the roles those blends have), with an ``n_galaxies`` column first."""
+    counts = galaxy_counts(catalog)
+    pieces = []
+    for n in np.unique(counts):
+        table = metrics_table(blends_of(catalog, int(n)), methods, outlier_threshold)
+        table = table[table["selection"].isin(("all", "figure5"))]
+        pieces.append(table.assign(n_galaxies=int(n)))
+    table = pd.concat(pieces, ignore_index=True)
+    return table[["n_galaxies", *[c for c in table.columns if c != "n_galaxies"]]]
+
+
 def role_quantities(catalog: pd.DataFrame, role: str) -> dict[str, np.ndarray]:
     """Per-galaxy quantities for the binned figures, seen from ``role``'s galaxy:
 
-    mag_difference = own magnitude - the other galaxy's (positive: fainter than the other);
-    distance_over_radius = centre distance / own radius; type = own morphology.
+    mag_difference = own magnitude - the other galaxy's (:func:`other_prefix`; positive:
+    fainter than the other); distance_over_radius = the distance between the two / own radius;
+    type = own morphology.
     """
-    own, other = ("g1", "g2") if role == "central" else ("g2", "g1")
+    own, other = catalog_roles(catalog)[role], other_prefix(role)
+    distance = catalog["distance"] if own in ("g1", "g2") else catalog[f"{own}_distance"]
     return {
         "mag_difference": (catalog[f"{own}_mag"] - catalog[f"{other}_mag"]).to_numpy(float),
-        "distance_over_radius": (catalog["distance"] / catalog[f"{own}_rad"]).to_numpy(float),
+        "distance_over_radius": (distance / catalog[f"{own}_rad"]).to_numpy(float),
         "type": catalog[f"{own}_type"].astype(str).to_numpy(),
     }
 
@@ -165,9 +249,9 @@ def _selected_role_arrays(catalog: pd.DataFrame, method, role: str) -> dict[str,
     """dmag and the binned quantities of one role, over the blends where sep found it;
     role 'both' pools the central and the companion."""
     if role == "both":
-        parts = [_selected_role_arrays(catalog, method, r) for r in ROLES]
+        parts = [_selected_role_arrays(catalog, method, r) for r in catalog_roles(catalog)]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    mask = selections(catalog["detection"].to_numpy())["figure5"][role]
+    mask = catalog_selections(catalog)["figure5"][role]
     mag_pred, mag_true, _, _ = method_arrays(catalog, method, role)
     out = {k: v[mask] for k, v in role_quantities(catalog, role).items()}
     out["dmag"] = (mag_pred - mag_true)[mask]
@@ -182,7 +266,7 @@ def binned_table(catalog: pd.DataFrame, methods: list) -> pd.DataFrame:
     'both' pools the two galaxies. Bin edges are shared by all methods of a role and axis.
     """
     pieces = []
-    for role in (*ROLES, "both"):
+    for role in (*catalog_roles(catalog), "both"):
         for axis in BINNED_AXES:
             edges = None
             for method in methods:

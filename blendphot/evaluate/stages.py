@@ -165,18 +165,19 @@ def paper_reference_catalog(
 
 @stage(
     inputs=("catalog", "calibration"),
-    outputs=("metrics", "binned"),
+    outputs=("metrics", "binned", "by_count"),
     params=("dataset",),
     settings=EVALUATION_SETTINGS,
     optional_inputs=("calibration",),  # the paper's reference table has no uncertainties
 )
 def metrics(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
-    """Metrics per selection, method and role; binned statistics for Figures 7-9; with a
-    calibration, the coverage of every method's uncertainties (overall and binned)."""
+    """Metrics per selection, method and role; the same per number of galaxies in the blend;
+    binned statistics for Figures 7-9; with a calibration, the coverage of every method's
+    uncertainties (overall and binned)."""
     import pandas as pd
 
     from blendphot.evaluate.methods import evaluation_methods
-    from blendphot.evaluate.metrics import binned_table, metrics_table
+    from blendphot.evaluate.metrics import binned_table, count_metrics_table, metrics_table
     from blendphot.evaluate.uncertainty import binned_coverage, uncertainty_table
     from blendphot.io import write_csv
 
@@ -191,11 +192,21 @@ def metrics(settings: dict, inputs: dict, outputs: dict, params: dict, threads: 
         keys = ["method", "role", "axis", "type", "bin_low", "bin_high"]
         binned = binned.merge(binned_coverage(catalog, methods, fits), on=keys, how="left")
     write_csv(table, Path(outputs["metrics"]), float_format="%.6g")
+    by_count = count_metrics_table(catalog, methods, settings["evaluate"]["outlier_threshold"])
+    write_csv(by_count, Path(outputs["by_count"]), float_format="%.6g")
     write_csv(binned, Path(outputs["binned"]), float_format="%.6g")
     log.info(
         "metrics (figure-5 selection):\n%s",
         table[table.selection == "figure5"].to_string(index=False),
     )
+    if by_count["n_galaxies"].nunique() > 1:
+        log.info(
+            "flux MAPE per number of galaxies and slot (figure-5 selection):\n%s",
+            by_count[by_count.selection == "figure5"]
+            .pivot_table("mape_flux", ["method", "role"], "n_galaxies", sort=False)
+            .round(2)
+            .to_string(),
+        )
 
 
 @stage(

@@ -20,6 +20,7 @@ per method and role (``n_bad_width``), and counted as not covered in every cover
 from __future__ import annotations
 
 import math
+import re
 from statistics import NormalDist
 
 import numpy as np
@@ -33,12 +34,18 @@ LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, ONE_SIGMA, 0.8, 0.9, 0.95, 0.99)
 """Nominal levels the calibration is fitted at (the reliability figure's abscissae)."""
 REPORTED = {"68": ONE_SIGMA, "95": 0.95}
 """Levels of the coverage columns of the metrics (suffix -> level)."""
-ROLE_PREFIX = {"central": ("g1", "g2"), "companion": ("g2", "g1")}
 
 
 def is_uncertainty_column(column: str) -> bool:
     """Whether a catalogue column holds a method's uncertainty rather than its flux."""
-    return column.startswith(("g1_flux_", "g2_flux_")) and column.endswith(ERROR_SUFFIXES)
+    return re.match(r"g\d+_flux_", column) is not None and column.endswith(ERROR_SUFFIXES)
+
+
+def role_prefixes(catalog: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Role -> (own prefix, the other galaxy's prefix) of every slot of the catalogue."""
+    from blendphot.evaluate.metrics import catalog_roles, other_prefix
+
+    return {role: (g, other_prefix(role)) for role, g in catalog_roles(catalog).items()}
 
 
 def gaussian_quantile(level: float) -> float:
@@ -49,7 +56,7 @@ def gaussian_quantile(level: float) -> float:
 def role_arrays(catalog: pd.DataFrame, column: str, role: str) -> dict[str, np.ndarray]:
     """One role's flux, the other galaxy's flux (same method), truth and raw width (NaN
     when the method has none)."""
-    own, other = ROLE_PREFIX[role]
+    own, other = role_prefixes(catalog)[role]
     raw = f"{own}_flux_{column}{RAW}"
     n = len(catalog)
     return {
@@ -147,7 +154,7 @@ def fit_method(
     than ``min_group`` galaxies takes the pooled quantiles.
     """
     own = has_raw_widths(catalog, column)
-    parts = [role_arrays(catalog, column, role) for role in ROLE_PREFIX]
+    parts = [role_arrays(catalog, column, role) for role in role_prefixes(catalog)]
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     flux, true = arrays["flux"], arrays["true"]
     scale = scales(flux, arrays["raw"], own)
@@ -233,7 +240,7 @@ def calibrated_columns(catalog: pd.DataFrame, column: str, fit: dict) -> dict[st
     the 68% interval), ``_p16`` and ``_p84`` (its ends), for both galaxies."""
     own = has_raw_widths(catalog, column)
     out = {}
-    for role, (prefix, _) in ROLE_PREFIX.items():
+    for role, (prefix, _) in role_prefixes(catalog).items():
         low, high = interval(role_arrays(catalog, column, role), fit, ONE_SIGMA, own)
         out[f"{prefix}_flux_{column}{ERR}"] = (high - low) / 2
         out[f"{prefix}_flux_{column}{P16}"] = low
@@ -302,7 +309,7 @@ def reliability_table(catalog: pd.DataFrame, methods: list, calibration: dict) -
     for method in methods:
         fit = calibration.get(method.column)
         own = has_raw_widths(catalog, method.column)
-        parts = [role_arrays(catalog, method.column, role) for role in ROLE_PREFIX]
+        parts = [role_arrays(catalog, method.column, role) for role in role_prefixes(catalog)]
         arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         measured = np.isfinite(arrays["flux"]) & np.isfinite(arrays["true"])
         arrays = {k: v[measured] for k, v in arrays.items()}
@@ -323,10 +330,10 @@ def reliability_table(catalog: pd.DataFrame, methods: list, calibration: dict) -
 def uncertainty_table(catalog: pd.DataFrame, methods: list, calibration: dict) -> pd.DataFrame:
     """One row per (selection, method, role) as the metrics table, role 'both' pooling the
     two galaxies, with the columns of :func:`uncertainty_summary`."""
-    from blendphot.evaluate.metrics import selections
+    from blendphot.evaluate.metrics import catalog_selections
 
     rows = []
-    for sel_name, masks in selections(catalog["detection"].to_numpy()).items():
+    for sel_name, masks in catalog_selections(catalog).items():
         for method in methods:
             fit = calibration.get(method.column)
             own = has_raw_widths(catalog, method.column)
@@ -334,11 +341,10 @@ def uncertainty_table(catalog: pd.DataFrame, methods: list, calibration: dict) -
                 role: {
                     k: v[masks[role]] for k, v in role_arrays(catalog, method.column, role).items()
                 }
-                for role in ROLE_PREFIX
+                for role in role_prefixes(catalog)
             }
-            parts["both"] = {
-                k: np.concatenate([parts[r][k] for r in ROLE_PREFIX]) for k in parts["central"]
-            }
+            every = list(parts.values())
+            parts["both"] = {k: np.concatenate([p[k] for p in every]) for k in every[0]}
             for role, arrays in parts.items():
                 rows.append(
                     {
@@ -366,9 +372,14 @@ def binned_coverage(catalog: pd.DataFrame, methods: list, calibration: dict) -> 
     metrics (magnitude difference, distance / radius; figure-5 selection), per method and
     role (and 'both'), keyed as :func:`blendphot.evaluate.metrics.binned_table`'s rows of
     type 'all'. Galaxies with a flux but a bad width count as not covered."""
-    from blendphot.evaluate.metrics import BINNED_AXES, axis_edges, role_quantities, selections
+    from blendphot.evaluate.metrics import (
+        BINNED_AXES,
+        axis_edges,
+        catalog_selections,
+        role_quantities,
+    )
 
-    mask = selections(catalog["detection"].to_numpy())["figure5"]
+    mask = catalog_selections(catalog)["figure5"]
     rows = []
     for method in methods:
         fit = calibration.get(method.column)
@@ -376,7 +387,7 @@ def binned_coverage(catalog: pd.DataFrame, methods: list, calibration: dict) -> 
             continue
         own = has_raw_widths(catalog, method.column)
         per_role = {}
-        for role in ROLE_PREFIX:
+        for role in role_prefixes(catalog):
             arrays = {
                 k: v[mask[role]] for k, v in role_arrays(catalog, method.column, role).items()
             }
@@ -387,11 +398,11 @@ def binned_coverage(catalog: pd.DataFrame, methods: list, calibration: dict) -> 
             per_role[role] = (quantities, flags, kept)
         per_role["both"] = tuple(
             {
-                k: np.concatenate([per_role[r][i][k] for r in ROLE_PREFIX])
+                k: np.concatenate([per_role[r][i][k] for r in role_prefixes(catalog)])
                 for k in per_role["central"][i]
             }
             for i in (0, 1)
-        ) + (np.concatenate([per_role[r][2] for r in ROLE_PREFIX]),)
+        ) + (np.concatenate([per_role[r][2] for r in role_prefixes(catalog)]),)
         for role, (quantities, flags, kept) in per_role.items():
             for axis in BINNED_AXES:
                 x = quantities[axis]
@@ -471,7 +482,7 @@ N_BOOTSTRAP = 1000
 
 def galaxy_ids(catalog: pd.DataFrame, role: str) -> np.ndarray:
     """Identifier of each blend's galaxy in ``role`` (the catalogue's ``g1_id``/``g2_id``)."""
-    return catalog[f"{ROLE_PREFIX[role][0]}_id"].to_numpy()
+    return catalog[f"{role_prefixes(catalog)[role][0]}_id"].to_numpy()
 
 
 def bootstrap_weights(ids: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
@@ -524,7 +535,7 @@ def _pooled(catalog: pd.DataFrame, column: str, masks: dict[str, np.ndarray]) ->
     from blendphot.evaluate.metrics import role_quantities
 
     parts = []
-    for role in ROLE_PREFIX:
+    for role in role_prefixes(catalog):
         part = {**role_arrays(catalog, column, role), **role_quantities(catalog, role)}
         part["id"] = galaxy_ids(catalog, role)
         parts.append({k: v[masks[role]] for k, v in part.items()})
@@ -540,9 +551,9 @@ def bootstrap_table(
     noise alone gives (:func:`bootstrap_worst_bin_noise`) over the bins of
     :func:`binned_coverage` (figure-5 selection), as columns ``coverage68_se`` and
     ``worst_bin_noise68_<axis>``; the distinct galaxies in ``n_galaxies``."""
-    from blendphot.evaluate.metrics import BINNED_AXES, axis_edges, selections
+    from blendphot.evaluate.metrics import BINNED_AXES, axis_edges, catalog_selections
 
-    chosen = selections(catalog["detection"].to_numpy())
+    chosen = catalog_selections(catalog)
     rows = []
     for method in methods:
         fit = calibration.get(method.column)

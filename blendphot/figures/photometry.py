@@ -9,17 +9,45 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from blendphot.evaluate.metrics import ROLES, method_arrays, photometry_summary, selections
+from blendphot.evaluate.metrics import (
+    catalog_roles,
+    catalog_selections,
+    method_arrays,
+    photometry_summary,
+)
 from blendphot.figures.common import save_figure
 
-FIGURE5_ROWS = (
-    ("central (sep found it)", "figure5", ("central",)),
-    ("companion (sep found it)", "figure5", ("companion",)),
-)
-FIGURE6_ROWS = (
-    ("both, sep found exactly two", "figure6_top", ("central", "companion")),
-    ("both, sep under/over-deblended", "figure6_bottom", ("central", "companion")),
-)
+
+def role_title(role: str, n_roles: int) -> str:
+    """A role as a figure names it: central, companion (of a pair), or the companions of a
+    larger blend by rank of distance (companion 1 the nearest)."""
+    if role == "central" or n_roles == 2:
+        return role
+    return "companion 1" if role == "companion" else role.replace("_", " ")
+
+
+def figure5_rows(catalog: pd.DataFrame) -> list[tuple]:
+    """Figure 5's rows: one per slot (the central and the companion of a pair; every slot of
+    larger blends), each where sep found that galaxy."""
+    roles = catalog_roles(catalog)
+    return [(f"{role_title(r, len(roles))} (sep found it)", "figure5", (r,)) for r in roles]
+
+
+def figure6_rows(catalog: pd.DataFrame) -> list[tuple]:
+    """Figure 6's rows: every galaxy where sep found exactly the blend's members (top), and
+    where it under- or over-deblended (bottom)."""
+    roles = tuple(catalog_roles(catalog))
+    if len(roles) == 2:
+        return [
+            ("both, sep found exactly two", "figure6_top", roles),
+            ("both, sep under/over-deblended", "figure6_bottom", roles),
+        ]
+    return [
+        ("all, sep found exactly the members", "figure6_top", roles),
+        ("all, sep under/over-deblended", "figure6_bottom", roles),
+    ]
+
+
 TYPE_NAMES = {
     "all": "all",
     "sph": "spheroid",
@@ -30,7 +58,7 @@ TYPE_NAMES = {
 
 
 def _panel_arrays(catalog: pd.DataFrame, method, selection: str, roles: tuple[str, ...]):
-    masks = selections(catalog["detection"].to_numpy())[selection]
+    masks = catalog_selections(catalog)[selection]
     parts = [[a[masks[r]] for a in method_arrays(catalog, method, r)] for r in roles]
     return [np.concatenate(p) for p in zip(*parts, strict=True)]
 
@@ -79,19 +107,20 @@ def photometry_figure(
 
 def figure5(catalog, methods, outlier_threshold: float, paths: list[Path]) -> None:
     """Figure 5: centrals and companions where sep found them."""
-    photometry_figure(catalog, methods, outlier_threshold, FIGURE5_ROWS, paths)
+    photometry_figure(catalog, methods, outlier_threshold, figure5_rows(catalog), paths)
 
 
 def figure6(catalog, methods, outlier_threshold: float, paths: list[Path]) -> None:
     """Figure 6: both galaxies where sep found exactly two (top) or not (bottom)."""
-    photometry_figure(catalog, methods, outlier_threshold, FIGURE6_ROWS, paths)
+    photometry_figure(catalog, methods, outlier_threshold, figure6_rows(catalog), paths)
 
 
 def binned_figure(binned: pd.DataFrame, axis: str, xlabel: str, paths: list[Path]) -> None:
     """Figures 7 and 8: median dmag (solid, left axis) and scatter (dotted, right axis) in
-    bins, per method; top panel central, bottom companion."""
-    fig, axes = plt.subplots(2, 1, figsize=(6.5, 7), sharex=True)
-    for ax, role in zip(axes, ROLES, strict=True):
+    bins, per method; one panel per role (top central, then the companions)."""
+    roles = [r for r in dict.fromkeys(binned["role"]) if r != "both"]
+    fig, axes = plt.subplots(len(roles), 1, figsize=(6.5, 3.5 * len(roles)), sharex=True)
+    for ax, role in zip(np.atleast_1d(axes), roles, strict=True):
         twin = ax.twinx()
         part = binned[(binned["axis"] == axis) & (binned["role"] == role)]
         part = part[part["type"] == "all"]
@@ -99,10 +128,10 @@ def binned_figure(binned: pd.DataFrame, axis: str, xlabel: str, paths: list[Path
             ax.plot(rows["bin_centre"], rows["median"], "-o", color=f"C{i}", ms=3, label=method)
             twin.plot(rows["bin_centre"], rows["scatter"], ":", color=f"C{i}")
         ax.axhline(0, color="k", lw=0.5)
-        ax.set_ylabel(f"median $\\Delta_{{mag}}$ ({role})")
+        ax.set_ylabel(f"median $\\Delta_{{mag}}$ ({role_title(role, len(roles))})")
         twin.set_ylabel("scatter (dotted)")
         ax.legend(fontsize=7, loc="upper left")
-    axes[-1].set_xlabel(xlabel)
+    np.atleast_1d(axes)[-1].set_xlabel(xlabel)
     fig.tight_layout()
     save_figure(fig, paths)
 
@@ -127,5 +156,35 @@ def figure9(binned: pd.DataFrame, paths: list[Path]) -> None:
     axes[0, 0].set_ylabel("median $\\Delta_{mag}$")
     axes[1, 0].set_ylabel("scatter of $\\Delta_{mag}$")
     axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, paths)
+
+
+def count_figure(by_count: pd.DataFrame, paths: list[Path]) -> None:
+    """Flux error (MAPE, per cent; log scale where all are positive) against the number of
+    galaxies in the blend, one line per method: one panel per slot (where sep found the galaxy: the figure-5 selection), and all
+    galaxies pooled."""
+    part = by_count[by_count["selection"] == "figure5"]
+    roles = list(dict.fromkeys(part["role"]))
+    roles = [r for r in roles if r != "both"] + ["both"]
+    n_roles = len(roles) - 1
+    fig, axes = plt.subplots(
+        1, len(roles), figsize=(3.3 * len(roles), 3.4), squeeze=False, sharey=True
+    )
+    counts = sorted(part["n_galaxies"].unique())
+    for ax, role in zip(axes[0], roles, strict=True):
+        rows = part[part["role"] == role]
+        for i, (method, lines) in enumerate(rows.groupby("method", sort=False)):
+            lines = lines.sort_values("n_galaxies")
+            ax.plot(
+                lines["n_galaxies"], lines["mape_flux"], "-o", ms=4, color=f"C{i}", label=method
+            )
+        ax.set_title("all galaxies" if role == "both" else role_title(role, n_roles), fontsize=9)
+        ax.set_xticks(counts)
+        ax.set_xlabel("galaxies in the blend")
+        if (part["mape_flux"] > 0).all():  # the oracle's floor and sep's errors on one axis
+            ax.set_yscale("log")
+    axes[0, 0].set_ylabel("flux MAPE (per cent), sep found it")
+    axes[0, -1].legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, paths)

@@ -72,3 +72,53 @@ def figures(settings: dict, inputs: dict, outputs: dict, params: dict, threads: 
         binned, "distance_over_radius", "distance / own effective radius", both("figure8")
     )
     figure9(binned, both("figure9"))
+
+
+@stage(
+    inputs=("catalog",),
+    outputs=tuple(f"figure{n}_png" for n in (5, 6, 7, 8, 9)),
+    params=("dataset", "n_galaxies"),
+    settings=("models", "sky.zeropoint", "evaluate"),
+)
+def count_figures(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """Figures 5-9 (PNG) of the blends of one number of galaxies (``n_galaxies``)."""
+    import pandas as pd
+
+    from blendphot.evaluate.methods import REFERENCE_ONLY, evaluation_methods
+    from blendphot.evaluate.metrics import binned_table, blends_of
+    from blendphot.figures.photometry import binned_figure, figure5, figure6, figure9
+
+    catalog = pd.read_csv(inputs["catalog"])
+    n = int(params["n_galaxies"])
+    catalog = blends_of(catalog, n)
+    if catalog.empty:
+        raise ValueError(f"{inputs['catalog']}: no blend of {n} galaxies")
+    methods = [
+        m
+        for m in evaluation_methods(settings, params["dataset"], catalog)
+        if m.column not in REFERENCE_ONLY
+    ]
+    threshold = settings["evaluate"]["outlier_threshold"]
+    binned = binned_table(catalog, methods)
+    figure5(catalog, methods, threshold, [Path(outputs["figure5_png"])])
+    figure6(catalog, methods, threshold, [Path(outputs["figure6_png"])])
+    binned_figure(
+        binned, "mag_difference", "own magnitude - the other's", [Path(outputs["figure7_png"])]
+    )
+    binned_figure(
+        binned,
+        "distance_over_radius",
+        "distance / own effective radius",
+        [Path(outputs["figure8_png"])],
+    )
+    figure9(binned, [Path(outputs["figure9_png"])])
+
+
+@stage(inputs=("by_count",), outputs=("png", "pdf"))
+def count_figure(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
+    """The flux error of every method against the number of galaxies in the blend, per slot."""
+    import pandas as pd
+
+    from blendphot.figures.photometry import count_figure as draw
+
+    draw(pd.read_csv(inputs["by_count"]), [Path(outputs["png"]), Path(outputs["pdf"])])

@@ -41,6 +41,12 @@ MODELS = list(config["models"])
 # evaluate.networks false: the baselines alone (no model is trained or evaluated).
 EVALUATED = MODELS if config["evaluate"]["networks"] else []
 SPLITS = ["train", "val", "test"]
+# Numbers of galaxies per blend drawn (blends.n_galaxies with a share): [2] for the paper's pairs.
+GALAXY_COUNTS = sorted(
+    int(n)
+    for n, share in config["blends"].get("n_galaxies", {2: 1.0}).items()
+    if share > 0
+)
 TABLE_TITLES = {
     "table1": "Table 1. Morphological mix of the galaxies used to make the blends.",
     "table3": "Table 3. sep parameters of the hot and cold passes.",
@@ -111,6 +117,13 @@ def final_outputs():
     ]
     if CROSS_DOMAIN:
         ours.append("results/{dataset}/tables/cross_domain.md")
+    if max(GALAXY_COUNTS) > 2:  # blends of more than two galaxies: figures per count
+        ours.append("results/{dataset}/figures/flux_error_by_count.png")
+        ours += [
+            f"results/{{dataset}}/figures/n{n}/figure{k}.png"
+            for n in GALAXY_COUNTS
+            for k in (5, 6, 7, 8, 9)
+        ]
     targets = expand(ours, dataset=DATASET)
     targets += expand(
         "results/{dataset}/models/{model}/training_curve.png",

@@ -100,6 +100,7 @@ rule metrics:
     output:
         metrics="results/{dataset}/metrics.csv",
         binned="results/{dataset}/binned_metrics.csv",
+        by_count="results/{dataset}/metrics_by_count.csv",
     log:
         "results/{dataset}/logs/metrics.log",
     conda:
@@ -166,6 +167,55 @@ rule figures:
     params:
         dataset="{dataset}",
         settings=settings_for("figures"),
+    script:
+        "../scripts/stage.py"
+
+
+rule count_figures:
+    input:
+        catalog="results/{dataset}/output_catalog.csv",
+    output:
+        **{
+            f"figure{n}_png": f"results/{{dataset}}/figures/n{{n_galaxies}}/figure{n}.png"
+            for n in (5, 6, 7, 8, 9)
+        },
+    log:
+        "results/{dataset}/logs/count_figures/n{n_galaxies}.log",
+    wildcard_constraints:
+        n_galaxies=r"\d+",
+    conda:
+        "../../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        dataset="{dataset}",
+        n_galaxies="{n_galaxies}",
+        settings=settings_for("count_figures"),
+    script:
+        "../scripts/stage.py"
+
+
+rule count_figure:
+    input:
+        by_count="results/{dataset}/metrics_by_count.csv",
+    output:
+        png=report(
+            "results/{dataset}/figures/flux_error_by_count.png",
+            caption="../report/flux_error_by_count.rst",
+            category="Photometry",
+            subcategory="{dataset}",
+        ),
+        pdf="results/{dataset}/figures/flux_error_by_count.pdf",
+    log:
+        "results/{dataset}/logs/count_figure.log",
+    conda:
+        "../../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/stage.py"
 
