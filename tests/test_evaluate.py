@@ -196,3 +196,43 @@ def test_count_figure_and_binned_tables_of_larger_blends(tmp_path):
     binned_figure(binned, "mag_difference", "dmag", [tmp_path / "f7.png"])
     count_figure(count_metrics_table(cat, methods, 0.75), [tmp_path / "count.png"])
     assert all((tmp_path / f).stat().st_size > 0 for f in ("f5.png", "f7.png", "count.png"))
+
+
+def test_output_catalog_of_larger_blends(tmp_path):
+    """A K = 4 set: every method gets a column per slot, NaN where a blend lacks the slot;
+    the truth of slots 3 and 4 and n_galaxies follow the paper's columns."""
+    import h5py
+
+    from blendphot.evaluate.catalog import build_output_catalog
+
+    from .multiset import write_multi_set
+
+    test = write_multi_set(tmp_path / "test.h5", [2, 3, 4], size=48)
+    with h5py.File(test, "r") as h5:
+        flux = h5["flux"][()]
+    pred = tmp_path / "pred.h5"
+    with h5py.File(pred, "w") as h5:
+        h5["id"], h5["flux"] = np.arange(3), 1.1 * flux
+    slots = ("central", "companion", "g3", "g4")
+    sep = {"id": np.arange(3), "detection": [2, 0, 3], "found": [3, 5, 15], "n_spurious": [0, 0, 1]}
+    for k, slot in enumerate(slots):
+        sep[f"flux_{slot}"] = 0.9 * flux[:, k]
+        sep[f"flux_{slot}_err"] = 0.1 * flux[:, k]
+    pd.DataFrame(sep).to_csv(tmp_path / "sep.csv", index=False)
+    oracle = {"id": np.arange(3)}
+    for k, slot in enumerate(slots):
+        oracle[f"flux_{slot}"], oracle[f"flux_{slot}_err"] = flux[:, k], 0.01 * flux[:, k]
+    pd.DataFrame(oracle).to_csv(tmp_path / "oracle.csv", index=False)
+    cat = build_output_catalog(
+        test, {"net": pred}, {"net": "b2f"}, tmp_path / "sep.csv", 25.0,
+        tmp_path / "catalog.csv", oracle_path=tmp_path / "oracle.csv",
+    )  # fmt: skip
+    assert list(cat.columns[: len(PAPER_COLUMNS)]) == list(PAPER_COLUMNS)
+    assert cat.columns[len(PAPER_COLUMNS)] == "n_galaxies"
+    assert cat["n_galaxies"].tolist() == [2, 3, 4]
+    for name in ("g3_id", "g4_mag", "g3_distance", "g4_flux_b2f", "g3_flux_sex", "g4_flux_oracle"):
+        assert name in cat.columns
+    np.testing.assert_allclose(cat["g3_flux_b2f"], 1.1 * flux[:, 2])
+    assert np.isnan(cat.loc[0, "g3_flux_sex"]) and np.isfinite(cat.loc[2, "g4_flux_sex"])
+    assert cat["sep_found"].tolist() == [3, 5, 15]
+    np.testing.assert_allclose(cat["g4_flux_oracle_err_raw"], 0.01 * flux[:, 3])
