@@ -380,3 +380,16 @@ def test_multi_set_association_finds_a_missing_member_and_a_spurious_one(tmp_pat
     assert result["n_spurious"].tolist() == [0, 1]
     assert result["detection"].tolist() == [0, 3]
     assert np.isnan(result.loc[0, "flux_g3"]) and np.isfinite(result.loc[1, "flux_g3"])
+
+
+def test_pairs_keep_the_paper_association_unless_members_are_asked_for(tmp_path):
+    from blendphot.baseline.run import MEMBER_COLUMNS, columns_for
+
+    from .multiset import write_multi_set
+
+    path = write_multi_set(tmp_path / "pairs.h5", [2, 2, 2], size=64)
+    assert columns_for(2) == COLUMNS
+    assert list(measure_set(path, PARAMS, reference=False).columns) == list(COLUMNS)
+    members = measure_set(path, PARAMS, reference=False, members=True)
+    assert list(members.columns) == list(COLUMNS + MEMBER_COLUMNS)
+    assert (members["found"] == 0b11).all() and (members["n_galaxies"] == 2).all()

@@ -116,20 +116,26 @@ def role_names(n_slots: int) -> tuple[str, ...]:
     return ("central", "companion") + tuple(slot_prefix(k) for k in range(2, n_slots))
 
 
-def columns_for(n_slots: int) -> tuple[str, ...]:
+def columns_for(n_slots: int, members: bool | None = None) -> tuple[str, ...]:
     """``sep.csv`` columns of a set of ``n_slots`` slots: :data:`COLUMNS` for pairs, plus
-    :data:`MEMBER_COLUMNS` and the per-slot columns of slots 3..K where K > 2."""
-    if n_slots <= 2:
+    :data:`MEMBER_COLUMNS` and the per-slot columns of slots 3..K where K > 2 (or where
+    ``members`` asks for the members' association on pairs)."""
+    if not _members(n_slots, members):
         return COLUMNS
     extra = tuple(c.format(role) for role in role_names(n_slots)[2:] for c in SLOT_COLUMNS)
     return COLUMNS + MEMBER_COLUMNS + extra
 
 
-def _table_needs(n_slots: int) -> list[str]:
+def _members(n_slots: int, members: bool | None) -> bool:
+    """Whether the members' association is used: on K > 2 sets unless told."""
+    return n_slots > 2 if members is None else members
+
+
+def _table_needs(n_slots: int, members: bool | None = None) -> list[str]:
     """Table columns the baseline reads from a set of ``n_slots`` slots."""
-    if n_slots <= 2:
+    if not _members(n_slots, members):
         return TABLE_NEEDS
-    needs = TABLE_NEEDS + [COUNT_COLUMN, "g2_rad"]
+    needs = TABLE_NEEDS + ([COUNT_COLUMN] if n_slots > 2 else []) + ["g2_rad"]
     for k in range(2, n_slots):
         g = slot_prefix(k)
         needs += [f"{g}_rad", f"{g}_shift_x", f"{g}_shift_y"]
@@ -273,22 +279,26 @@ def measure_set(
     reference: bool = True,
     block: int = 256,
     limits: Limits | None = None,
+    members: bool | None = None,
 ) -> pd.DataFrame:
     """sep photometry of the blends ``rows`` of a set (all by default); one row per blend.
 
     Reads only that slice, ``block`` blends at a time. ``kron=False`` / ``reference=False``
     leave those columns NaN (the cold/hot isophotal pass alone). ``limits``: sep's buffers
-    during the run (default :func:`run_limits` of the stamp size).
+    during the run (default :func:`run_limits` of the stamp size). ``members``: the
+    members' association (K > 2 sets' rule) instead of the paper's, or not; default: on
+    K > 2 sets only (the workflow's; ``True`` on pairs is for comparisons).
     """
     with open_blend_set(blend_path) as h5:
         n = h5["blend"].shape[0]
         n_slots = slot_count(h5)
+        multi = _members(n_slots, members)
         rows = rows or slice(0, n)
         start, stop, _ = rows.indices(n)
-        table = read_table(h5["table"], slice(start, stop))[_table_needs(n_slots)]
+        table = read_table(h5["table"], slice(start, stop))[_table_needs(n_slots, multi)]
         known = _known_noise(h5)
         size = int(np.prod(h5["blend"].shape[1:]))
-        if n_slots > 2:
+        if multi:
             counts = galaxy_counts(h5, slice(start, stop))
             positions = member_positions(table, n_slots, h5["blend"].shape[-1] // 2)
             radii = table[[f"{slot_prefix(k)}_rad" for k in range(n_slots)]].to_numpy(float)
@@ -301,7 +311,7 @@ def measure_set(
                 isolated = h5["isolated"][first:last] if reference else None
                 for i, row in enumerate(table.iloc[first - start : last - start].itertuples()):
                     iso = None if isolated is None else isolated[i]
-                    if n_slots > 2:
+                    if multi:
                         j, c = first - start + i, counts[first - start + i]
                         args = (positions[j, :c], radii[j, :c], n_slots)
                         out.append(
@@ -314,7 +324,7 @@ def measure_set(
                             blends[i], iso, float(row.g1_rad), shift, known, params, kron, limits
                         )
                     )
-    result = pd.DataFrame(out, columns=list(columns_for(n_slots)[1:]))
+    result = pd.DataFrame(out, columns=list(columns_for(n_slots, multi)[1:]))
     result.insert(0, "id", table["id"].to_numpy())
     return result
 
