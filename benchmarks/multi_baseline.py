@@ -4,8 +4,8 @@
     reference) on two sets of round Gaussian galaxies (tests/multiset.py, ``--size`` pixel
     stamps, ``--n`` blends): pairs in a K = 2 set (the paper's association) and blends of
     2 to 4 galaxies in a K = 4 set (the members' association); interleaved rounds, one core.
-(2) The gate: on ``--blend-set`` (e.g. a demo test set of real pairs; default the 2-4 set
-    above), and, with ``--compose``, on a set of 2 to 4 real galaxies composed from that
+(2) The gate: on the 2-4 set above, on ``--blend-set`` if given (e.g. a demo test set of
+    real pairs), and, with ``--compose``, on a set of 2 to 4 real galaxies composed from that
     pair set (each blend's central and companion plus the shifted companions of other
     blends, noise and all, so the blend noise is sqrt(n) times the stamps'), per slot the
     per cent of members found, and of those the per cent whose isophotal flux is more than
@@ -198,8 +198,10 @@ def main(argv: list[str] | None = None) -> None:
         mean = float(np.mean(counts))
         cost({"pairs (K = 2)": pairs, f"2-4 galaxies (K = 4, mean {mean:.2f})": multi}, params,
              args.repeat)  # fmt: skip
-        gate_scan(Path(args.blend_set) if args.blend_set else multi, params)
+        gate_scan(multi, params)
         oracle_coverage(multi)
+        if args.blend_set:
+            gate_scan(Path(args.blend_set), params)
         if args.blend_set and args.compose:
             composed = compose_multi_set(Path(args.blend_set), Path(tmp) / "composed.h5")
             gate_scan(composed, params)
