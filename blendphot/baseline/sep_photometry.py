@@ -176,6 +176,48 @@ class Detection(NamedTuple):
     detection: int  # DETECTION_CODES
 
 
+def cold_hot_pass(
+    data: np.ndarray,
+    noise: float,
+    params: dict,
+    min_objects: int,
+    segmentation: bool = False,
+    limits: Limits | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, str, int]:
+    """(objects, segmap, pass used, problem bits): the cold pass, replaced by the hot one
+    where it found fewer than ``min_objects`` objects, on a prepared image."""
+    objects, segmap, flags = sep_pass(data, noise, params["cold"], segmentation, limits)
+    if len(objects) >= min_objects:
+        return objects, segmap, "cold", flags
+    objects, segmap, bits = sep_pass(data, noise, params["hot"], segmentation, limits)
+    return objects, segmap, "hot", flags | bits
+
+
+def matched_fluxes(
+    data: np.ndarray,
+    objects: np.ndarray,
+    segmap: np.ndarray | None,
+    match: np.ndarray,
+    noise: float,
+    params: dict,
+    kron: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(isophotal, its error, Kron, its error) per galaxy of ``match`` (the detection index
+    of each galaxy, -1 where not found: NaN)."""
+    match = np.asarray(match, dtype=int)
+    iso, iso_err, auto, auto_err = (np.full(len(match), np.nan) for _ in range(4))
+    slots = np.flatnonzero(match >= 0)
+    found = match[slots]
+    if len(found):
+        iso[slots] = objects["flux"][found]
+        iso_err[slots] = isophotal_errors(objects[found], noise)
+        if kron and segmap is not None:
+            auto[slots], auto_err[slots] = kron_photometry(
+                data, objects, segmap, found, params["kron"], noise
+            )
+    return iso, iso_err, auto, auto_err
+
+
 def detect_blend(
     image: np.ndarray,
     noise: float,
@@ -191,13 +233,8 @@ def detect_blend(
         flags |= SEP_FAILED
     if flags & (BLANK | SEP_FAILED):
         return Detection(data, _empty_objects(), None, "none", flags, -1, -1, -1)
-    objects, segmap, bits = sep_pass(data, noise, params["cold"], segmentation, limits)
+    objects, segmap, used, bits = cold_hot_pass(data, noise, params, 2, segmentation, limits)
     flags |= bits
-    used = "cold"
-    if len(objects) < 2:
-        objects, segmap, bits = sep_pass(data, noise, params["hot"], segmentation, limits)
-        flags |= bits
-        used = "hot"
     centre = data.shape[-1] // 2
     i_cen, i_comp, code = associate_indices(objects, centre, r_cen, params["central_radius_factor"])
     return Detection(data, objects, segmap, used, flags, i_cen, i_comp, code)
@@ -217,16 +254,9 @@ def measure_blend(
     if used == "none":
         return BlendMeasure(np.nan, np.nan, -1, "none", 0, np.nan, np.nan, flags)
     i_cen, i_comp, code = det.central, det.companion, det.detection
-    iso, iso_err, auto, auto_err = (np.full(2, np.nan) for _ in range(4))
-    found = np.array([i for i in (i_cen, i_comp) if i >= 0], dtype=int)
-    slots = np.array([k for k, i in enumerate((i_cen, i_comp)) if i >= 0], dtype=int)
-    if len(found):
-        iso[slots] = objects["flux"][found]
-        iso_err[slots] = isophotal_errors(objects[found], noise)
-        if kron and segmap is not None:
-            auto[slots], auto_err[slots] = kron_photometry(
-                data, objects, segmap, found, params["kron"], noise
-            )
+    iso, iso_err, auto, auto_err = matched_fluxes(
+        data, objects, segmap, np.array([i_cen, i_comp]), noise, params, kron
+    )
     return BlendMeasure(
         iso[0],
         iso[1],
@@ -321,24 +351,10 @@ def measure_members(
         flags |= SEP_FAILED
     if flags & (BLANK | SEP_FAILED):
         return MemberMeasure(nan, nan, nan, nan, -1, "none", 0, 0, 0, np.nan, flags)
-    objects, segmap, bits = sep_pass(data, noise, params["cold"], kron, limits)
+    objects, segmap, used, bits = cold_hot_pass(data, noise, params, n, kron, limits)
     flags |= bits
-    used = "cold"
-    if len(objects) < n:
-        objects, segmap, bits = sep_pass(data, noise, params["hot"], kron, limits)
-        flags |= bits
-        used = "hot"
     match = match_members(objects, positions, gates)
-    iso, iso_err, auto, auto_err = (np.full(n, np.nan) for _ in range(4))
-    slots = np.flatnonzero(match >= 0)
-    found = match[slots]
-    if len(found):
-        iso[slots] = objects["flux"][found]
-        iso_err[slots] = isophotal_errors(objects[found], noise)
-        if kron and segmap is not None:
-            auto[slots], auto_err[slots] = kron_photometry(
-                data, objects, segmap, found, params["kron"], noise
-            )
+    iso, iso_err, auto, auto_err = matched_fluxes(data, objects, segmap, match, noise, params, kron)
     separation = detection_separation(objects, int(match[0]), int(match[1])) if n > 1 else np.nan
     return MemberMeasure(
         iso,
@@ -349,7 +365,7 @@ def measure_members(
         used,
         len(objects),
         found_mask(match),
-        len(objects) - len(found),
+        len(objects) - int((match >= 0).sum()),
         separation,
         flags,
     )
