@@ -290,3 +290,106 @@ def test_sep_errors_follow_the_pixel_noise_and_scatter_as_stated():
         fluxes.append(found.kron_central)
         errors.append(found.kron_err_central)
     assert np.std(fluxes) == pytest.approx(np.median(errors), rel=0.3)
+
+
+# Blends of 2..K galaxies (K > 2 sets): association to the members' true positions.
+
+
+def _dets(xy):
+    """sep-like detections at (x, y), unit flux."""
+    return _objects([(x, y, 1.0) for x, y in xy])
+
+
+def test_members_match_nearest_detections_one_to_one_within_the_gate():
+    members = np.array([[32.0, 32.0], [44.0, 32.0], [32.0, 20.0]])
+    gates = sp.member_gates([2.0, 5.0, np.nan])  # floored at 3 px, NaN -> 3 px
+    assert gates.tolist() == [3.0, 5.0, 3.0]
+    # listed out of order; one detection between the central and the second member
+    objs = _dets([(43.0, 33.0), (32.5, 32.0), (32.0, 24.0)])
+    assert sp.match_members(objs, members, gates).tolist() == [1, 0, -1]  # (32, 24) is 4 px off
+    # two members close to one detection: the nearer takes it, the other its own next one
+    members = np.array([[32.0, 32.0], [35.0, 32.0]])
+    objs = _dets([(34.0, 32.0), (31.0, 32.0)])
+    assert sp.match_members(objs, members, np.array([3.0, 3.0])).tolist() == [1, 0]
+    assert sp.match_members(_dets([]), members, np.array([3.0, 3.0])).tolist() == [-1, -1]
+
+
+def test_found_mask_and_detection_codes_of_member_matches():
+    assert sp.found_mask(np.array([0, -1, 2, 1])) == 0b1101
+    code = sp.member_detection_code
+    assert code(np.array([-1, -1, -1]), 0) == -1  # nothing detected
+    assert code(np.array([0, 1, 2]), 3) == 2  # every member found
+    assert code(np.array([0, 1, 2]), 4) == 3  # and one spurious detection
+    assert code(np.array([-1, -1]), 1) == 3  # the only detection matches nobody
+    assert code(np.array([0, -1, 1]), 2) == 0  # central found, a companion missed
+    assert code(np.array([-1, 0, 1]), 2) == 1  # central missed
+    assert set(sp.MULTI_DETECTION_CODES) == set(sp.DETECTION_CODES)
+
+
+def test_measure_set_on_a_multi_galaxy_set(tmp_path, caplog):
+    from blendphot.baseline.run import columns_for, found_per_slot, join_shards
+
+    from .multiset import write_multi_set
+
+    counts = [2, 3, 4, 4, 3, 2]
+    path = write_multi_set(tmp_path / "multi.h5", counts, size=64)
+    result = measure_set(path, PARAMS)
+    assert list(result.columns) == list(columns_for(4))
+    assert result["n_galaxies"].tolist() == counts
+    roles = ("central", "companion", "g3", "g4")
+    absent = np.arange(4)[None, :] >= np.array(counts)[:, None]
+    for pattern in ("flux_{}", "kron_{}", "flux_{}_err", "kron_{}_err", "iso_{}", "iso_kron_{}"):
+        values = result[[pattern.format(r) for r in roles]].to_numpy(float)
+        assert np.array_equal(np.isnan(values), absent), pattern  # NaN exactly where absent
+    # well-separated Gaussians: every member found, no spurious detection, Kron near truth
+    assert (result["found"] == (1 << np.array(counts)) - 1).all()
+    assert (result["n_spurious"] == 0).all() and (result["detection"] == 2).all()
+    with h5py.File(path) as h5:
+        truth = h5["flux"][()]
+    ratio = np.abs(result[[f"kron_{r}" for r in roles]].to_numpy(float) / truth - 1)
+    assert np.nanmedian(ratio) < 0.03 and np.nanmedian(ratio, axis=0).max() < 0.05
+    assert np.nanmax(ratio) < 0.15
+    table = found_per_slot(result)
+    assert table.loc[table["n_galaxies"] == "all", "n"].tolist() == [6, 6, 4, 2]
+    assert (table["found_percent"] == 100).all()
+    # shards gather into the whole, the per-slot summary in the log
+    paths = [tmp_path / f"sep_{s}.csv" for s in range(2)]
+    for s, p in enumerate(paths):
+        run_baseline(path, PARAMS, p, shard=s, n_shards=2)
+    with caplog.at_level(logging.INFO):
+        gathered = gather_shards(paths, path, tmp_path / "sep.csv")
+    assert "members found per slot" in caplog.text and "g4" in caplog.text
+    pd.testing.assert_frame_equal(gathered, pd.read_csv(tmp_path / "sep.csv"))
+    assert join_shards(paths, path)[1].shape == (6, 4)
+    with pytest.raises(InputError, match="shard columns"):
+        join_shards(paths, path, COLUMNS)
+
+
+def test_multi_set_association_finds_a_missing_member_and_a_spurious_one(tmp_path):
+    from .multiset import gaussian, write_multi_set
+
+    path = write_multi_set(tmp_path / "multi.h5", [3, 3], size=64, seed=2)
+    with h5py.File(path, "r+") as h5:
+        iso = h5["isolated"][()]
+        iso[0, 2] = 0.0  # blend 0: slot 3's galaxy erased from the blend (its flux is kept)
+        blend = iso.sum(axis=1)
+        blend[1] += gaussian(64, 4, 4, 2.0, 30.0)  # blend 1: a galaxy nobody drew, in a corner
+        h5["blend"][...] = blend
+    result = measure_set(path, PARAMS, reference=False)
+    assert result["found"].tolist() == [0b011, 0b111]
+    assert result["n_spurious"].tolist() == [0, 1]
+    assert result["detection"].tolist() == [0, 3]
+    assert np.isnan(result.loc[0, "flux_g3"]) and np.isfinite(result.loc[1, "flux_g3"])
+
+
+def test_pairs_keep_the_paper_association_unless_members_are_asked_for(tmp_path):
+    from blendphot.baseline.run import MEMBER_COLUMNS, columns_for
+
+    from .multiset import write_multi_set
+
+    path = write_multi_set(tmp_path / "pairs.h5", [2, 2, 2], size=64)
+    assert columns_for(2) == COLUMNS
+    assert list(measure_set(path, PARAMS, reference=False).columns) == list(COLUMNS)
+    members = measure_set(path, PARAMS, reference=False, members=True)
+    assert list(members.columns) == list(COLUMNS + MEMBER_COLUMNS)
+    assert (members["found"] == 0b11).all() and (members["n_galaxies"] == 2).all()

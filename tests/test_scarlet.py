@@ -159,3 +159,19 @@ def test_psf_of_each_sky_source(tmp_path):
         sc.stage_psf(real, {})
     with pytest.raises(ValueError, match="odd square"):
         sc.check_psf(np.ones((4, 4)), path)
+
+
+def test_a_multi_galaxy_set_is_refused_before_any_fit(tmp_path, monkeypatch):
+    from blendphot.errors import InputError
+
+    from .multiset import write_multi_set
+
+    def no_fitter(*args, **kwargs):
+        raise AssertionError("a Fitter was built")
+
+    monkeypatch.setattr(sc, "Fitter", no_fitter)
+    path = write_multi_set(tmp_path / "multi.h5", [2, 3], size=32)
+    psf = sc.gaussian_psf(PSF_FWHM, 15)
+    with pytest.raises(InputError, match="multi.h5.*scarlet supports pairs only"):
+        sc.run_scarlet(path, psf, SETTINGS, tmp_path / "scarlet.csv")
+    assert not (tmp_path / "scarlet.csv").exists()

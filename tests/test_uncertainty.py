@@ -208,3 +208,57 @@ def test_separation_groups_calibrate_each_overlap_class():
             assert covered[True] < 55
     with pytest.raises(ValueError, match="sep_separation"):
         fit_calibration(val.drop(columns="sep_separation"), ["m"], [], 30, False, [1.5])
+
+
+def test_oracle_fits_the_present_amplitudes_of_k_slots():
+    rng = np.random.default_rng(2)
+    templates = np.concatenate([_profiles(50, 12, rng), _profiles(50, 12, rng)], axis=1)
+    counts = rng.integers(2, 5, 50)
+    present = np.arange(4)[None, :] < counts[:, None]
+    templates[~present] = 0.0  # absent slots are zero, as in the layout
+    amps = np.where(present, rng.uniform(0.5, 3.0, (50, 4)), 0.0)
+    blends = np.einsum("ni,nixy->nxy", amps, templates)
+    est = fit_amplitudes(blends, templates, present)
+    assert np.array_equal(np.isnan(est), ~present)
+    np.testing.assert_allclose(est[present], amps[present], rtol=1e-8)
+    err = amplitude_errors(templates, np.full(50, 0.3), present)
+    assert np.array_equal(np.isnan(err), ~present) and (err[present] > 0).all()
+    # the general solve agrees with the pairs' closed form
+    pair = templates[:, :2]
+    both = np.ones((50, 2), bool)
+    np.testing.assert_allclose(fit_amplitudes(blends, pair, both), fit_amplitudes(blends, pair))
+    np.testing.assert_allclose(amplitude_errors(pair, 0.3, both), amplitude_errors(pair, 0.3))
+
+
+def test_oracle_on_a_multi_galaxy_set_is_exact_without_noise_and_calibrated_with(tmp_path):
+    import h5py
+
+    from blendphot.evaluate.oracle import oracle_photometry
+
+    from .multiset import write_multi_set
+
+    counts = np.random.default_rng(3).integers(2, 5, 150)
+    path = write_multi_set(tmp_path / "multi.h5", counts, size=48, seed=4)
+    result = oracle_photometry(path, tmp_path / "oracle.csv")
+    roles = ["central", "companion", "g3", "g4"]
+    assert list(result.columns) == ["id"] + [f"flux_{r}" for r in roles] + [
+        f"flux_{r}_err" for r in roles
+    ]
+    with h5py.File(path) as h5:
+        truth, noise = h5["flux"][()], float(h5.attrs["noise"])
+    flux = result[[f"flux_{r}" for r in roles]].to_numpy()
+    err = result[[f"flux_{r}_err" for r in roles]].to_numpy()
+    present = np.isfinite(truth)
+    assert np.array_equal(np.isfinite(flux), present) and np.array_equal(np.isfinite(err), present)
+    z = np.abs(flux - truth)[present] / err[present]
+    assert len(z) > 400 and np.mean(z < 1) == pytest.approx(ONE_SIGMA, abs=0.07)
+    # the blend of n galaxies has sqrt(n) times the stamp noise: one galaxy alone would have
+    # an error of at least that over the norm of its unit-flux template
+    with h5py.File(path, "r+") as h5:
+        h5["blend"][...] = h5["isolated_true"][()].sum(axis=1)  # noiseless blends
+        norm = np.sqrt((h5["isolated_true"][()] ** 2).sum((2, 3)))[present]
+    alone = noise * np.broadcast_to(np.sqrt(counts)[:, None], present.shape)[present] / norm
+    exact = oracle_photometry(path, tmp_path / "exact.csv")
+    fluxes = exact[[f"flux_{r}" for r in roles]].to_numpy()
+    np.testing.assert_allclose(fluxes[present], truth[present], rtol=1e-6)
+    assert (err[present] >= 0.999 * alone * truth[present]).all()

@@ -41,6 +41,7 @@ from blendphot.baseline.run import (
 )
 from blendphot.baseline.sep_photometry import detect_blend, run_limits, sep_limits, stamp_noise
 from blendphot.blends import open_blend_set
+from blendphot.blends.layout import slot_count
 from blendphot.errors import InputError
 from blendphot.io import read_table, write_csv
 
@@ -355,6 +356,17 @@ def fit_row(fitter: Fitter, image: np.ndarray, noise: float, r_cen: float, shift
     )
 
 
+def check_pairs(h5, path: Path) -> None:
+    """Raise InputError unless the open set ``h5`` holds pairs (K = 2): the scarlet fits
+    model a central and one companion."""
+    if slot_count(h5) > 2:
+        raise InputError(
+            path,
+            f"a set of up to {slot_count(h5)} galaxies per blend: scarlet supports pairs only; "
+            "set scarlet.enabled: false for multi-galaxy sets",
+        )
+
+
 def scarlet_set(
     blend_path: Path, psf: np.ndarray, settings: dict, rows: slice | None = None
 ) -> tuple[pd.DataFrame, Fitter]:
@@ -366,6 +378,7 @@ def scarlet_set(
     """
     params = settings["scarlet"]
     with open_blend_set(blend_path) as h5:
+        check_pairs(h5, blend_path)
         n, size = h5["blend"].shape[0], h5["blend"].shape[-1]
         rows = rows or slice(0, n)
         start, stop, _ = rows.indices(n)

@@ -12,6 +12,15 @@ The paper's procedure, as the config states it:
   and -1 (ours) nothing found;
 - flux: isophotal, the sum of the segment's pixels (sep's ``flux``), as the paper did.
 
+Blends of n = 2..K galaxies (a set drawn with K > 2 slots; every row of such a set, its pairs
+too, so that one rule holds in a set): the hot pass runs where the cold one found fewer than
+n objects; each member's true position (the central on the stamp centre, each companion at
+the centre plus its shift) is matched to one detection by greedy nearest pairs (the closest
+member-detection pair first, then the closest among the rest, ...), a detection farther than
+the member's gate, max(:data:`MIN_GATE` px, its radius ``g{k}_rad``), never matching it
+(:func:`match_members`); detections matched to no member are spurious; the detection code
+is that of :data:`MULTI_DETECTION_CODES`.
+
 Beyond the paper: a Kron flux of each associated galaxy (:mod:`blendphot.baseline.kron`), and
 the isolated reference: the same estimators on each galaxy's own unblended stamp, where the
 galaxy is the detection nearest its own position (cold pass; hot only where cold found
@@ -53,6 +62,19 @@ DETECTION_CODES = {
     2: "both found",
     3: "more than two found",
 }
+
+MULTI_DETECTION_CODES = {
+    -1: "nothing detected",
+    0: "the central found, not every companion",
+    1: "the central missed, a companion found",
+    2: "every member found",
+    3: "spurious detections present",
+}
+"""Detection codes of blends of a K > 2 set (:func:`member_detection_code`)."""
+
+MIN_GATE = 3.0
+"""Smallest association gate, pixels: a detection farther than max(MIN_GATE, the member's
+radius) from a member's true position does not match it."""
 
 # Bits of the per-blend ``problems`` mask (OR over the blend and its two isolated stamps).
 NOISE_FALLBACK = 32  # noise estimate unusable (0, NaN): fell back to the known level
@@ -154,6 +176,48 @@ class Detection(NamedTuple):
     detection: int  # DETECTION_CODES
 
 
+def cold_hot_pass(
+    data: np.ndarray,
+    noise: float,
+    params: dict,
+    min_objects: int,
+    segmentation: bool = False,
+    limits: Limits | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, str, int]:
+    """(objects, segmap, pass used, problem bits): the cold pass, replaced by the hot one
+    where it found fewer than ``min_objects`` objects, on a prepared image."""
+    objects, segmap, flags = sep_pass(data, noise, params["cold"], segmentation, limits)
+    if len(objects) >= min_objects:
+        return objects, segmap, "cold", flags
+    objects, segmap, bits = sep_pass(data, noise, params["hot"], segmentation, limits)
+    return objects, segmap, "hot", flags | bits
+
+
+def matched_fluxes(
+    data: np.ndarray,
+    objects: np.ndarray,
+    segmap: np.ndarray | None,
+    match: np.ndarray,
+    noise: float,
+    params: dict,
+    kron: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(isophotal, its error, Kron, its error) per galaxy of ``match`` (the detection index
+    of each galaxy, -1 where not found: NaN)."""
+    match = np.asarray(match, dtype=int)
+    iso, iso_err, auto, auto_err = (np.full(len(match), np.nan) for _ in range(4))
+    slots = np.flatnonzero(match >= 0)
+    found = match[slots]
+    if len(found):
+        iso[slots] = objects["flux"][found]
+        iso_err[slots] = isophotal_errors(objects[found], noise)
+        if kron and segmap is not None:
+            auto[slots], auto_err[slots] = kron_photometry(
+                data, objects, segmap, found, params["kron"], noise
+            )
+    return iso, iso_err, auto, auto_err
+
+
 def detect_blend(
     image: np.ndarray,
     noise: float,
@@ -169,13 +233,8 @@ def detect_blend(
         flags |= SEP_FAILED
     if flags & (BLANK | SEP_FAILED):
         return Detection(data, _empty_objects(), None, "none", flags, -1, -1, -1)
-    objects, segmap, bits = sep_pass(data, noise, params["cold"], segmentation, limits)
+    objects, segmap, used, bits = cold_hot_pass(data, noise, params, 2, segmentation, limits)
     flags |= bits
-    used = "cold"
-    if len(objects) < 2:
-        objects, segmap, bits = sep_pass(data, noise, params["hot"], segmentation, limits)
-        flags |= bits
-        used = "hot"
     centre = data.shape[-1] // 2
     i_cen, i_comp, code = associate_indices(objects, centre, r_cen, params["central_radius_factor"])
     return Detection(data, objects, segmap, used, flags, i_cen, i_comp, code)
@@ -195,16 +254,9 @@ def measure_blend(
     if used == "none":
         return BlendMeasure(np.nan, np.nan, -1, "none", 0, np.nan, np.nan, flags)
     i_cen, i_comp, code = det.central, det.companion, det.detection
-    iso, iso_err, auto, auto_err = (np.full(2, np.nan) for _ in range(4))
-    found = np.array([i for i in (i_cen, i_comp) if i >= 0], dtype=int)
-    slots = np.array([k for k, i in enumerate((i_cen, i_comp)) if i >= 0], dtype=int)
-    if len(found):
-        iso[slots] = objects["flux"][found]
-        iso_err[slots] = isophotal_errors(objects[found], noise)
-        if kron and segmap is not None:
-            auto[slots], auto_err[slots] = kron_photometry(
-                data, objects, segmap, found, params["kron"], noise
-            )
+    iso, iso_err, auto, auto_err = matched_fluxes(
+        data, objects, segmap, np.array([i_cen, i_comp]), noise, params, kron
+    )
     return BlendMeasure(
         iso[0],
         iso[1],
@@ -217,6 +269,105 @@ def measure_blend(
         *iso_err,
         *auto_err,
         detection_separation(objects, i_cen, i_comp),
+    )
+
+
+def member_gates(radii: np.ndarray, min_gate: float = MIN_GATE) -> np.ndarray:
+    """Association gates of members of radii ``radii`` (pixels): max(min_gate, radius); a
+    radius that is not finite gets ``min_gate``."""
+    radii = np.asarray(radii, dtype=float)
+    return np.maximum(np.where(np.isfinite(radii), radii, 0.0), min_gate)
+
+
+def match_members(objects: np.ndarray, positions: np.ndarray, gates: np.ndarray) -> np.ndarray:
+    """The detection matched to each member (n,), -1 where none: one-to-one, greedy nearest
+    pairs (the closest member-detection pair first, ties by member then detection order),
+    a detection beyond a member's gate never matching it. ``positions`` (n, 2) are x, y."""
+    positions = np.asarray(positions, dtype=float).reshape(-1, 2)
+    match = np.full(len(positions), -1, dtype=int)
+    if len(objects) == 0 or len(positions) == 0:
+        return match
+    x, y = np.asarray(objects["x"], float), np.asarray(objects["y"], float)
+    dist = np.hypot(x[None, :] - positions[:, :1], y[None, :] - positions[:, 1:])
+    members, dets = np.nonzero(dist <= np.asarray(gates, dtype=float)[:, None])
+    taken = np.zeros(len(objects), dtype=bool)
+    for i in np.argsort(dist[members, dets], kind="stable"):
+        m, d = members[i], dets[i]
+        if match[m] < 0 and not taken[d]:
+            match[m], taken[d] = d, True
+    return match
+
+
+def found_mask(match: np.ndarray) -> int:
+    """Bit mask of the members found: bit k set when member k (0 = the central) was matched."""
+    return int(sum(1 << k for k, i in enumerate(np.asarray(match)) if i >= 0))
+
+
+def member_detection_code(match: np.ndarray, n_detected: int) -> int:
+    """Detection code of :data:`MULTI_DETECTION_CODES` from the members' matches: -1 nothing
+    detected; 3 spurious detections (matched to no member) present; otherwise 2 every member
+    found, 0 the central found but not every companion, 1 the central missed."""
+    match = np.asarray(match)
+    if n_detected == 0:
+        return -1
+    if n_detected > int((match >= 0).sum()):
+        return 3
+    if (match >= 0).all():
+        return 2
+    return 0 if match[0] >= 0 else 1
+
+
+class MemberMeasure(NamedTuple):
+    """One blend of n galaxies measured by sep: per member (n,) arrays, NaN where not found."""
+
+    flux: np.ndarray  # isophotal
+    kron: np.ndarray
+    flux_err: np.ndarray
+    kron_err: np.ndarray
+    detection: int  # MULTI_DETECTION_CODES
+    pass_used: str
+    n_detected: int
+    found: int  # found_mask
+    n_spurious: int
+    separation: float  # central - first companion, as detection_separation
+    problems: int
+
+
+def measure_members(
+    image: np.ndarray,
+    noise: float,
+    positions: np.ndarray,
+    gates: np.ndarray,
+    params: dict,
+    kron: bool = True,
+    limits: Limits | None = None,
+) -> MemberMeasure:
+    """Cold pass, hot pass if it found fewer objects than members, the members matched to
+    detections (:func:`match_members`), isophotal (+ Kron) fluxes of those found."""
+    n = len(positions)
+    nan = np.full(n, np.nan)
+    data, flags = prepare_image(image)
+    if not usable_noise(noise):
+        flags |= SEP_FAILED
+    if flags & (BLANK | SEP_FAILED):
+        return MemberMeasure(nan, nan, nan, nan, -1, "none", 0, 0, 0, np.nan, flags)
+    objects, segmap, used, bits = cold_hot_pass(data, noise, params, n, kron, limits)
+    flags |= bits
+    match = match_members(objects, positions, gates)
+    iso, iso_err, auto, auto_err = matched_fluxes(data, objects, segmap, match, noise, params, kron)
+    separation = detection_separation(objects, int(match[0]), int(match[1])) if n > 1 else np.nan
+    return MemberMeasure(
+        iso,
+        auto,
+        iso_err,
+        auto_err,
+        member_detection_code(match, len(objects)),
+        used,
+        len(objects),
+        found_mask(match),
+        len(objects) - int((match >= 0).sum()),
+        separation,
+        flags,
     )
 
 
