@@ -79,7 +79,13 @@ from blendphot.baseline.sep_photometry import (
     stamp_noise,
 )
 from blendphot.blends import open_blend_set
-from blendphot.blends.layout import COUNT_COLUMN, galaxy_counts, slot_count, slot_prefix
+from blendphot.blends.layout import (
+    COUNT_COLUMN,
+    galaxy_counts,
+    slot_count,
+    slot_names,
+    slot_prefix,
+)
 from blendphot.errors import InputError
 from blendphot.io import read_table, write_csv
 
@@ -111,18 +117,13 @@ SLOT_COLUMNS = ("flux_{}", "kron_{}", "flux_{}_err", "kron_{}_err", "iso_{}", "i
 """Per-slot columns of slots 3..K, formatted with the slot's prefix (``g3``, ...)."""
 
 
-def role_names(n_slots: int) -> tuple[str, ...]:
-    """Column role of each slot: central, companion, then g3..gK."""
-    return ("central", "companion") + tuple(slot_prefix(k) for k in range(2, n_slots))
-
-
 def columns_for(n_slots: int, members: bool | None = None) -> tuple[str, ...]:
     """``sep.csv`` columns of a set of ``n_slots`` slots: :data:`COLUMNS` for pairs, plus
     :data:`MEMBER_COLUMNS` and the per-slot columns of slots 3..K where K > 2 (or where
     ``members`` asks for the members' association on pairs)."""
     if not _members(n_slots, members):
         return COLUMNS
-    extra = tuple(c.format(role) for role in role_names(n_slots)[2:] for c in SLOT_COLUMNS)
+    extra = tuple(c.format(role) for role in slot_names(n_slots)[2:] for c in SLOT_COLUMNS)
     return COLUMNS + MEMBER_COLUMNS + extra
 
 
@@ -392,7 +393,7 @@ def flux_errors(result: pd.DataFrame, true_flux: np.ndarray, estimators=ESTIMATO
     then g3..gK: one per slot of ``true_flux``) and estimator ((label, flux column pattern,
     reference) as :data:`ESTIMATORS`)."""
     rows = []
-    for k, role in enumerate(role_names(true_flux.shape[1])):
+    for k, role in enumerate(slot_names(true_flux.shape[1])):
         for label, column, reference in estimators:
             ref = true_flux[:, k] if reference == "true" else result[reference.format(role)]
             ratio = result[column.format(role)].to_numpy() / np.asarray(ref, dtype=float) - 1

@@ -52,6 +52,12 @@ def slot_prefix(slot: int) -> str:
     return f"g{slot + 1}"
 
 
+def slot_names(n_slots: int) -> tuple[str, ...]:
+    """How the per-blend CSVs (sep.csv, oracle.csv) name the slots in their column names:
+    central, companion, then g3..gK."""
+    return ("central", "companion") + tuple(slot_prefix(k) for k in range(2, n_slots))
+
+
 def slot_columns(n_slots: int) -> tuple[str, ...]:
     """Table columns a set of ``n_slots`` slots must hold beyond :data:`TABLE_COLUMNS`."""
     if n_slots <= 2:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from blendphot.blends import galaxy_counts, open_blend_set, slot_count
+from blendphot.blends.layout import slot_names
 from blendphot.errors import InputError
 from blendphot.evaluate.metrics import magnitudes
 from blendphot.evaluate.uncertainty import RAW, calibrated_columns, is_uncertainty_column
@@ -91,8 +92,9 @@ BASELINE_COLUMNS = {
     "iso_sex": "iso_{}",
     "iso_kron": "iso_kron_{}",
 }
-"""Catalogue suffix <- sep.csv column pattern ({} the slot: :func:`baseline_slot`) of the
-baseline's methods beyond the paper's, and of the raw (pre-calibration) errors of its fluxes."""
+"""Catalogue suffix <- sep.csv column pattern ({} the slot's name, as
+:func:`blendphot.blends.layout.slot_names` gives it) of the baseline's methods beyond the
+paper's, and of the raw (pre-calibration) errors of its fluxes."""
 FITTED_BASELINES = ("scarlet",)
 """Model-fitting baselines: catalogue suffix = input name, a per-blend CSV with
 flux_central, flux_companion and their errors err_central, err_companion
@@ -103,18 +105,13 @@ SEP_FOUND = {"found": "sep_found", "n_spurious": "sep_spurious"}
 """sep.csv columns of a set of more than two galaxies -> catalogue columns."""
 
 
-def baseline_slot(slot: int) -> str:
-    """How the baseline and oracle CSVs name a 0-based slot: central, companion, g3, g4..."""
-    return ("central", "companion")[slot] if slot < 2 else f"g{slot + 1}"
-
-
 def _slots_from_csv(path: Path, ids: np.ndarray, pattern: str, n_slots: int) -> np.ndarray:
     """Per-slot columns (N, K) of a per-blend CSV, ``pattern`` formatted with each slot's
-    name (:func:`baseline_slot`), checked against the test set's ids."""
+    name (:func:`blendphot.blends.layout.slot_names`), checked against the test set's ids."""
     table = pd.read_csv(path)
     if not np.array_equal(table["id"].to_numpy(), ids):
         raise InputError(path, "rows do not match the test set's ids")
-    names = [pattern.format(baseline_slot(k)) for k in range(n_slots)]
+    names = [pattern.format(slot) for slot in slot_names(n_slots)]
     missing = [c for c in names if c not in table.columns]
     if missing:
         raise InputError(path, f"missing column(s) {', '.join(missing)}")

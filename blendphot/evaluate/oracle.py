@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from blendphot.blends import open_blend_set
-from blendphot.blends.layout import galaxy_counts, present_slots, slot_prefix
+from blendphot.blends.layout import galaxy_counts, present_slots, slot_names
 from blendphot.errors import InputError
 from blendphot.io import write_csv
 
@@ -107,7 +107,7 @@ def oracle_photometry(test_path: Path, out_path: Path, block: int = 256) -> pd.D
             amps.append(fit_amplitudes(h5["blend"][s : s + block], templates, present))
             errs.append(amplitude_errors(templates, noise, present))
     est, err = np.concatenate(amps) * flux, np.concatenate(errs) * np.abs(flux)
-    roles = ["central", "companion"] + [slot_prefix(k) for k in range(2, n_slots)]
+    roles = slot_names(n_slots)
     columns = {"id": ids}
     columns.update({f"flux_{r}": est[:, k] for k, r in enumerate(roles)})
     columns.update({f"flux_{r}_err": err[:, k] for k, r in enumerate(roles)})

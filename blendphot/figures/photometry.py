@@ -162,8 +162,8 @@ def figure9(binned: pd.DataFrame, paths: list[Path]) -> None:
 
 def count_figure(by_count: pd.DataFrame, paths: list[Path]) -> None:
     """Flux error (MAPE, per cent; log scale where all are positive) against the number of
-    galaxies in the blend, one line per method: one panel per slot (where sep found the galaxy: the figure-5 selection), and all
-    galaxies pooled."""
+    galaxies in the blend, one line per method: one panel per slot (where sep found the
+    galaxy: the figure-5 selection), and all galaxies pooled."""
     part = by_count[by_count["selection"] == "figure5"]
     roles = list(dict.fromkeys(part["role"]))
     roles = [r for r in roles if r != "both"] + ["both"]
