@@ -126,18 +126,13 @@ def draw_pairs(
     The companion's magnitude lies strictly within ``mag_window`` of the central's; with
     ``galaxies`` (each stamp's galaxy key), a pair of two stamps of one galaxy is drawn again.
     """
-    pool = np.asarray(pool)
-    order = pool[np.argsort(mags[pool], kind="stable")]
-    sorted_mags = mags[order]
     window = params["mag_window"]
-    lo = np.searchsorted(sorted_mags, sorted_mags - window, side="right")
-    hi = np.searchsorted(sorted_mags, sorted_mags + window, side="left")
-    n_candidates = hi - lo - 1  # minus the central itself
+    order, lo, hi, n_candidates = window_candidates(mags, pool, window)
     usable = np.flatnonzero(n_candidates > 0)
     if usable.size == 0:
         raise InputError(
             None,
-            f"no pair can be made among {pool.size} galaxies: no companion lies within "
+            f"no pair can be made among {len(pool)} galaxies: no companion lies within "
             f"mag_window={window} of any central",
         )
     rows = np.empty((n_blends, 4), dtype=np.int64)

@@ -317,23 +317,6 @@ def blends_hash(params: dict) -> str:
     return config_hash(params)
 
 
-def _draw_split(
-    mags: np.ndarray,
-    radii: np.ndarray,
-    pool: np.ndarray,
-    counts: np.ndarray,
-    params: dict,
-    half: int,
-    rng: np.random.Generator,
-    galaxies: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """One split's blends as (members, shifts): :func:`draw_pairs` when every blend is a
-    pair (the paper's sets, byte for byte), else :func:`draw_blends`."""
-    if (counts == 2).all():
-        return pair_slots(draw_pairs(mags, radii, pool, len(counts), params, half, rng, galaxies))
-    return draw_blends(mags, radii, pool, counts, params, half, rng, galaxies)
-
-
 def build_blend_sets(
     stamps_path: Path, params: dict, seed: int, out_paths: dict[str, Path]
 ) -> dict[str, int]:
