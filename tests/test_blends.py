@@ -17,6 +17,8 @@ from blendphot.blends.pairing import candels_blender_bounds
 from blendphot.errors import InputError
 from blendphot.io import file_sha256, read_table
 
+from .conftest import ROOT
+
 
 def test_shift_stamp_moves_and_fills():
     img = np.zeros((8, 8), np.float32)
@@ -560,3 +562,21 @@ def test_galaxy_counts_setting_is_normalised(tiny_config):
     assert galaxy_count_shares(None) == {2: 1.0}
     config = {**tiny_config, "blends": {**tiny_config["blends"], "n_galaxies": {2: 0, 3: 1}}}
     validate_config(config, "overlay.yaml")
+
+
+def test_snakemake_overlay_merges_galaxy_counts_into_the_default(tmp_path):
+    """What Snakemake makes of an overlay: its counts merged into the default's {2: 1.0},
+    so an overlay without pairs must give them 0; one that does not is refused by name."""
+    from .test_workflow import effective_config, snakemake, workdir_with
+
+    overlay = tmp_path / "triples.yaml"
+    overlay.write_text("blends:\n  n_galaxies: {2: 0, 3: 0.5, 4: 0.5}\n")
+    merged = effective_config(tmp_path / "a", "demo", "--configfile", str(overlay))
+    assert merged["blends"]["n_galaxies"] == {2: 0, 3: 0.5, 4: 0.5}
+    overlay.write_text("blends:\n  n_galaxies: {3: 1}\n")
+    work = workdir_with(tmp_path / "b", (ROOT / "config" / "config.yaml").read_text())
+    result = snakemake("-d", str(work), "-n", "--configfile", str(overlay))
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "triples.yaml: invalid config key 'blends.n_galaxies'" in text, text[-2000:]
+    assert "write their share as 0, e.g. {2: 0, 3: 1}" in text
