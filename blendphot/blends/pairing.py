@@ -288,8 +288,9 @@ def draw_blends(
     members = np.full((len(counts), n_slots), -1, dtype=np.int64)
     shifts = np.zeros((len(counts), n_slots, 2), dtype=np.int64)
     attempts = 0
+    usable_for = {c: np.flatnonzero(n_candidates >= c - 1) for c in set(counts.tolist())}
     for i, count in enumerate(counts):
-        usable = np.flatnonzero(n_candidates >= count - 1)
+        usable = usable_for[count]
         if usable.size == 0:
             raise InputError(
                 None,
