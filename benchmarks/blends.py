@@ -29,7 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from blendphot.blends.pairing import draw_pairs  # noqa: E402
-from blendphot.blends.stage import StampSource, render_blocks, write_blend_set  # noqa: E402
+from blendphot.blends.stage import (  # noqa: E402
+    StampSource,
+    pair_slots,
+    render_blocks,
+    write_blend_set,
+)
 from blendphot.io import write_table  # noqa: E402
 
 SIZE = 128
@@ -95,7 +100,7 @@ def run_naive(stamps: Path, n: int, out: Path) -> None:
     start = time.perf_counter()
     rng = np.random.default_rng(2)
     k = 0
-    for block in render_blocks(source, rows, 1, rng):
+    for block in render_blocks(source, *pair_slots(rows), 1, rng):
         for name in ("blend", "isolated", "mask"):
             np.save(parts / f"{name}_{k}.npy", block[name][0])
         k += 1
@@ -133,7 +138,7 @@ def run_blendphot(stamps: Path, n: int, out: Path) -> None:
     write_blend_set(
         source,
         catalog,
-        rows,
+        *pair_slots(rows),
         out / "blends.h5",
         {"split": "bench"},
         0,

@@ -9,6 +9,8 @@ from typing import Any
 from blendphot.errors import ConfigError, InputError
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
+PAIRS_ONLY = {2: 1.0}  # blends.n_galaxies's default: the paper's pairs
+MAX_GALAXIES = 4  # the largest blend blends.n_galaxies may ask for
 
 
 def load_schema() -> dict:
@@ -68,7 +70,50 @@ def validate_config(
         where = ".".join(path) or "<top level>"
         raise ConfigError(source, f"invalid config key '{where}': {error.message}")
     _fill_defaults(schema, config, schema)
+    if isinstance(config.get("blends"), dict) and "n_galaxies" in config["blends"]:
+        where = (origin(["blends", "n_galaxies"]) if origin else None) or source
+        galaxy_count_shares(config["blends"]["n_galaxies"], where)
     return config
+
+
+def galaxy_count_shares(value: Any, source: str | Path | None = None) -> dict[int, float]:
+    """``blends.n_galaxies`` (count -> share) checked and normalised: integer counts 2..4
+    (keys may be written as text), shares >= 0 summing to 1; zero shares dropped. None gives
+    the default, pairs only. ConfigError naming ``source`` otherwise."""
+    if value is None:
+        return dict(PAIRS_ONLY)
+    key = "blends.n_galaxies"
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(
+            source,
+            f"invalid config key '{key}': {value!r} is not a mapping of "
+            "galaxy counts to shares, e.g. {2: 0.75, 3: 0.2, 4: 0.05}",
+        )
+    shares: dict[int, float] = {}
+    for count, share in value.items():
+        text = str(count).strip()
+        if isinstance(count, bool) or not text.isdigit() or not 2 <= int(text) <= MAX_GALAXIES:
+            raise ConfigError(
+                source,
+                f"invalid config key '{key}': count {count!r} is not an "
+                f"integer from 2 to {MAX_GALAXIES}",
+            )
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not share >= 0:
+            raise ConfigError(
+                source, f"invalid config key '{key}.{count}': share {share!r} is not a number >= 0"
+            )
+        if int(text) in shares:
+            raise ConfigError(source, f"invalid config key '{key}': count {int(text)} given twice")
+        shares[int(text)] = float(share)
+    total = sum(shares.values())
+    if abs(total - 1.0) > 1e-9:
+        raise ConfigError(
+            source,
+            f"invalid config key '{key}': the shares {shares} sum to {total:g}, not 1. An "
+            "overlay (--configfile, --config) merges into the default {2: 1.0}: to drop pairs, "
+            "write their share as 0, e.g. {2: 0, 3: 1}",
+        )
+    return {count: share for count, share in sorted(shares.items()) if share > 0}
 
 
 def load_config(path: str | Path) -> dict:

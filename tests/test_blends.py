@@ -17,6 +17,8 @@ from blendphot.blends.pairing import candels_blender_bounds
 from blendphot.errors import InputError
 from blendphot.io import file_sha256, read_table
 
+from .conftest import ROOT
+
 
 def test_shift_stamp_moves_and_fills():
     img = np.zeros((8, 8), np.float32)
@@ -317,3 +319,264 @@ def test_multi_galaxy_layout_checked(tmp_path):
         h5["flux"][1, 3] = 1.0  # a flux in an absent slot
     with h5py.File(path, "r") as h5, pytest.raises(InputError, match="absent slots"):
         check_blend_file(h5, path)
+
+
+MIX = {2: 0.5, 3: 0.3, 4: 0.2}
+
+
+@pytest.fixture(scope="module")
+def multi_sets(tiny_data, tmp_path_factory):
+    """The tiny stamps blended 2 to 4 at a time (shares MIX)."""
+    cfg = {**tiny_data["config"]["blends"], "n_galaxies": MIX}
+    out = tmp_path_factory.mktemp("multi")
+    outs = {s: out / f"{s}.h5" for s in ("train", "val", "test")}
+    build_blend_sets(tiny_data["stamps"], cfg, tiny_data["config"]["seed"], outs)
+    return {"config": cfg, "paths": outs}
+
+
+def test_blend_counts_by_largest_remainder():
+    from collections import Counter
+
+    from blendphot.blends.pairing import blend_counts
+
+    rng = np.random.default_rng(0)
+    # quotas 7.5, 2, 0.5: the one blend left over goes to the first of the tied remainders
+    got = blend_counts({2: 0.75, 3: 0.2, 4: 0.05}, 10, rng)
+    assert Counter(got.tolist()) == {2: 8, 3: 2}
+    got = blend_counts({2: 0.75, 3: 0.2, 4: 0.05}, 600, rng)
+    assert Counter(got.tolist()) == {2: 450, 3: 120, 4: 30}
+    assert (np.diff(got) != 0).sum() > 10  # shuffled, not sorted
+    np.testing.assert_array_equal(
+        blend_counts({3: 1 / 3, 4: 2 / 3}, 7, np.random.default_rng(1)),
+        blend_counts({3: 1 / 3, 4: 2 / 3}, 7, np.random.default_rng(1)),
+    )
+    assert Counter(blend_counts({3: 1 / 3, 4: 2 / 3}, 7, rng).tolist()) == {3: 2, 4: 5}
+
+
+@pytest.mark.parametrize("recipe", ["paper", "candels_blender"])
+def test_draw_blends_places_companions_apart_and_by_distance(recipe):
+    from blendphot.blends.pairing import draw_blends, min_separation
+
+    rng = np.random.default_rng(5)
+    mags = rng.uniform(19, 23, 80)
+    radii = rng.uniform(2, 10, 80)
+    galaxies = np.array([str(i // 2) for i in range(80)])  # two stamps per galaxy
+    params = {"mag_window": 2.0, "recipe": recipe, "min_distance_factor": 0.5}
+    counts = np.array([2, 3, 4, 4, 3, 2] * 20)
+    members, shifts = draw_blends(mags, radii, np.arange(80), counts, params, 64, rng, galaxies)
+    assert members.shape == (120, 4) and shifts.shape == (120, 4, 2)
+    np.testing.assert_array_equal((members >= 0).sum(axis=1), counts)
+    assert (shifts[:, 0] == 0).all()
+    for m, s, n in zip(members, shifts, counts, strict=True):
+        assert (m[n:] == -1).all() and (s[n:] == 0).all()
+        keys = galaxies[m[:n]]
+        assert len(set(keys)) == n  # distinct galaxies, not only distinct stamps
+        assert (np.abs(mags[m[1:n]] - mags[m[0]]) < 2.0).all()  # the central's window
+        d = np.hypot(s[1:n, 0], s[1:n, 1])
+        assert (np.diff(d) >= 0).all()  # by distance from the central
+        for a in range(1, n):  # each companion within the recipe's bounds around the central
+            low = min_separation(radii[m[0]], radii[m[a]], 64, recipe, 0.5)
+            assert np.hypot(*s[a]) >= min(low, 63)
+            for b in range(a + 1, n):  # and companions no closer to each other than that
+                gap = np.hypot(*(s[a] - s[b]))
+                assert gap >= min_separation(radii[m[a]], radii[m[b]], 64, recipe, 0.5)
+    rng = np.random.default_rng(5)
+    rng.uniform(19, 23, 80), rng.uniform(2, 10, 80)
+    again = draw_blends(mags, radii, np.arange(80), counts, params, 64, rng, galaxies)
+    np.testing.assert_array_equal(again[0], members)  # reproducible for a fixed stream
+    np.testing.assert_array_equal(again[1], shifts)
+
+
+def test_multi_galaxy_sets_from_the_stamps(multi_sets, tiny_data):
+    from blendphot.blends.layout import galaxy_counts, slot_count
+    from blendphot.blends.pairing import candels_blender_bounds
+
+    cfg = multi_sets["config"]
+    ids = {}
+    for split, path in multi_sets["paths"].items():
+        with open_blend_set(path) as h5:
+            n = cfg[f"n_{split}"]
+            assert check_blend_file(h5, path) == n and slot_count(h5) == 4
+            counts = galaxy_counts(h5)
+            quotas = {c: share * n for c, share in MIX.items()}
+            for c, quota in quotas.items():  # largest remainder: floor or one more
+                assert int(quota) <= (counts == c).sum() <= int(quota) + 1
+            table = read_table(h5["table"])
+            flux, iso, blend = h5["flux"][()], h5["isolated"][()], h5["blend"][()]
+            mask = h5["mask"][()]
+            assert h5.attrs["galaxy_counts"] == '{"2": 0.5, "3": 0.3, "4": 0.2}'
+            truth = h5["isolated_true"][()] if "isolated_true" in h5 else None
+        present = np.arange(4)[None, :] < counts[:, None]
+        np.testing.assert_array_equal(np.isfinite(flux), present)
+        assert not iso[~present].any() and not mask[~present].any()
+        if truth is not None:
+            assert not truth[~present].any()
+        np.testing.assert_allclose(blend, iso.sum(axis=1), rtol=1e-6, atol=1e-6)
+        g = ["g1", "g2", "g3", "g4"]
+        dist = np.stack(
+            [np.zeros(n), table["distance"], table["g3_distance"], table["g4_distance"]], axis=1
+        )
+        assert np.isfinite(dist[present]).all() and np.isnan(dist[~present]).all()
+        d = np.where(present, dist, np.inf)
+        np.testing.assert_array_equal(np.sort(d[:, 1:], axis=1), d[:, 1:])  # by distance
+        shift_x = np.stack(
+            [np.zeros(n), table["shift_x"], table["g3_shift_x"], table["g4_shift_x"]], 1
+        )
+        shift_y = np.stack(
+            [np.zeros(n), table["shift_y"], table["g3_shift_y"], table["g4_shift_y"]], 1
+        )
+        rad = table[[f"{p}_rad" for p in g]].to_numpy()
+        mag = table[[f"{p}_mag" for p in g]].to_numpy()
+        keys = table[[f"{p}_galaxy" for p in g]].to_numpy()
+        assert (table[[f"{p}_id" for p in g]].to_numpy()[~present] == -1).all()
+        assert (keys[~present] == "").all()
+        for i in range(n):
+            k = counts[i]
+            assert len(set(keys[i, :k])) == k
+            assert (np.abs(mag[i, 1:k] - mag[i, 0]) < cfg["mag_window"]).all()
+            for a in range(1, k):
+                r_min, r_max = candels_blender_bounds(rad[i, 0], rad[i, a], 64)
+                assert r_min <= dist[i, a] <= r_max
+                for b in range(a + 1, k):
+                    gap = np.hypot(shift_x[i, a] - shift_x[i, b], shift_y[i, a] - shift_y[i, b])
+                    assert gap >= candels_blender_bounds(rad[i, a], rad[i, b], 64)[0]
+        ids[split] = set(keys[present].tolist())
+    assert not ids["test"] & (ids["train"] | ids["val"])
+    check_disjoint_splits(multi_sets["paths"])
+
+
+def test_multi_galaxy_sets_are_reproducible(multi_sets, tiny_data, tmp_path):
+    outs = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
+    build_blend_sets(tiny_data["stamps"], multi_sets["config"], tiny_data["config"]["seed"], outs)
+    for split, path in outs.items():
+        assert file_sha256(path) == file_sha256(multi_sets["paths"][split])
+
+
+def test_disjointness_check_reads_every_slot(multi_sets, tmp_path):
+    """A test galaxy that appears only as a fourth galaxy in training is caught."""
+    import shutil
+
+    outs = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
+    for split, path in outs.items():
+        shutil.copy(multi_sets["paths"][split], path)
+    with h5py.File(outs["test"]) as h5:
+        shared = h5["table/g1_galaxy"][0]
+    with h5py.File(outs["train"], "a") as h5:
+        row = int(np.flatnonzero(h5["table/n_galaxies"][()] == 4)[0])
+        keys = h5["table/g4_galaxy"][()].astype(object)
+        keys[row] = shared
+        del h5["table/g4_galaxy"]
+        h5["table/g4_galaxy"] = keys.astype(bytes)
+    with pytest.raises(InputError, match="test galaxies also in train/val"):
+        check_disjoint_splits(outs)
+
+
+@pytest.mark.parametrize("shares", [None, {2: 1.0}, {2: 1, 3: 0}, {"2": 1.0}])
+def test_pairs_only_is_todays_set_byte_for_byte(tiny_data, tmp_path, shares):
+    """The default (and any spelling of it) writes the pair sets of before blends.n_galaxies:
+    same bytes, and a config_hash that leaves the key out."""
+    from blendphot.io import config_hash
+
+    cfg = {k: v for k, v in tiny_data["config"]["blends"].items() if k != "n_galaxies"}
+    if shares is not None:
+        cfg["n_galaxies"] = shares
+    outs = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
+    build_blend_sets(tiny_data["stamps"], cfg, tiny_data["config"]["seed"], outs)
+    for split, path in outs.items():
+        assert file_sha256(path) == file_sha256(tiny_data[split])
+        with h5py.File(path) as h5:
+            without = {k: v for k, v in cfg.items() if k != "n_galaxies"}
+            assert h5.attrs["config_hash"] == config_hash(without)
+            assert h5["flux"].shape[1] == 2 and "n_galaxies" not in h5["table"]
+            assert "galaxy_counts" not in h5.attrs
+
+
+def test_check_fillable_counts_distinct_galaxies():
+    from blendphot.blends.pairing import check_fillable
+
+    mags = np.array([20.0, 20.5, 21.0, 25.0])
+    check_fillable(mags, np.arange(4), np.array([2, 3]), 2.0, "test")
+    with pytest.raises(InputError, match=r"blends of 4 galaxies in the val split: no central "
+                       r"has 3 companions within mag_window=2.0 \(most: 2\)"):  # fmt: skip
+        check_fillable(mags, np.arange(4), np.array([2, 4]), 2.0, "val")
+    galaxies = np.array(["a", "a", "b", "c"])  # two stamps of one galaxy are one companion
+    with pytest.raises(InputError, match=r"blends of 3 galaxies.*\(most: 1\)"):
+        check_fillable(mags, np.arange(4), np.array([3]), 2.0, "test", galaxies)
+
+
+def test_unfillable_count_fails_before_any_blend_is_written(tiny_data, tmp_path):
+    """Magnitudes in pairs 5 mag apart: no central has two companions, so blends of three
+    galaxies cannot be made, and nothing is written."""
+    import shutil
+
+    from blendphot.io import write_table
+
+    stamps = tmp_path / "paired_mags.h5"
+    shutil.copy(tiny_data["stamps"], stamps)
+    with h5py.File(stamps, "a") as h5:
+        catalog = read_table(h5["catalog"])
+        catalog["mag"] = 15.0 + 5.0 * (np.arange(len(catalog)) // 2)
+        del h5["catalog"]
+        write_table(h5.create_group("catalog"), catalog)
+    cfg = {**tiny_data["config"]["blends"], "n_galaxies": {2: 0.5, 3: 0.5}}
+    outs = {s: tmp_path / f"{s}.h5" for s in ("train", "val", "test")}
+    with pytest.raises(
+        InputError,
+        match=r"paired_mags.h5.*cannot make blends of 3 galaxies in the train split: no central "
+        r"has 2 companions within mag_window=2.0 \(most: [01]\)",
+    ):
+        build_blend_sets(stamps, cfg, 1, outs)
+    assert not any(p.exists() for p in outs.values())
+
+
+@pytest.mark.parametrize(
+    "shares, problem",
+    [
+        ({3: 1}, r"sum to 2, not 1.*merges into the default \{2: 1.0\}.*\{2: 0, 3: 1\}"),
+        ({2: 0.5, 5: 0.5}, "count 5 is not an integer from 2 to 4"),
+        ({1: 0.5, 2: 0.5}, "count 1 is not an integer from 2 to 4"),
+        ({"x": 1.0}, "count 'x' is not an integer"),
+        ({2: 1.5, 3: -0.5}, "blends.n_galaxies.3"),
+        ({2: 0.7, 3: 0.2}, "sum to 0.9, not 1"),
+    ],
+)
+def test_bad_galaxy_counts_fail_clearly(tiny_config, shares, problem):
+    from blendphot.config import validate_config
+    from blendphot.errors import ConfigError
+
+    config = dict(tiny_config)
+    config["blends"] = {k: v for k, v in tiny_config["blends"].items() if k != "n_galaxies"}
+    if 2 not in shares:
+        config["blends"]["n_galaxies"] = {2: 1.0, **shares}  # as an overlay merges it
+    else:
+        config["blends"]["n_galaxies"] = shares
+    with pytest.raises(ConfigError, match=r"overlay.yaml.*" + problem):
+        validate_config(config, "overlay.yaml")
+
+
+def test_galaxy_counts_setting_is_normalised(tiny_config):
+    from blendphot.config import galaxy_count_shares, validate_config
+
+    assert tiny_config["blends"]["n_galaxies"] == {2: 1.0}  # the schema's default
+    assert galaxy_count_shares({2: 0, 3: 0.25, "4": 0.75}) == {3: 0.25, 4: 0.75}
+    assert galaxy_count_shares(None) == {2: 1.0}
+    config = {**tiny_config, "blends": {**tiny_config["blends"], "n_galaxies": {2: 0, 3: 1}}}
+    validate_config(config, "overlay.yaml")
+
+
+def test_snakemake_overlay_merges_galaxy_counts_into_the_default(tmp_path):
+    """What Snakemake makes of an overlay: its counts merged into the default's {2: 1.0},
+    so an overlay without pairs must give them 0; one that does not is refused by name."""
+    from .test_workflow import effective_config, snakemake, workdir_with
+
+    overlay = tmp_path / "triples.yaml"
+    overlay.write_text("blends:\n  n_galaxies: {2: 0, 3: 0.5, 4: 0.5}\n")
+    merged = effective_config(tmp_path / "a", "demo", "--configfile", str(overlay))
+    assert merged["blends"]["n_galaxies"] == {2: 0, 3: 0.5, 4: 0.5}
+    overlay.write_text("blends:\n  n_galaxies: {3: 1}\n")
+    work = workdir_with(tmp_path / "b", (ROOT / "config" / "config.yaml").read_text())
+    result = snakemake("-d", str(work), "-n", "--configfile", str(overlay))
+    text = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "triples.yaml: invalid config key 'blends.n_galaxies'" in text, text[-2000:]
+    assert "write their share as 0, e.g. {2: 0, 3: 1}" in text

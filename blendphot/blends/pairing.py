@@ -126,18 +126,13 @@ def draw_pairs(
     The companion's magnitude lies strictly within ``mag_window`` of the central's; with
     ``galaxies`` (each stamp's galaxy key), a pair of two stamps of one galaxy is drawn again.
     """
-    pool = np.asarray(pool)
-    order = pool[np.argsort(mags[pool], kind="stable")]
-    sorted_mags = mags[order]
     window = params["mag_window"]
-    lo = np.searchsorted(sorted_mags, sorted_mags - window, side="right")
-    hi = np.searchsorted(sorted_mags, sorted_mags + window, side="left")
-    n_candidates = hi - lo - 1  # minus the central itself
+    order, lo, hi, n_candidates = window_candidates(mags, pool, window)
     usable = np.flatnonzero(n_candidates > 0)
     if usable.size == 0:
         raise InputError(
             None,
-            f"no pair can be made among {pool.size} galaxies: no companion lies within "
+            f"no pair can be made among {len(pool)} galaxies: no companion lies within "
             f"mag_window={window} of any central",
         )
     rows = np.empty((n_blends, 4), dtype=np.int64)
@@ -165,3 +160,166 @@ def draw_pairs(
         rows[made] = (cen, comp, *shift)
         made += 1
     return rows
+
+
+MAX_COMPANION_TRIES = 25  # draws of one extra companion before the whole blend is redrawn
+
+
+def min_separation(r_i: float, r_j: float, half_size: int, recipe: str, min_factor: float) -> float:
+    """The closest two galaxies of radii ``r_i``, ``r_j`` may sit under the recipe: the lower
+    bound of :func:`draw_shift` (``candels_blender``: r_min of :func:`candels_blender_bounds`;
+    ``paper``: ``min_factor * max(r_i, r_j)``)."""
+    if recipe in CANDELS_BLENDER:
+        return candels_blender_bounds(r_i, r_j, half_size)[0]
+    if recipe == "paper":
+        return min_factor * max(r_i, r_j)
+    raise ValueError(f"unknown blends recipe {recipe!r}: candels_blender, released or paper")
+
+
+def blend_counts(shares: dict[int, float], n_blends: int, rng: np.random.Generator) -> np.ndarray:
+    """The number of galaxies of each of ``n_blends`` blends: ``shares`` (count -> share,
+    summing to 1) times ``n_blends``, rounded by largest remainder (ties: the smaller count),
+    in an order shuffled by ``rng``."""
+    counts = sorted(shares)
+    quota = np.array([shares[c] * n_blends for c in counts])
+    whole = np.floor(quota).astype(np.int64)
+    extra = n_blends - int(whole.sum())
+    by_remainder = np.argsort(-(quota - whole), kind="stable")
+    whole[by_remainder[:extra]] += 1
+    return rng.permutation(np.repeat(counts, whole))
+
+
+def window_candidates(
+    mags: np.ndarray, pool: np.ndarray, window: float, galaxies: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pool sorted by magnitude (``order``), each central's window [lo, hi) in that order
+    (magnitudes strictly within ``window``), and how many distinct other galaxies it holds
+    (with ``galaxies``, stamps of one galaxy, the central's own included, count once)."""
+    pool = np.asarray(pool)
+    order = pool[np.argsort(mags[pool], kind="stable")]
+    sorted_mags = mags[order]
+    lo = np.searchsorted(sorted_mags, sorted_mags - window, side="right")
+    hi = np.searchsorted(sorted_mags, sorted_mags + window, side="left")
+    if galaxies is None:
+        return order, lo, hi, hi - lo - 1
+    codes = pd.factorize(pd.Series(galaxies[order]), sort=False)[0]
+    distinct = np.array([np.unique(codes[a:b]).size - 1 for a, b in zip(lo, hi, strict=True)])
+    return order, lo, hi, distinct
+
+
+def check_fillable(
+    mags: np.ndarray,
+    pool: np.ndarray,
+    counts: np.ndarray,
+    window: float,
+    split: str,
+    galaxies: np.ndarray | None = None,
+) -> None:
+    """Fail (InputError) unless, for every count in ``counts``, some central of ``pool`` has
+    count - 1 distinct companions within its magnitude window."""
+    most = int(window_candidates(mags, pool, window, galaxies)[3].max(initial=0))
+    for count in sorted(set(np.asarray(counts).tolist())):
+        if count - 1 > most:
+            raise InputError(
+                None,
+                f"cannot make blends of {count} galaxies in the {split} split: no central has "
+                f"{count - 1} companions within mag_window={window} (most: {most})",
+            )
+
+
+def _companion(
+    cen: int,
+    placed: list[tuple[int, int, int]],
+    candidates: np.ndarray,
+    radii: np.ndarray,
+    params: dict,
+    half_size: int,
+    rng: np.random.Generator,
+    galaxies: np.ndarray | None,
+    tries: int,
+) -> tuple[int, int, int] | None:
+    """A companion (index, dx, dy) of ``cen`` among ``candidates``: another galaxy, shifted
+    by :func:`draw_shift`, no closer to any ``placed`` companion than :func:`min_separation`
+    allows; None after ``tries`` failed draws."""
+    taken = {cen, *(p[0] for p in placed)}
+    keys = {galaxies[i] for i in taken} if galaxies is not None else set()
+    recipe, factor = params["recipe"], params["min_distance_factor"]
+    for _ in range(tries):
+        comp = int(candidates[rng.integers(candidates.size)])
+        if comp in taken or (galaxies is not None and galaxies[comp] in keys):
+            continue
+        shift = draw_shift(radii[cen], radii[comp], half_size, recipe, factor, rng)
+        if shift is None:
+            continue
+        if all(
+            np.hypot(shift[0] - dx, shift[1] - dy)
+            >= min_separation(radii[comp], radii[other], half_size, recipe, factor)
+            for other, dx, dy in placed
+        ):
+            return comp, *shift
+    return None
+
+
+def draw_blends(
+    mags: np.ndarray,
+    radii: np.ndarray,
+    pool: np.ndarray,
+    counts: np.ndarray,
+    params: dict,
+    half_size: int,
+    rng: np.random.Generator,
+    galaxies: np.ndarray | None = None,
+    n_slots: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw blends of ``counts[i]`` galaxies from ``pool``: (members (N, K), -1 in absent
+    slots; shifts (N, K, 2), zero for the central and absent slots), K = ``n_slots``
+    (default: the largest count).
+
+    The central and its first companion as :func:`draw_pairs` draws a pair (a failed draw
+    redraws the blend); each further companion the same way around the same central (another
+    galaxy within ``mag_window`` of it, shifted by :func:`draw_shift`) and no closer to a
+    companion already placed than :func:`min_separation`, with up to
+    :data:`MAX_COMPANION_TRIES` draws before the blend is redrawn. The
+    companions are then sorted by distance from the central (ties keep the drawing order).
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    n_slots = n_slots or int(counts.max(initial=2))
+    order, lo, hi, n_candidates = window_candidates(mags, pool, params["mag_window"], galaxies)
+    members = np.full((len(counts), n_slots), -1, dtype=np.int64)
+    shifts = np.zeros((len(counts), n_slots, 2), dtype=np.int64)
+    attempts = 0
+    usable_for = {c: np.flatnonzero(n_candidates >= c - 1) for c in set(counts.tolist())}
+    for i, count in enumerate(counts):
+        usable = usable_for[count]
+        if usable.size == 0:
+            raise InputError(
+                None,
+                f"cannot make blends of {count} galaxies: no central has {count - 1} "
+                f"companions within mag_window={params['mag_window']}",
+            )
+        while True:
+            attempts += 1
+            if attempts > 50 * len(counts) + 1000:
+                raise InputError(
+                    None,
+                    f"could not draw enough blends of {count} galaxies: companions keep "
+                    "failing to fit around their central",
+                )
+            k = usable[rng.integers(usable.size)]
+            cen = int(order[k])
+            candidates = np.concatenate([order[lo[k] : k], order[k + 1 : hi[k]]])
+            placed: list[tuple[int, int, int]] = []
+            while len(placed) < count - 1:
+                tries = MAX_COMPANION_TRIES if placed else 1  # the first: as draw_pairs does
+                found = _companion(
+                    cen, placed, candidates, radii, params, half_size, rng, galaxies, tries
+                )
+                if found is None:
+                    break
+                placed.append(found)
+            if len(placed) == count - 1:
+                break
+        placed.sort(key=lambda p: np.hypot(p[1], p[2]))  # stable: ties keep the draw order
+        members[i, :count] = [cen, *(p[0] for p in placed)]
+        shifts[i, 1:count] = [(dx, dy) for _, dx, dy in placed]
+    return members, shifts

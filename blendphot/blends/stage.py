@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,21 @@ import numpy as np
 import pandas as pd
 
 from blendphot import __version__
-from blendphot.blends.layout import open_blend_set
-from blendphot.blends.pairing import draw_pairs, split_by_galaxy
+from blendphot.blends.layout import (
+    COUNT_COLUMN,
+    GALAXY_FIELDS,
+    open_blend_set,
+    slot_count,
+    slot_prefix,
+)
+from blendphot.blends.pairing import (
+    blend_counts,
+    check_fillable,
+    draw_blends,
+    draw_pairs,
+    split_by_galaxy,
+)
+from blendphot.config import PAIRS_ONLY, galaxy_count_shares
 from blendphot.errors import InputError
 from blendphot.io import atomic_path, config_hash, write_table
 from blendphot.stamps.layout import read_stamps
@@ -75,27 +89,63 @@ def galaxy_keys(catalog: pd.DataFrame, key: str | None, path: Path) -> np.ndarra
     return values.astype(str).to_numpy()
 
 
-def _pair_table(
-    catalog: pd.DataFrame, rows: np.ndarray, first_id: int, galaxies: np.ndarray
+def pair_slots(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`draw_pairs` rows (central, companion, dx, dy) as the slot arrays of
+    :func:`draw_blends`: members (N, 2) and shifts (N, 2, 2), the central's (0, 0)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    shifts = np.zeros((len(rows), 2, 2), dtype=np.int64)
+    shifts[:, 1] = rows[:, 2:4]
+    return rows[:, :2].copy(), shifts
+
+
+def _slot_values(values: np.ndarray, members: np.ndarray, slot: int, absent) -> np.ndarray:
+    """Each blend's ``values`` of the stamp in ``slot``, ``absent`` where the slot is empty."""
+    present = members[:, slot] >= 0
+    if present.all():
+        return values[members[:, slot]]
+    out = np.where(present, values[np.where(present, members[:, slot], 0)], absent)
+    return out.astype(values.dtype) if values.dtype.kind in "iu" else out
+
+
+def _blend_table(
+    catalog: pd.DataFrame,
+    members: np.ndarray,
+    shifts: np.ndarray,
+    first_id: int,
+    galaxies: np.ndarray,
 ) -> pd.DataFrame:
-    """The per-blend table: candels-blender columns plus the truth used for evaluation, and
-    each galaxy's key (``g1_galaxy``, ``g2_galaxy``: what the disjoint split holds apart)."""
-    cen, comp = catalog.iloc[rows[:, 0]], catalog.iloc[rows[:, 1]]
+    """The per-blend table (blends/layout.py): candels-blender columns plus the truth used for
+    evaluation, and each galaxy's key (``g1_galaxy``, ``g2_galaxy``, ...: what the disjoint
+    split holds apart). Absent slots: id -1, type and key "", numbers NaN."""
+    n_slots = members.shape[1]
     table = {
-        "id": np.arange(first_id, first_id + len(rows)),
-        "distance": np.hypot(rows[:, 2], rows[:, 3]),
-        "shift_x": rows[:, 2],
-        "shift_y": rows[:, 3],
+        "id": np.arange(first_id, first_id + len(members)),
+        "distance": np.hypot(shifts[:, 1, 0], shifts[:, 1, 1]),
+        "shift_x": shifts[:, 1, 0],
+        "shift_y": shifts[:, 1, 1],
     }
-    for prefix, part in (("g1", cen), ("g2", comp)):
-        table[f"{prefix}_id"] = part["id"].to_numpy()
-        table[f"{prefix}_mag"] = part["mag"].to_numpy()
-        table[f"{prefix}_rad"] = part["radius"].to_numpy()
-        table[f"{prefix}_z"] = part["z"].to_numpy()
-        table[f"{prefix}_type"] = part["type"].to_numpy().astype(str)
-        table[f"{prefix}_flux"] = part["flux"].to_numpy()
-    table["g1_galaxy"] = galaxies[rows[:, 0]]
-    table["g2_galaxy"] = galaxies[rows[:, 1]]
+    columns = {
+        "id": (catalog["id"].to_numpy(), -1),
+        "mag": (catalog["mag"].to_numpy(), np.nan),
+        "rad": (catalog["radius"].to_numpy(), np.nan),
+        "z": (catalog["z"].to_numpy(), np.nan),
+        "type": (catalog["type"].to_numpy().astype(str), ""),
+        "flux": (catalog["flux"].to_numpy(), np.nan),
+    }
+    for slot in range(n_slots):
+        g = slot_prefix(slot)
+        if slot >= 2:
+            present = members[:, slot] >= 0
+            dx = np.where(present, shifts[:, slot, 0], np.nan)
+            dy = np.where(present, shifts[:, slot, 1], np.nan)
+            table |= {f"{g}_shift_x": dx, f"{g}_shift_y": dy, f"{g}_distance": np.hypot(dx, dy)}
+        for field in GALAXY_FIELDS:
+            values, absent = columns[field]
+            table[f"{g}_{field}"] = _slot_values(values, members, slot, absent)
+    for slot in range(n_slots):
+        table[f"{slot_prefix(slot)}_galaxy"] = _slot_values(galaxies, members, slot, "")
+    if n_slots > 2:
+        table[COUNT_COLUMN] = (members >= 0).sum(axis=1)
     return pd.DataFrame(table)
 
 
@@ -120,48 +170,76 @@ class StampSource:
 
 
 def render_blocks(
-    source: StampSource, rows: np.ndarray, block: int, rng: np.random.Generator
+    source: StampSource,
+    members: np.ndarray,
+    shifts: np.ndarray,
+    block: int,
+    rng: np.random.Generator,
 ) -> Iterator[dict[str, np.ndarray]]:
-    """Yield blocks of blends: isolated pair, masks, blend, and noiseless pair if known.
+    """Yield blocks of blends: isolated slots, masks, blend, and noiseless slots if known.
 
-    The companion is shifted by whole pixels; the strip it uncovers is refilled with
-    pixels drawn from its own stamp's background, so the noise stays uniform.
+    ``members`` (N, K) are stamp indices (-1: absent slot, left zero), ``shifts`` (N, K, 2)
+    their whole-pixel shifts. Each companion is shifted; the strip it uncovers is refilled
+    with pixels drawn from its own stamp's background, so the noise stays uniform. The blend
+    is the sum of the slots.
     """
     size = source.images.shape[-1]
-    for start in range(0, len(rows), block):
-        part = rows[start : start + block]
+    n_slots = members.shape[1]
+    for start in range(0, len(members), block):
+        part, part_shifts = members[start : start + block], shifts[start : start + block]
         cen = part[:, 0]
-        iso = np.empty((len(part), 2, size, size), np.float32)
-        msk = np.empty((len(part), 2, size, size), np.uint8)
+        fill = np.zeros if n_slots > 2 else np.empty  # absent slots stay zero
+        iso = fill((len(part), n_slots, size, size), np.float32)
+        msk = fill((len(part), n_slots, size, size), np.uint8)
         iso[:, 0] = source.images[cen]
         msk[:, 0] = source.masks[cen]
         true = None
         if source.truth is not None:
-            true = np.empty((len(part), 2, size, size), np.float32)
+            true = fill((len(part), n_slots, size, size), np.float32)
             true[:, 0] = source.truth[cen]
-        for i, (_, c, dx, dy) in enumerate(part):
-            pool = source.background(c)
-            for strip in place_shifted(iso[i, 1], source.images[c], dx, dy):
-                n_fill = iso[i, 1][strip].size
-                iso[i, 1][strip] = pool[rng.integers(0, pool.size, n_fill)].reshape(
-                    iso[i, 1][strip].shape
-                )
-                msk[i, 1][strip] = 0
+        for i in range(len(part)):
+            for slot in range(1, n_slots):
+                c = part[i, slot]
+                if c < 0:
+                    continue
+                dx, dy = part_shifts[i, slot]
+                _place_companion(source, c, dx, dy, iso[i, slot], msk[i, slot], rng)
                 if true is not None:
-                    true[i, 1][strip] = 0.0
-            place_shifted(msk[i, 1], source.masks[c], dx, dy)
-            if true is not None:
-                place_shifted(true[i, 1], source.truth[c], dx, dy)
-        out = {"isolated": iso, "mask": msk, "blend": iso[:, 0] + iso[:, 1]}
+                    for strip in place_shifted(true[i, slot], source.truth[c], dx, dy):
+                        true[i, slot][strip] = 0.0
+        blend = iso[:, 0] + iso[:, 1]
+        for slot in range(2, n_slots):
+            blend += iso[:, slot]
+        out = {"isolated": iso, "mask": msk, "blend": blend}
         if true is not None:
             out["isolated_true"] = true
         yield out
 
 
+def _place_companion(
+    source: StampSource,
+    c: int,
+    dx: int,
+    dy: int,
+    iso: np.ndarray,
+    msk: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Stamp ``c`` shifted by (dx, dy) into ``iso`` and its mask into ``msk``; the uncovered
+    strips get background pixels of stamp ``c`` (image) and 0 (mask)."""
+    pool = source.background(c)
+    for strip in place_shifted(iso, source.images[c], dx, dy):
+        n_fill = iso[strip].size
+        iso[strip] = pool[rng.integers(0, pool.size, n_fill)].reshape(iso[strip].shape)
+        msk[strip] = 0
+    place_shifted(msk, source.masks[c], dx, dy)
+
+
 def write_blend_set(
     source: StampSource,
     catalog: pd.DataFrame,
-    rows: np.ndarray,
+    members: np.ndarray,
+    shifts: np.ndarray,
     out_path: Path,
     attrs: dict,
     first_id: int,
@@ -169,16 +247,19 @@ def write_blend_set(
     rng: np.random.Generator,
     galaxies: np.ndarray | None = None,
 ) -> None:
-    """Write one split block by block: memory stays at one block whatever N is."""
-    n, size = len(rows), source.images.shape[-1]
+    """Write one split block by block: memory stays at one block whatever N is.
+
+    ``members`` (N, K) and ``shifts`` (N, K, 2) as :func:`draw_blends` gives them (pairs:
+    :func:`pair_slots`)."""
+    n, size, k = len(members), source.images.shape[-1], members.shape[1]
     chunk = max(1, min(chunk, n))
     shapes = {
         "blend": ((n, size, size), np.float32),
-        "isolated": ((n, 2, size, size), np.float32),
-        "mask": ((n, 2, size, size), np.uint8),
+        "isolated": ((n, k, size, size), np.float32),
+        "mask": ((n, k, size, size), np.uint8),
     }
     if source.truth is not None:
-        shapes["isolated_true"] = ((n, 2, size, size), np.float32)
+        shapes["isolated_true"] = ((n, k, size, size), np.float32)
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5:
         datasets = {
             name: h5.create_dataset(
@@ -188,11 +269,12 @@ def write_blend_set(
         }
         if galaxies is None:
             galaxies = catalog["id"].astype(str).to_numpy()
-        table = _pair_table(catalog, rows, first_id, galaxies)
-        h5.create_dataset("flux", data=table[["g1_flux", "g2_flux"]].to_numpy(), track_times=False)
+        table = _blend_table(catalog, members, shifts, first_id, galaxies)
+        fluxes = [f"{slot_prefix(slot)}_flux" for slot in range(k)]
+        h5.create_dataset("flux", data=table[fluxes].to_numpy(), track_times=False)
         write_table(h5.create_group("table"), table)
         start = 0
-        for block in render_blocks(source, rows, chunk, rng):
+        for block in render_blocks(source, members, shifts, chunk, rng):
             stop = start + len(block["blend"])
             for name, values in block.items():
                 datasets[name][start:stop] = values
@@ -204,14 +286,17 @@ def check_disjoint_splits(paths: dict[str, Path], val_disjoint: bool = False) ->
     """Read the written sets back; fail if a test galaxy appears in train or validation (and,
     with ``val_disjoint``, if a validation galaxy appears in train).
 
-    A galaxy is its key (``g1_galaxy``/``g2_galaxy``, the ``blends.galaxy_key`` column), so
-    that two stamps of one galaxy count as one; sets written without keys compare stamp ids.
+    A galaxy is its key (``g1_galaxy``, ``g2_galaxy``, ... of every slot: the
+    ``blends.galaxy_key`` column), so that two stamps of one galaxy count as one; sets written
+    without keys compare stamp ids. Absent slots (key "", id -1) are no galaxy.
     """
     ids = {}
     for split, path in paths.items():
         with open_blend_set(path) as h5:
-            names = ("g1_galaxy", "g2_galaxy") if "g1_galaxy" in h5["table"] else ("g1_id", "g2_id")
-            ids[split] = set().union(*(h5["table"][n][()].tolist() for n in names))
+            slots = [slot_prefix(slot) for slot in range(slot_count(h5))]
+            field = "galaxy" if "g1_galaxy" in h5["table"] else "id"
+            values = set().union(*(h5["table"][f"{g}_{field}"][()].tolist() for g in slots))
+            ids[split] = values - {b"", -1}
     shared = ids["test"] & (ids["train"] | ids["val"])
     if shared:
         raise InputError(
@@ -224,10 +309,24 @@ def check_disjoint_splits(paths: dict[str, Path], val_disjoint: bool = False) ->
         )
 
 
+def blends_hash(params: dict) -> str:
+    """The blend sets' ``config_hash``: of the ``blends`` settings, leaving out
+    ``n_galaxies`` when it is the default (pairs only), so that pair sets keep their hash."""
+    if galaxy_count_shares(params.get("n_galaxies")) == PAIRS_ONLY:
+        params = {key: value for key, value in params.items() if key != "n_galaxies"}
+    return config_hash(params)
+
+
 def build_blend_sets(
     stamps_path: Path, params: dict, seed: int, out_paths: dict[str, Path]
 ) -> dict[str, int]:
-    """Split galaxies (test set aside first), draw pairs, write train/val/test blend sets."""
+    """Split galaxies (test set aside first), draw blends, write train/val/test blend sets.
+
+    ``params["n_galaxies"]`` (count -> share; default pairs only) fixes each split's number
+    of blends of each count (:func:`blend_counts`). Every count must be fillable from every
+    split's galaxies (:func:`check_fillable`), checked before any blend is drawn.
+    """
+    shares = galaxy_count_shares(params.get("n_galaxies"))
     stamps, catalog = read_stamps(stamps_path)
     with stamps:
         source = StampSource(stamps)
@@ -237,24 +336,46 @@ def build_blend_sets(
         radii = catalog["radius"].to_numpy(dtype=float)
         sizes = {s: params[f"n_{s}"] for s in SPLITS}
         galaxies = galaxy_keys(catalog, params.get("galaxy_key"), stamps_path)
+        multi = shares != PAIRS_ONLY
         try:
             trainval, test = split_by_galaxy(galaxies, params["test_fraction"], rng)
             val_fraction = params.get("val_fraction")
             if val_fraction:  # validation galaxies set aside from the training ones too
                 k_train, k_val = split_by_galaxy(galaxies[trainval], val_fraction, rng)
-                pairs = {
-                    split: draw_pairs(
-                        mags, radii, trainval[k], sizes[split], params, half, rng, galaxies
+                pools = {"train": trainval[k_train], "val": trainval[k_val], "test": test}
+            else:  # train and validation blends drawn from the same galaxies
+                pools = {"train": trainval, "val": trainval, "test": test}
+            if multi:
+                counts = {s: blend_counts(shares, sizes[s], rng) for s in SPLITS}
+                for split in SPLITS:
+                    check_fillable(
+                        mags, pools[split], counts[split], params["mag_window"], split, galaxies
                     )
-                    for split, k in (("train", k_train), ("val", k_val))
+                k = max(shares)
+                slots = {
+                    s: draw_blends(mags, radii, pools[s], counts[s], params, half, rng, galaxies, k)
+                    for s in SPLITS
                 }
-            else:  # train and validation pairs drawn from the same galaxies
+            elif val_fraction:
+                slots = {
+                    split: pair_slots(
+                        draw_pairs(
+                            mags, radii, pools[split], sizes[split], params, half, rng, galaxies
+                        )
+                    )
+                    for split in ("train", "val")
+                }
+            else:
                 n_tv = sizes["train"] + sizes["val"]
                 pairs_tv = draw_pairs(mags, radii, trainval, n_tv, params, half, rng, galaxies)
-                pairs = {"train": pairs_tv[: sizes["train"]], "val": pairs_tv[sizes["train"] :]}
-            pairs["test"] = draw_pairs(
-                mags, radii, test, sizes["test"], params, half, rng, galaxies
-            )
+                slots = {
+                    "train": pair_slots(pairs_tv[: sizes["train"]]),
+                    "val": pair_slots(pairs_tv[sizes["train"] :]),
+                }
+            if not multi:
+                slots["test"] = pair_slots(
+                    draw_pairs(mags, radii, test, sizes["test"], params, half, rng, galaxies)
+                )
         except InputError as exc:
             raise InputError(stamps_path, exc.problem) from exc
         first_id = 0
@@ -262,18 +383,20 @@ def build_blend_sets(
             attrs = {
                 "split": split,
                 "seed": seed,
-                "config_hash": config_hash(params),
+                "config_hash": blends_hash(params),
                 "version": __version__,
                 "noise": float(stamps.attrs["noise"]),
                 "zeropoint": float(stamps.attrs["zeropoint"]),
                 "recipe": params["recipe"],
                 "galaxy_key": params.get("galaxy_key") or "id",
             }
+            if multi:
+                attrs["galaxy_counts"] = json.dumps({str(c): v for c, v in shares.items()})
             split_rng = np.random.default_rng([seed, STAGE_STREAM, SPLITS.index(split) + 1])
             write_blend_set(
                 source,
                 catalog,
-                pairs[split],
+                *slots[split],
                 out_paths[split],
                 attrs,
                 first_id,
@@ -281,7 +404,7 @@ def build_blend_sets(
                 split_rng,
                 galaxies,
             )
-            first_id += len(pairs[split])
+            first_id += len(slots[split][0])
     check_disjoint_splits(out_paths, bool(params.get("val_fraction")))
     log.info("blend sets: %s; no test galaxy in train or val", sizes)
     return sizes

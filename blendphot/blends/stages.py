@@ -1,4 +1,5 @@
-"""The blend-set stage (paper 2.2-2.3): galaxy-disjoint train/val/test pairs."""
+"""The blend-set stage (paper 2.2-2.3): galaxy-disjoint train/val/test blends (pairs, or
+2 to 4 galaxies with ``blends.n_galaxies``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from blendphot.stages import stage
 
 @stage(inputs=("stamps",), outputs=("train", "val", "test"), settings=("blends", "seed"))
 def blend_sets(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
-    """Pair galaxies into galaxy-disjoint train/val/test blend sets."""
+    """Blend galaxies (pairs, or 2 to 4 each) into galaxy-disjoint train/val/test sets."""
     from blendphot.blends.stage import build_blend_sets
 
     paths = {split: Path(outputs[split]) for split in ("train", "val", "test")}
