@@ -98,14 +98,14 @@ def main() -> None:
 
     path, batch = args.set, args.batch_size
     with h5py.File(path, "r") as h5:
-        n = h5["blend"].shape[0]
+        n, slots = h5["blend"].shape[0], h5["flux"].shape[1]
     flux, both = ("flux",), ("flux", "masks")
     raw_read(path, ("blend", "mask"))  # page cache warm, as for every row below
     rows = []
     raw = {flux: raw_read(path, ("blend",)), both: raw_read(path, ("blend", "mask"))}
     rows.append(("raw h5py read: blend", raw[flux], flux))
     rows.append(("raw h5py read: blend + mask", raw[both], both))
-    for targets in (flux, both):
+    for targets in () if args.memory_only else (flux, both):
         for augment in (False, True):
             label = f"{'+'.join(targets)}, augment {'on' if augment else 'off'}"
             stream = FloatMaskStream(path, batch, True, 0, targets=targets, augment=augment)
@@ -126,7 +126,7 @@ def main() -> None:
             rows.append((f"in memory: through tf.data, {label}", rate(memory.dataset()), targets))
             del memory
 
-    print(f"blend set {path}: {n} blends, batch {batch}, shuffled; one pass per row")
+    print(f"blend set {path}: {n} blends, {slots} slots, batch {batch}, shuffled; one pass per row")
     print(f"{'path':<62} {'images/s':>10} {'/ raw read':>10}")
     for label, value, targets in rows:
         print(f"{label:<62} {value:>10.0f} {value / raw[targets]:>10.2f}")
