@@ -212,6 +212,11 @@ def test_a_builder_without_slots_trains_pairs_only(sets, tmp_path):
         train_model(cfg, _settings(), sets["train"], sets["val"], out / "m.keras",
                     out / "h.csv", tmp_path / "resume", seed=1, name="mine")  # fmt: skip
     assert not out.exists()  # nothing trained
+    from blendphot.models.registry import check_slots
+
+    check_slots({"mine": cfg, "b2f": {"architecture": "blend2flux"}}, 2)  # pairs: fine
+    with pytest.raises(ConfigError, match="model 'mine'"):
+        check_slots({"b2f": {"architecture": "blend2flux"}, "mine": cfg}, 3)
     model = build_model(arch("pairs_only_for_test"), {}, SIZE, 1.0, 1.0, slots=2)
     assert [tuple(o.shape) for o in model.outputs] == [(None, 2)]  # pairs: built as it is
     with pytest.raises(ConfigError, match="must not set 'slots'"):

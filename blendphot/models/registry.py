@@ -155,6 +155,14 @@ def check_models(models: dict) -> None:
         _check_no_loop(models, name, [name])
 
 
+def check_slots(models: dict, slots: int) -> None:
+    """Check that every model can be built for blend sets of ``slots`` galaxy slots (a
+    builder without a ``slots`` parameter only for pairs); ConfigError naming the model."""
+    check_models(models)
+    for name, model in models.items():
+        get_architecture(model["architecture"]).builder_params(model.get("params", {}), slots, name)
+
+
 def init_sources(model: dict) -> list[str]:
     """The models whose trained weights start this one (``init_from``: a name or a list)."""
     value = model.get("init_from") or []
