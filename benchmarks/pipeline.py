@@ -11,10 +11,12 @@ All rows come from one run on one blend set (so that they share the machine's st
 
 Every row is one full pass over the set (shuffled, batch 64 unless told), after a warm-up
 of a few batches; the last column is the row's rate over the raw read of the same bytes.
-The set is made with benchmarks/make_blend_set.py when the path does not exist.
+The set is made with benchmarks/make_blend_set.py when the path does not exist (``--slots``
+K: blends of 2 to K galaxies, whose masks the in-memory path packs into one word per pixel).
+``--memory-only`` times the raw reads and the in-memory rows alone.
 
 Usage: python benchmarks/pipeline.py [--set /tmp/blendphot_bench/train20k.h5] [--n 20000]
-       [--batch-size 64] [--threads 0]
+       [--batch-size 64] [--threads 0] [--slots 2] [--memory-only]
 """
 
 from __future__ import annotations
@@ -60,11 +62,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20000, help="blends, when the set is made")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: all)")
+    parser.add_argument("--slots", type=int, default=2, help="galaxy slots, when the set is made")
+    parser.add_argument("--memory-only", action="store_true", help="raw and in-memory rows only")
     args = parser.parse_args()
     if not args.set.exists():
         from make_blend_set import make_blend_set
 
-        make_blend_set(args.set, args.n)
+        make_blend_set(args.set, args.n, slots=args.slots)
 
     import tensorflow as tf
 
@@ -84,10 +88,10 @@ def main() -> None:
             return x, y
 
         def dataset(self):
-            size = self.size
+            size, k = self.size, self.slots
             specs = {
-                "flux": tf.TensorSpec(shape=(None, 2), dtype=tf.float32),
-                "masks": tf.TensorSpec(shape=(None, size, size, 2), dtype=tf.float32),
+                "flux": tf.TensorSpec(shape=(None, k), dtype=tf.float32),
+                "masks": tf.TensorSpec(shape=(None, size, size, k), dtype=tf.float32),
             }
             signature = (
                 tf.TensorSpec(shape=(None, size, size, 1), dtype=tf.float32),
