@@ -258,3 +258,24 @@ def test_segmentation_scores_each_present_slot(sets, tmp_path):
     figure11(table, [tmp_path / "f11.png"])
     assert (tmp_path / "f10.png").stat().st_size > 0 and (tmp_path / "f11.png").exists()
     assert isinstance(table, pd.DataFrame)
+
+
+def test_blend2mask2flux_head_warm_starts_from_a_k_slot_blend2flux(tmp_path):
+    """init_from blend2flux still widens the head's first kernel with K = 4 masks: the new
+    model starts by predicting exactly the four fluxes of blend2flux."""
+    from blendphot.models.registry import get_architecture as arch
+    from blendphot.models.train import build_model, initialise_from, named_submodels
+
+    load_model_modules()
+    head = {"filters": 2, "dense_units": 4}
+    b2f = build_model(arch("blend2flux"), head, SIZE, 2.0, 30.0, slots=4)
+    b2f.save(tmp_path / "b2f.keras")
+    params = {"unet_depth": 2, "unet_filters": 2, **head}
+    b2m2f = build_model(arch("blend2mask2flux"), params, SIZE, 2.0, 30.0, slots=4)
+    assert initialise_from(b2m2f, tmp_path / "b2f.keras") == ["blend2flux_f2"]
+    kernel = named_submodels(b2m2f)["blend2flux_f2"].get_weights()[0]
+    assert kernel.shape[2] == 5 and not kernel[:, :, 1:, :].any()
+    x = np.random.default_rng(0).normal(size=(3, SIZE, SIZE, 1)).astype(np.float32)
+    out = b2m2f.predict_on_batch(x)
+    assert out["flux"].shape == (3, 4) and out["masks"].shape == (3, SIZE, SIZE, 4)
+    np.testing.assert_allclose(out["flux"], b2f.predict_on_batch(x)["flux"], atol=1e-4)
