@@ -11,10 +11,12 @@ All rows come from one run on one blend set (so that they share the machine's st
 
 Every row is one full pass over the set (shuffled, batch 64 unless told), after a warm-up
 of a few batches; the last column is the row's rate over the raw read of the same bytes.
-The set is made with benchmarks/make_blend_set.py when the path does not exist.
+The set is made with benchmarks/make_blend_set.py when the path does not exist (``--slots``
+K: blends of 2 to K galaxies, whose masks the in-memory path packs into one word per pixel).
+``--memory-only`` times the raw reads and the in-memory rows alone.
 
 Usage: python benchmarks/pipeline.py [--set /tmp/blendphot_bench/train20k.h5] [--n 20000]
-       [--batch-size 64] [--threads 0]
+       [--batch-size 64] [--threads 0] [--slots 2] [--memory-only]
 """
 
 from __future__ import annotations
@@ -60,11 +62,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20000, help="blends, when the set is made")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: all)")
+    parser.add_argument("--slots", type=int, default=2, help="galaxy slots, when the set is made")
+    parser.add_argument("--memory-only", action="store_true", help="raw and in-memory rows only")
     args = parser.parse_args()
     if not args.set.exists():
         from make_blend_set import make_blend_set
 
-        make_blend_set(args.set, args.n)
+        make_blend_set(args.set, args.n, slots=args.slots)
 
     import tensorflow as tf
 
@@ -84,10 +88,10 @@ def main() -> None:
             return x, y
 
         def dataset(self):
-            size = self.size
+            size, k = self.size, self.slots
             specs = {
-                "flux": tf.TensorSpec(shape=(None, 2), dtype=tf.float32),
-                "masks": tf.TensorSpec(shape=(None, size, size, 2), dtype=tf.float32),
+                "flux": tf.TensorSpec(shape=(None, k), dtype=tf.float32),
+                "masks": tf.TensorSpec(shape=(None, size, size, k), dtype=tf.float32),
             }
             signature = (
                 tf.TensorSpec(shape=(None, size, size, 1), dtype=tf.float32),
@@ -98,14 +102,14 @@ def main() -> None:
 
     path, batch = args.set, args.batch_size
     with h5py.File(path, "r") as h5:
-        n = h5["blend"].shape[0]
+        n, slots = h5["blend"].shape[0], h5["flux"].shape[1]
     flux, both = ("flux",), ("flux", "masks")
     raw_read(path, ("blend", "mask"))  # page cache warm, as for every row below
     rows = []
     raw = {flux: raw_read(path, ("blend",)), both: raw_read(path, ("blend", "mask"))}
     rows.append(("raw h5py read: blend", raw[flux], flux))
     rows.append(("raw h5py read: blend + mask", raw[both], both))
-    for targets in (flux, both):
+    for targets in () if args.memory_only else (flux, both):
         for augment in (False, True):
             label = f"{'+'.join(targets)}, augment {'on' if augment else 'off'}"
             stream = FloatMaskStream(path, batch, True, 0, targets=targets, augment=augment)
@@ -126,7 +130,7 @@ def main() -> None:
             rows.append((f"in memory: through tf.data, {label}", rate(memory.dataset()), targets))
             del memory
 
-    print(f"blend set {path}: {n} blends, batch {batch}, shuffled; one pass per row")
+    print(f"blend set {path}: {n} blends, {slots} slots, batch {batch}, shuffled; one pass per row")
     print(f"{'path':<62} {'images/s':>10} {'/ raw read':>10}")
     for label, value, targets in rows:
         print(f"{label:<62} {value:>10.0f} {value / raw[targets]:>10.2f}")

@@ -8,6 +8,13 @@ import numpy as np
 import pandas as pd
 
 from blendphot.blends import open_blend_set
+from blendphot.blends.layout import (
+    COUNT_COLUMN,
+    galaxy_counts,
+    present_slots,
+    slot_count,
+    slot_prefix,
+)
 from blendphot.errors import InputError
 from blendphot.io import open_h5
 
@@ -23,8 +30,17 @@ def iou(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 
 
 def overlap_pixels(masks: np.ndarray) -> np.ndarray:
-    """Pixels belonging to both galaxies' masks, per blend; masks (N, 2, S, S) boolean."""
-    return np.logical_and(masks[:, 0], masks[:, 1]).sum(axis=(1, 2))
+    """Pixels belonging to at least two galaxies' masks (for pairs: to both), per blend;
+    masks (N, K, S, S) boolean."""
+    if masks.shape[1] == 2:
+        return np.logical_and(masks[:, 0], masks[:, 1]).sum(axis=(1, 2))
+    return (masks.sum(axis=1, dtype=np.int64) >= 2).sum(axis=(1, 2))
+
+
+def iou_columns(slots: int) -> list[str]:
+    """The per-slot IoU columns of :func:`segmentation_table`: ``iou_central``,
+    ``iou_companion`` (slot 2), then ``iou_g3`` ... ``iou_gK``."""
+    return ["iou_central", "iou_companion"] + [f"iou_{slot_prefix(k)}" for k in range(2, slots)]
 
 
 def delta_n(n_true: np.ndarray, n_pred: np.ndarray) -> float:
@@ -36,48 +52,73 @@ def delta_n(n_true: np.ndarray, n_pred: np.ndarray) -> float:
 def segmentation_table(
     test_path: Path, predictions: dict[str, Path], threshold: float = 0.5, block: int = 256
 ) -> pd.DataFrame:
-    """IoU of central and companion masks and overlap areas, per blend and mask model."""
+    """IoU of each galaxy's mask (per slot: :func:`iou_columns`; NaN for an absent slot, so
+    that it is left out of every mean) and overlap areas, per blend and mask model; with
+    K > 2 slots also each blend's ``n_galaxies``."""
     rows = []
     with open_blend_set(test_path) as test:
         ids = test["table/id"][()]
         truth = test["mask"]
+        k = slot_count(test)
+        counts = galaxy_counts(test)
+        columns = iou_columns(k)
         for name, path in predictions.items():
             with open_h5(path, required=("id",)) as pred:
                 if "masks" not in pred:
                     raise InputError(path, f"predictions of {name} hold no masks")
                 if not np.array_equal(pred["id"][()], ids):
                     raise InputError(path, "prediction ids do not match the test set")
+                if pred["masks"].shape[1] != k:
+                    raise InputError(
+                        path, f"predictions hold {pred['masks'].shape[1]} masks, the test set {k}"
+                    )
                 for start in range(0, len(ids), block):
                     t = truth[start : start + block].astype(bool)
                     p = pred["masks"][start : start + block] >= threshold
-                    part = pd.DataFrame(
-                        {
-                            "model": name,
-                            "id": ids[start : start + block],
-                            "iou_central": iou(p[:, 0], t[:, 0]),
-                            "iou_companion": iou(p[:, 1], t[:, 1]),
-                            "overlap_true": overlap_pixels(t),
-                            "overlap_pred": overlap_pixels(p),
-                        }
-                    )
-                    rows.append(part)
+                    here = present_slots(counts[start : start + block], k)
+                    part = {"model": name, "id": ids[start : start + block]}
+                    if k > 2:
+                        part[COUNT_COLUMN] = counts[start : start + block]
+                    for slot, column in enumerate(columns):
+                        score = iou(p[:, slot], t[:, slot])
+                        part[column] = np.where(here[:, slot], score, np.nan)
+                    part["overlap_true"] = overlap_pixels(t)
+                    part["overlap_pred"] = overlap_pixels(p)
+                    rows.append(pd.DataFrame(part))
     return pd.concat(rows, ignore_index=True)
 
 
 def segmentation_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean IoU (both galaxies pooled) and delta_n per model."""
+    """Mean IoU (every galaxy pooled; companions: every slot but the central's) and delta_n
+    per model."""
     rows = []
+    columns = table_iou_columns(table)
     for model, part in table.groupby("model", sort=False):
-        both = np.concatenate([part["iou_central"], part["iou_companion"]])
+        every = pooled_iou(part)
+        companions = np.concatenate([part[c] for c in columns[1:]])
         rows.append(
             {
                 "model": model,
-                "mean_iou": float(np.nanmean(both)),
+                "mean_iou": float(np.nanmean(every)),
                 "mean_iou_central": float(np.nanmean(part["iou_central"])),
-                "mean_iou_companion": float(np.nanmean(part["iou_companion"])),
+                "mean_iou_companion": float(np.nanmean(companions)),
                 "delta_n": delta_n(
                     part["overlap_true"].to_numpy(), part["overlap_pred"].to_numpy()
                 ),
             }
         )
     return pd.DataFrame(rows)
+
+
+def table_iou_columns(table: pd.DataFrame) -> list[str]:
+    """The per-slot IoU columns a :func:`segmentation_table` holds, in slot order."""
+    slots = 2
+    while f"iou_{slot_prefix(slots)}" in table:
+        slots += 1
+    return iou_columns(slots)
+
+
+def pooled_iou(part: pd.DataFrame) -> np.ndarray:
+    """The IoU of every galaxy of a segmentation table (slot by slot; NaN where absent or
+    both masks empty)."""
+    return np.concatenate([part[c].to_numpy() for c in table_iou_columns(part)])

@@ -10,15 +10,33 @@ import numpy as np
 import pandas as pd
 
 from blendphot.blends import open_blend_set
+from blendphot.evaluate.segmentation import pooled_iou
 from blendphot.figures.common import asinh_stretch, save_figure
+
+SLOT_COLOURS = ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0), (0.0, 0.8, 0.0), (1.0, 0.6, 0.0))
+SLOT_COLOUR_NAMES = ("red", "blue", "green", "orange")
+"""Colours of the slots' masks: central, first companion, ... (cycled beyond four)."""
 
 
 def mask_composite(masks: np.ndarray) -> np.ndarray:
-    """RGB image of two masks (2, S, S) in [0, 1]: central in red, companion in blue."""
+    """RGB image of K masks (K, S, S) in [0, 1]: central in red, the first companion in blue,
+    then green, orange (:data:`SLOT_COLOURS`), added."""
     rgb = np.zeros((*masks.shape[1:], 3))
-    rgb[..., 0] = masks[0]
-    rgb[..., 2] = masks[1]
+    if masks.shape[0] == 2:  # the pairs' figure as it always was
+        rgb[..., 0] = masks[0]
+        rgb[..., 2] = masks[1]
+        return np.clip(rgb, 0, 1)
+    for slot, mask in enumerate(masks):
+        rgb += mask[..., None] * np.asarray(SLOT_COLOURS[slot % len(SLOT_COLOURS)])
     return np.clip(rgb, 0, 1)
+
+
+def colour_legend(slots: int) -> str:
+    """The figure's caption of the mask colours."""
+    if slots == 2:
+        return "central: red, companion: blue"
+    names = [SLOT_COLOUR_NAMES[k % len(SLOT_COLOUR_NAMES)] for k in range(1, slots)]
+    return f"central: red, companions by distance: {', '.join(names)}"
 
 
 def figure10(
@@ -52,16 +70,17 @@ def figure10(
             if r == 0:
                 ax.set_title(title, fontsize=9)
         axes[r, 0].set_ylabel(f"d = {dist[picks[r]]:.0f} px", fontsize=8)
-    fig.suptitle("central: red, companion: blue", fontsize=9)
+    fig.suptitle(colour_legend(truth.shape[1]), fontsize=9)
     fig.tight_layout()
     save_figure(fig, paths)
 
 
 def figure11(table: pd.DataFrame, paths: list[Path]) -> None:
-    """Histograms of the IoU of both galaxies' masks per mask model, with the mean."""
+    """Histograms of the IoU of every galaxy's mask (absent slots left out) per mask model,
+    with the mean."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for i, (model, part) in enumerate(table.groupby("model", sort=False)):
-        both = np.concatenate([part["iou_central"], part["iou_companion"]])
+        both = pooled_iou(part)
         both = both[np.isfinite(both)]
         ax.hist(
             both,

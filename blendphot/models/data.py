@@ -2,7 +2,9 @@
 
 :func:`training_dataset` picks the path. Masks travel as uint8 on both paths (a quarter of
 the bytes of float32) and become float32 in the losses and metrics, on the device that
-trains.
+trains. Targets have one entry per galaxy slot of the set (K, 2 for pairs): the fluxes of
+absent slots are NaN and pass through unchanged (the symmetries keep every slot in its place:
+they preserve the distances that order the slots), their masks are empty.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from blendphot.blends import open_blend_set
+from blendphot.blends.layout import slot_count
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +24,8 @@ log = logging.getLogger(__name__)
 class BlendStream:
     """Yields (blend[..., None], targets) batches from a blend set, one block at a time.
 
-    ``targets`` names what the model learns: ``flux`` (N, 2) and/or ``masks`` (N, S, S, 2),
-    yielded as a dict keyed by those names.
+    ``targets`` names what the model learns: ``flux`` (N, K) and/or ``masks`` (N, S, S, K),
+    K the set's galaxy slots, yielded as a dict keyed by those names.
 
     Shuffling is two-level so that reads stay contiguous: the order of blocks (``block_size``
     rows, aligned with the HDF5 chunks) is permuted, and rows are permuted within a buffer of
@@ -51,6 +54,7 @@ class BlendStream:
         with open_blend_set(self.path) as h5:
             self.n = h5["blend"].shape[0]
             self.size = h5["blend"].shape[-1]
+            self.slots = slot_count(h5)
             chunks = h5["blend"].chunks
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -107,10 +111,10 @@ class BlendStream:
         """A prefetched tf.data.Dataset over this stream (re-iterated each epoch)."""
         import tensorflow as tf
 
-        size = self.size
+        size, k = self.size, self.slots
         specs = {
-            "flux": tf.TensorSpec(shape=(None, 2), dtype=tf.float32),
-            "masks": tf.TensorSpec(shape=(None, size, size, 2), dtype=tf.uint8),
+            "flux": tf.TensorSpec(shape=(None, k), dtype=tf.float32),
+            "masks": tf.TensorSpec(shape=(None, size, size, k), dtype=tf.uint8),
         }
         signature = (
             tf.TensorSpec(shape=(None, size, size, 1), dtype=tf.float32),
@@ -147,16 +151,57 @@ TARGET_DATASETS = {"flux": "flux", "masks": "mask"}
 """The blend-set dataset each training target is read from."""
 
 
+def mask_word(slots: int) -> tuple[int, int]:
+    """How :class:`InMemoryBlends` packs a pixel's ``slots`` uint8 mask values: (bytes per
+    word, words per pixel). The K bytes are padded with zeros to 2, 4 or 8 (one uint16,
+    uint32 or uint64: K = 2 is the pair's uint16, K = 3 travels as 4 bytes), beyond 8 to a
+    multiple of 8 (several uint64)."""
+    for width in (1, 2, 4, 8):
+        if slots <= width:
+            return width, 1
+    return 8, -(-slots // 8)
+
+
+WORD_TYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def pack_masks(block: np.ndarray) -> np.ndarray:
+    """Masks (B, K, S, S) uint8 -> (B, S, S, W) words, each holding a pixel's K values (zero
+    padded, :func:`mask_word`), so that a transpose moves one word per pixel (split again
+    by :func:`unpack_masks`)."""
+    k = block.shape[1]
+    width, words = mask_word(k)
+    pixels = np.moveaxis(block, 1, -1)
+    if width * words != k:
+        pad = np.zeros((*pixels.shape[:-1], width * words - k), np.uint8)
+        pixels = np.concatenate([pixels, pad], axis=-1)
+    return np.ascontiguousarray(pixels).view(WORD_TYPES[width])
+
+
+def unpack_masks(words, slots: int):
+    """The inverse of :func:`pack_masks` on a tensor (B, S, S, W) of words: (B, S, S, K)
+    uint8."""
+    import tensorflow as tf
+
+    width, count = mask_word(slots)
+    shape = tf.shape(words)
+    values = words if width == 1 else tf.bitcast(words, tf.uint8)  # (B, S, S, W, width)
+    values = tf.reshape(values, (shape[0], shape[1], shape[2], width * count))
+    return values if width * count == slots else values[..., :slots]
+
+
 def in_memory_bytes(
     path: str | Path, targets: tuple[str, ...] = ("flux",), augment: bool = False
 ) -> int:
     """Bytes that :class:`InMemoryBlends` holds for a blend set (images and masks twice
-    with ``augment``)."""
+    with ``augment``; masks padded as :func:`mask_word` says)."""
     copies = 2 if augment else 1
     with open_blend_set(path) as h5:
         total = h5["blend"].size * 4 * copies  # float32
         if "masks" in targets:
-            total += h5["mask"].size * copies  # uint8
+            k = slot_count(h5)
+            width, words = mask_word(k)
+            total += h5["mask"].size // k * width * words * copies  # uint8, padded
         if "flux" in targets:
             total += h5["flux"].size * 4
     return total
@@ -165,8 +210,8 @@ def in_memory_bytes(
 class InMemoryBlends:
     """A blend set read once into memory and served as (blend[..., None], targets) batches.
 
-    Same batches as :class:`BlendStream` in kind (``targets``: ``flux`` float32 (B, 2),
-    ``masks`` uint8 (B, S, S, 2)), but with a full shuffle: each pass visits every blend
+    Same batches as :class:`BlendStream` in kind (``targets``: ``flux`` float32 (B, K),
+    ``masks`` uint8 (B, S, S, K)), but with a full shuffle: each pass visits every blend
     once, in a permutation drawn from ``seed`` and the pass number. ``augment`` draws one of
     the 8 symmetries of :func:`symmetry_transform` per blend and pass from the same stream,
     its transpose bit shared by the blends of a batch (drawn per batch: the flips stay per
@@ -179,7 +224,8 @@ class InMemoryBlends:
     every symmetry is a row gather from one of the two copies, followed by one transpose of
     the whole batch when its transpose bit is set (a transpose per blend, of part of a
     batch, cost a slice, a transpose and a join: the augmented feed ran at a third to a half
-    of the plain one's rate).
+    of the plain one's rate). The masks are held with each pixel's K values packed into one
+    word (:func:`pack_masks`: a uint16 for pairs, a uint32 for 3 or 4 slots).
     """
 
     def __init__(
@@ -202,15 +248,13 @@ class InMemoryBlends:
         self.passes = 0
         with open_blend_set(self.path) as h5:
             self.n, self.size = h5["blend"].shape[0], h5["blend"].shape[-1]
+            self.slots = slot_count(h5)
             self._blend = self._rows(h5["blend"], lambda block: block[..., None])
             self._masks = None
             if "masks" in self.targets:
-                # (N, 2, S, S) uint8 -> (N, S, S, 2), each pixel's pair as one uint16, so that
-                # a transpose moves 2-byte elements (split again after the gather)
-                def pairs(block):
-                    return np.ascontiguousarray(np.moveaxis(block, 1, -1)).view(np.uint16)
-
-                self._masks = self._rows(h5["mask"], pairs)
+                # (N, K, S, S) uint8 -> (N, S, S, W) words, each pixel's K values packed, so
+                # that a transpose moves whole words (split again after the gather)
+                self._masks = self._rows(h5["mask"], pack_masks)
             self._flux = None
             if "flux" in self.targets:
                 with tf.device("/CPU:0"):
@@ -228,8 +272,8 @@ class InMemoryBlends:
         self._row_maps = np.stack(maps) + np.array(copies)[:, None] * self.n * self.size
 
     def _rows(self, dataset, convert, block: int = 1024):
-        """A CPU variable of pixel rows (N * S, S, 1): the images of ``dataset`` (each block
-        made (B, S, S, 1) by ``convert``), then (augment) the same images with their columns
+        """A CPU variable of pixel rows (N * S, S, C): the images of ``dataset`` (each block
+        made (B, S, S, C) by ``convert``), then (augment) the same images with their columns
         flipped as :func:`symmetry_transform` flips them. Made from tensors of one block
         each, joined once: memory peaks at twice this array (plus what is already held)."""
         import tensorflow as tf
@@ -239,12 +283,13 @@ class InMemoryBlends:
             plain, flipped = [], []
             for start in range(0, self.n, block):
                 images = convert(dataset[start : start + block])
-                plain.append(tf.constant(images.reshape(-1, size, 1)))
+                channels = images.shape[-1]
+                plain.append(tf.constant(images.reshape(-1, size, channels)))
                 if self.augment:
                     mirror = np.empty_like(images)
                     mirror[:, :, 0] = images[:, :, 0]
                     mirror[:, :, 1:] = images[:, :, :0:-1]
-                    flipped.append(tf.constant(mirror.reshape(-1, size, 1)))
+                    flipped.append(tf.constant(mirror.reshape(-1, size, channels)))
             rows = tf.concat(plain + flipped, axis=0)
             del plain, flipped
             return tf.Variable(rows, trainable=False)
@@ -286,7 +331,7 @@ class InMemoryBlends:
         size = self.size
 
         def gather(var):
-            images = tf.reshape(tf.gather(var, rows), (-1, size, size, 1))
+            images = tf.reshape(tf.gather(var, rows), (-1, size, size, var.shape[-1]))
             if not self.augment:
                 return images
             return tf.cond(transposed, lambda: tf.transpose(images, [0, 2, 1, 3]), lambda: images)
@@ -296,8 +341,7 @@ class InMemoryBlends:
         if "flux" in self.targets:
             y["flux"] = tf.gather(self._flux, idx)
         if "masks" in self.targets:
-            pairs = tf.bitcast(gather(self._masks), tf.uint8)  # (B, S, S, 1, 2)
-            y["masks"] = tf.reshape(pairs, (-1, size, size, 2))
+            y["masks"] = unpack_masks(gather(self._masks), self.slots)
         return x, y
 
     def dataset(self):
@@ -343,15 +387,16 @@ def training_dataset(*args, **kwargs):
 def normalisation_scales(path: str | Path, n_sample: int = 512) -> tuple[float, float]:
     """(input_scale, flux_scale) from the head of a training set.
 
-    input_scale: median peak pixel of the blends; flux_scale: median true flux. Stored in the
-    model (Rescaling layers), so a saved model takes raw images and returns fluxes.
+    input_scale: median peak pixel of the blends; flux_scale: median true flux over the
+    present slots (absent ones are NaN). Stored in the model (Rescaling layers), so a saved
+    model takes raw images and returns fluxes.
     """
     with open_blend_set(path) as h5:
         n = min(n_sample, h5["blend"].shape[0])
         peaks = h5["blend"][:n].reshape(n, -1).max(axis=1)
         flux = h5["flux"][()]
     input_scale = float(np.median(peaks))
-    flux_scale = float(np.median(flux))
+    flux_scale = float(np.median(flux[np.isfinite(flux)]))  # every entry, for pairs
     if not (np.isfinite(input_scale) and input_scale > 0 and flux_scale > 0):
         raise ValueError(f"{path}: cannot derive normalisation from the training set")
     return input_scale, flux_scale

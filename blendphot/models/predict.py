@@ -10,6 +10,7 @@ import numpy as np
 
 from blendphot import __version__
 from blendphot.blends import open_blend_set
+from blendphot.blends.layout import galaxy_counts, present_slots, slot_count
 from blendphot.errors import InputError
 from blendphot.io import atomic_path, open_h5
 from blendphot.models.data import BlendStream, symmetry_transform
@@ -19,14 +20,14 @@ log = logging.getLogger(__name__)
 
 
 WIDTH_OUTPUT = WIDTH_TARGET
-"""The optional model output holding a 1-sigma width (N, 2) of each flux, in flux units."""
+"""The optional model output holding a 1-sigma width (N, K) of each flux, in flux units."""
 
 
 def symmetry_widths(model, x: np.ndarray, flux: np.ndarray, symmetries: int) -> np.ndarray:
-    """Per-galaxy widths (B, 2) from the spread of the flux predictions over the first
-    ``symmetries`` of the square's symmetries of the blend (the centre stays put, so the
-    central and the companion keep their roles): the standard deviation of the ``symmetries``
-    predictions, the plain one (``flux``) included."""
+    """Per-slot widths (B, K) from the spread of the flux predictions over the first
+    ``symmetries`` of the square's symmetries of the blend (the centre stays put and
+    distances are kept, so every galaxy keeps its slot): the standard deviation of the
+    ``symmetries`` predictions, the plain one (``flux``) included."""
     preds = [np.asarray(flux, np.float64)]
     for code in range(1, symmetries):
         turned = symmetry_transform(np.asarray(x), np.full(len(x), code))
@@ -44,15 +45,20 @@ def write_predictions(
     symmetries: int = 1,
     masks: bool = True,
 ) -> int:
-    """Predict on a blend set, streamed batch by batch, and write ``id``, ``flux`` (N, 2) and
-    ``masks`` (N, 2, S, S) float16 probabilities, whichever the model outputs.
+    """Predict on a blend set, streamed batch by batch, and write ``id``, ``flux`` (N, K) and
+    ``masks`` (N, K, S, S) float16 probabilities, whichever the model outputs, K the set's
+    galaxy slots (the model must predict at least K; a model of more slots gives its first
+    K). The fluxes (and widths) of absent slots (beyond a blend's ``n_galaxies``) are written
+    as NaN: there is no galaxy there to measure. Their masks are written as predicted (the
+    network learnt empty masks there).
 
-    ``flux_err`` (N, 2), a 1-sigma width per flux, is the model's own output of that name
+    ``flux_err`` (N, K), a 1-sigma width per flux, is the model's own output of that name
     when it has one; else, with ``symmetries`` > 1, the spread of its fluxes over that many
     symmetries of the blend (:func:`symmetry_widths`); else absent. The ``width`` attribute
     says which (``model``, ``symmetries``, ``none``). ``masks`` False leaves the masks out."""
     import keras
 
+    import blendphot.models.losses  # noqa: F401 - registers the masked flux loss
     import blendphot.models.widths  # noqa: F401 - registers a width model's layers and loss
 
     if not Path(model_path).exists():
@@ -61,6 +67,14 @@ def write_predictions(
     with open_blend_set(blend_path) as h5:
         ids = h5["table/id"][()]
         n, size = h5["blend"].shape[0], h5["blend"].shape[-1]
+        k = slot_count(h5)
+        absent = ~present_slots(galaxy_counts(h5), k)
+    outputs = [o.shape[-1] for o in model.outputs]
+    if min(outputs) < k:
+        raise InputError(
+            model_path,
+            f"model predicts {min(outputs)} slots but blend set {blend_path} has {k} galaxy slots",
+        )
     stream = BlendStream(blend_path, batch_size, shuffle=False, targets=())
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
         out.create_dataset("id", data=ids, track_times=False)
@@ -79,16 +93,19 @@ def write_predictions(
             for key in ("flux", WIDTH_OUTPUT):
                 if key in pred:
                     if key not in datasets:
-                        datasets[key] = out.create_dataset(key, (n, 2), np.float64,
+                        datasets[key] = out.create_dataset(key, (n, k), np.float64,
                                                            track_times=False)  # fmt: skip
-                    datasets[key][start:stop] = np.asarray(pred[key], np.float64)
+                    values = np.asarray(pred[key], np.float64)[:, :k]
+                    values[absent[start:stop]] = np.nan
+                    datasets[key][start:stop] = values
             if "masks" in pred and masks:
                 if "masks" not in datasets:
                     datasets["masks"] = out.create_dataset(
-                        "masks", (n, 2, size, size), np.float16,
-                        chunks=(min(n, 32), 2, size, size), track_times=False,
+                        "masks", (n, k, size, size), np.float16,
+                        chunks=(min(n, 32), k, size, size), track_times=False,
                     )  # fmt: skip
-                datasets["masks"][start:stop] = np.moveaxis(np.asarray(pred["masks"]), -1, 1)
+                maps = np.asarray(pred["masks"])[..., :k]
+                datasets["masks"][start:stop] = np.moveaxis(maps, -1, 1)
             start = stop
         out.attrs.update({"model": model_name, "version": __version__, "width": width})
     log.info("%s: predicted %s for %d blends", model_name, sorted(datasets), n)
@@ -96,12 +113,14 @@ def write_predictions(
 
 
 def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """(ids, fluxes) from a predictions file; fluxes None for a mask-only model."""
+    """(ids, fluxes (N, K), NaN in absent slots) from a predictions file; fluxes None for a
+    mask-only model."""
     with open_h5(path, required=("id",)) as h5:
         return h5["id"][()], (h5["flux"][()] if "flux" in h5 else None)
 
 
 def read_prediction_widths(path: Path) -> np.ndarray | None:
-    """The 1-sigma widths (N, 2) of a predictions file's fluxes; None when it has none."""
+    """The 1-sigma widths (N, K) of a predictions file's fluxes (NaN in absent slots); None
+    when it has none."""
     with open_h5(path, required=("id",)) as h5:
         return h5[WIDTH_OUTPUT][()] if WIDTH_OUTPUT in h5 else None

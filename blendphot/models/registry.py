@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,19 +24,30 @@ BUILTIN_MODULES = (
 
 
 WIDTH_TARGET = "flux_err"
-"""The optional target of a model that gives its own 1-sigma flux widths (N, 2)."""
+"""The optional target of a model that gives its own 1-sigma flux widths (N, K)."""
+
+SLOTS_PARAM = "slots"
+"""The builder keyword that receives K, the training set's number of galaxy slots."""
 
 
 @dataclass(frozen=True)
 class Architecture:
     """A registered architecture: its builder and what it is trained to predict.
 
-    ``build(input_shape, **params)`` returns an uncompiled keras.Model taking a normalised
-    blend image (S, S, 1) and returning one output per target, in the order of ``targets``:
-    ``flux`` (N, 2), the two fluxes in units of the training set's median flux, and/or
-    ``masks`` (N, S, S, 2), the central and companion masks in [0, 1]; optionally, after
-    ``flux``, ``flux_err`` (N, 2), a positive 1-sigma width of each flux in the same units
+    ``build(input_shape, **params, slots=K)`` returns an uncompiled keras.Model taking a
+    normalised blend image (S, S, 1) and returning one output per target, in the order of
+    ``targets``: ``flux`` (N, K), the K slots' fluxes in units of the training set's median
+    flux, and/or ``masks`` (N, S, S, K), the slots' masks in [0, 1]; optionally, after
+    ``flux``, ``flux_err`` (N, K), a positive 1-sigma width of each flux in the same units
     (trained with a Gaussian NLL, :mod:`blendphot.models.widths`).
+
+    K is the training set's number of galaxy slots (:func:`blendphot.blends.layout.slot_count`;
+    2 for the paper's pairs), in the blend set's order: slot 1 the central, then the
+    companions by increasing distance from it. A blend of n < K galaxies has K - n absent
+    slots: their flux targets are NaN and left out of the flux losses, their mask targets are
+    empty masks (there is no galaxy there), which the mask loss keeps. The workflow passes
+    ``slots=K`` to a builder that has a ``slots`` parameter; a builder without one is built
+    as it is (two outputs) and can only train on pair sets (:meth:`builder_params`).
     """
 
     name: str
@@ -50,6 +62,31 @@ class Architecture:
             return self.targets
         k = self.targets.index("flux") + 1
         return (*self.targets[:k], WIDTH_TARGET, *self.targets[k:])
+
+    def takes_slots(self) -> bool:
+        """Whether the builder has a ``slots`` parameter (the number of galaxy slots K)."""
+        return SLOTS_PARAM in inspect.signature(self.build).parameters
+
+    def builder_params(self, params: dict, slots: int, model: str | None = None) -> dict:
+        """The builder's keyword arguments for a training set of ``slots`` galaxy slots: the
+        configured ``params`` plus ``slots=K`` when the builder takes it. ConfigError, naming
+        the model, for a builder without ``slots`` and K > 2, or ``slots`` set in ``params``
+        (it comes from the blend set)."""
+        who = f"model '{model}' (architecture '{self.name}')" if model else f"'{self.name}'"
+        if SLOTS_PARAM in params:
+            raise ConfigError(
+                None, f"{who}: params must not set '{SLOTS_PARAM}' (it is the blend set's K)"
+            )
+        if self.takes_slots():
+            return {**params, SLOTS_PARAM: slots}
+        if slots != 2:
+            raise ConfigError(
+                None,
+                f"{who}: the blend sets have {slots} galaxy slots but its builder has no "
+                f"'{SLOTS_PARAM}' parameter (it predicts pairs only; add slots=2 to its "
+                "signature and give one output per slot)",
+            )
+        return dict(params)
 
 
 _REGISTRY: dict[str, Architecture] = {}
@@ -116,6 +153,14 @@ def check_models(models: dict) -> None:
                     None, f"model '{name}': init_from '{parent}' is not a configured model"
                 )
         _check_no_loop(models, name, [name])
+
+
+def check_slots(models: dict, slots: int) -> None:
+    """Check that every model can be built for blend sets of ``slots`` galaxy slots (a
+    builder without a ``slots`` parameter only for pairs); ConfigError naming the model."""
+    check_models(models)
+    for name, model in models.items():
+        get_architecture(model["architecture"]).builder_params(model.get("params", {}), slots, name)
 
 
 def init_sources(model: dict) -> list[str]:

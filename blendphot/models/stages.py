@@ -36,6 +36,7 @@ def train_model(settings: dict, inputs: dict, outputs: dict, params: dict, threa
         init_paths=[Path(p) for p in inputs.get("init", [])],
         tensorboard_dir=Path(outputs["tensorboard"]),
         summary_path=Path(outputs["summary"]),
+        name=name,
     )
     training_curve(history, name, [Path(outputs["curve"])])
 

@@ -1,7 +1,9 @@
 """Training one configured model (paper 3.1-3.2): Adam, ReduceLROnPlateau, early stopping.
 
 Flux outputs are trained with the MAPE loss, masks with binary cross-entropy (weight
-``mask_loss_weight`` beside a flux loss; IoU reported). A model may start from another
+``mask_loss_weight`` beside a flux loss; IoU reported). A network predicts one flux (and one
+mask) per galaxy slot of the training set (K: 2 for pairs); on sets of K > 2 slots the flux
+losses leave the absent slots out (:mod:`blendphot.models.losses`). A model may start from another
 trained model's weights (``init_from``): every sub-model of the same name is copied
 (blend2mask2flux takes its U-Net from the trained U-Net).
 
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from blendphot.blends import open_blend_set
+from blendphot.blends.layout import slot_count
 from blendphot.errors import ConfigError, InputError
 from blendphot.io import atomic_path, write_csv
 from blendphot.models.data import (
@@ -79,16 +82,25 @@ def configure_tensorflow(threads: int, seed: int, deterministic: bool) -> list:
 
 
 def build_model(
-    architecture: Architecture, params: dict, size: int, input_scale: float, flux_scale: float
+    architecture: Architecture,
+    params: dict,
+    size: int,
+    input_scale: float,
+    flux_scale: float,
+    slots: int = 2,
+    name: str | None = None,
 ):
     """The registered network wrapped with its normalisation: raw blend in, a dict out
-    (``flux`` in the catalogue's flux units, ``masks`` in [0, 1])."""
+    (``flux`` (N, K) in the catalogue's flux units, ``masks`` (N, S, S, K) in [0, 1]), for
+    ``slots`` = K galaxy slots (ConfigError naming model ``name`` when its builder cannot)."""
     import keras
     from keras import layers
 
     from blendphot.models.widths import NLL_OUTPUT, nll_output
 
-    core = architecture.build(input_shape=(size, size, 1), **params)
+    core = architecture.build(
+        input_shape=(size, size, 1), **architecture.builder_params(params, slots, name)
+    )
     inputs = keras.Input(shape=(size, size, 1), name="blend")
     outs = core(layers.Rescaling(1.0 / input_scale, name="input_scale")(inputs))
     if not isinstance(outs, (list, tuple)):
@@ -104,19 +116,23 @@ def build_model(
     return keras.Model(inputs, named, name=core.name)
 
 
-def compile_model(model, targets: Sequence[str], settings: dict, jit: bool) -> None:
+def compile_model(model, targets: Sequence[str], settings: dict, jit: bool, slots: int = 2) -> None:
     """Adam; MAPE on fluxes, binary cross-entropy (and IoU) on masks; a flux width, if the
-    model has one, the Gaussian NLL of the true fluxes."""
+    model has one, the Gaussian NLL of the true fluxes. With ``slots`` > 2 the flux losses
+    average over the present slots of each blend (absent ones have a NaN true flux); the
+    masks of absent slots are empty and stay in the cross-entropy (no galaxy there is the
+    truth the network must learn). Pairs (2 slots) keep Keras's MAPE itself."""
     import keras
 
+    from blendphot.models.losses import MaskedMAPE
     from blendphot.models.widths import NLL_OUTPUT, GaussianFluxNLL
 
     losses, weights, metrics = {}, {}, {}
     if "flux" in targets:
-        losses["flux"] = keras.losses.MeanAbsolutePercentageError()
+        losses["flux"] = MaskedMAPE() if slots > 2 else keras.losses.MeanAbsolutePercentageError()
         weights["flux"] = 1.0
     if WIDTH_TARGET in targets:
-        losses[NLL_OUTPUT] = GaussianFluxNLL()
+        losses[NLL_OUTPUT] = GaussianFluxNLL(masked=slots > 2)
         weights[NLL_OUTPUT] = 1.0
     if "masks" in targets:
         losses["masks"] = keras.losses.BinaryCrossentropy()
@@ -167,6 +183,7 @@ def initialise_from(model, source_path: Path) -> list[str]:
     """
     import keras
 
+    import blendphot.models.losses  # noqa: F401 - registers the masked flux loss
     import blendphot.models.widths  # noqa: F401 - registers a width model's layers and loss
 
     if not Path(source_path).exists():
@@ -212,13 +229,21 @@ def pass_per_epoch(feed) -> object:
     return keras.callbacks.LambdaCallback(on_epoch_begin=begin)
 
 
-def check_inputs(paths: Sequence[Path], targets: Sequence[str]) -> None:
-    """Fail before training if a blend set lacks what the model learns from."""
+def check_inputs(paths: Sequence[Path], targets: Sequence[str]) -> int:
+    """Fail before training if a blend set lacks what the model learns from, or the sets
+    differ in their number of galaxy slots; return that number, K."""
+    slots = []
     for path in paths:
         with open_blend_set(path) as h5:
             for target in targets:
                 if TARGET_DATASETS[target] not in h5:
                     raise InputError(path, f"blend set lacks dataset {TARGET_DATASETS[target]}")
+            slots.append(slot_count(h5))
+            if slots[-1] != slots[0]:
+                raise InputError(
+                    path, f"blend set has {slots[-1]} galaxy slots, {paths[0]} has {slots[0]}"
+                )
+    return slots[0]
 
 
 def train_model(
@@ -235,14 +260,17 @@ def train_model(
     tensorboard_dir: Path | None = None,
     summary_path: Path | None = None,
     extra_callbacks: Sequence = (),
+    name: str | None = None,
 ) -> pd.DataFrame:
-    """Train one model; write model.keras, the history CSV (and TensorBoard logs, a summary
-    JSON when asked). Returns the history, one row per epoch."""
+    """Train one model (``name``: the configured name, for errors); write model.keras, the
+    history CSV (and TensorBoard logs, a summary JSON when asked). Returns the history, one
+    row per epoch. The network predicts the training set's K galaxy slots."""
     load_model_modules([model_config["module"]] if "module" in model_config else [])
     architecture = get_architecture(model_config["architecture"])
     all_targets = architecture.targets_for(model_config.get("params", {}))
     data_targets = tuple(t for t in all_targets if t != WIDTH_TARGET)  # in the blend sets
-    check_inputs([train_path, val_path], data_targets)
+    slots = check_inputs([train_path, val_path], data_targets)
+    architecture.builder_params(model_config.get("params", {}), slots, name)  # fail early
     sources = init_sources(model_config)
     if len(init_paths) != len(sources):
         raise ConfigError(
@@ -271,12 +299,13 @@ def train_model(
     with open_blend_set(train_path) as h5:
         size = h5["blend"].shape[-1]
     input_scale, flux_scale = normalisation_scales(train_path)
-    model = build_model(architecture, model_config.get("params", {}), size, input_scale, flux_scale)
+    params = model_config.get("params", {})
+    model = build_model(architecture, params, size, input_scale, flux_scale, slots, name)
     for source, path in zip(sources, init_paths, strict=True):
         copied = initialise_from(model, Path(path))
         if source in settings["freeze_init"]:
             freeze(model, copied)
-    compile_model(model, all_targets, settings, jit)
+    compile_model(model, all_targets, settings, jit, slots)
     log.info("model %s: %d parameters", model.name, model.count_params())
     resume_dir = Path(resume_dir)
     resume_dir.mkdir(parents=True, exist_ok=True)
@@ -323,6 +352,7 @@ def train_model(
             "mixed_precision": mixed,
             "xla": jit,
             "targets": list(all_targets),
+            "slots": slots,
         }
         with atomic_path(summary_path) as tmp:
             tmp.write_text(json.dumps(summary, indent=2))

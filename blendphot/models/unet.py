@@ -1,14 +1,18 @@
-"""U-Net (paper section 3.2, Fig. 4): the blend image -> two fractional segmentation maps."""
+"""U-Net (paper section 3.2, Fig. 4): the blend image -> one fractional segmentation map per
+galaxy slot (two for the paper's pairs)."""
 
 from __future__ import annotations
 
 from blendphot.models.registry import register
 
 
-def unet_core(input_shape: tuple[int, int, int], depth: int, filters: int, name: str = "unet"):
+def unet_core(
+    input_shape: tuple[int, int, int], depth: int, filters: int, name: str = "unet", slots: int = 2
+):
     """A U-Net with ``depth`` levels: two 3x3 ReLU convolutions per level, max-pooling down,
-    transposed convolutions up, skip concatenations, and a sigmoid 1x1 output of two masks
-    (central, companion). Filters double at each level, from ``filters``.
+    transposed convolutions up, skip concatenations, and a sigmoid 1x1 output of ``slots``
+    masks (central, then the companions by distance). Filters double at each level, from
+    ``filters``.
     """
     import keras
     from keras import layers
@@ -29,12 +33,12 @@ def unet_core(input_shape: tuple[int, int, int], depth: int, filters: int, name:
         x = layers.Concatenate()([x, skips[level]])
         x = layers.Conv2D(n, 3, padding="same", activation="relu")(x)
         x = layers.Conv2D(n, 3, padding="same", activation="relu")(x)
-    outputs = layers.Conv2D(2, 1, activation="sigmoid", dtype="float32", name="masks")(x)
+    outputs = layers.Conv2D(slots, 1, activation="sigmoid", dtype="float32", name="masks")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
 @register("unet", targets=("masks",))
 def build_unet(input_shape: tuple[int, int, int] = (128, 128, 1), depth: int = 5,
-               filters: int = 32):  # fmt: skip
-    """The fiducial U-Net: depth 5, 32 initial filters (about 7.8M parameters)."""
-    return unet_core(input_shape, depth, filters)
+               filters: int = 32, slots: int = 2):  # fmt: skip
+    """The fiducial U-Net: depth 5, 32 initial filters (about 7.8M parameters for 2 slots)."""
+    return unet_core(input_shape, depth, filters, slots=slots)

@@ -2,7 +2,7 @@
 negative log-likelihood beside the flux loss.
 
 An architecture registered with ``targets=("flux", "flux_err")`` returns, after its flux
-output, a positive width (N, 2) in the same normalised units (a softplus, for instance). The
+output, a positive width (N, K) in the same normalised units (a softplus, for instance). The
 workflow scales it like the flux and trains it through a training-only output, ``flux_nll``:
 the flux (its gradient stopped, so the flux is still trained by its own loss alone) beside
 the width, scored by :class:`GaussianFluxNLL` against the true flux.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import keras
 
+from blendphot.models.losses import masked_mean, present
 from blendphot.models.registry import WIDTH_TARGET
 
 NLL_OUTPUT = "flux_nll"
@@ -27,25 +28,37 @@ class StopGradient(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="blendphot")
 class GaussianFluxNLL(keras.losses.Loss):
-    """Gaussian negative log-likelihood of the true fluxes (N, 2) given predictions (N, 4):
-    the two fluxes then their two 1-sigma widths (floored at ``floor`` of the flux scale)."""
+    """Gaussian negative log-likelihood of the true fluxes (N, K) given predictions (N, 2K):
+    the K fluxes then their K 1-sigma widths (floored at ``floor`` of the flux scale).
 
-    def __init__(self, floor: float = 1e-6, name: str = "gaussian_flux_nll", **kwargs):
+    ``masked``: averaged over the present slots only (the true fluxes of absent slots are
+    NaN, :mod:`blendphot.models.losses`); off for pair sets, where every slot is present."""
+
+    def __init__(
+        self, floor: float = 1e-6, masked: bool = False, name: str = "gaussian_flux_nll", **kwargs
+    ):
         super().__init__(name=name, **kwargs)
         self.floor = floor
+        self.masked = masked
 
     def call(self, y_true, y_pred):
         ops = keras.ops
-        mean, sigma = y_pred[:, :2], ops.maximum(y_pred[:, 2:], self.floor)
-        z = (ops.cast(y_true, y_pred.dtype) - mean) / sigma
-        return ops.mean(0.5 * ops.square(z) + ops.log(sigma), axis=-1)
+        k = y_pred.shape[-1] // 2
+        mean, sigma = y_pred[:, :k], ops.maximum(y_pred[:, k:], self.floor)
+        y_true = ops.cast(y_true, y_pred.dtype)
+        if not self.masked:
+            z = (y_true - mean) / sigma
+            return ops.mean(0.5 * ops.square(z) + ops.log(sigma), axis=-1)
+        mask, y = present(y_true)
+        z = (y - mean) / sigma
+        return masked_mean(0.5 * ops.square(z) + ops.log(sigma), mask)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "floor": self.floor}
+        return {**super().get_config(), "floor": self.floor, "masked": self.masked}
 
 
 def nll_output(flux, width):
-    """The training-only output: the flux (gradient stopped) beside its width, (N, 4)."""
+    """The training-only output: the flux (gradient stopped) beside its width, (N, 2K)."""
     return keras.layers.Concatenate(name=NLL_OUTPUT, dtype="float32")(
         [StopGradient(dtype="float32")(flux), width]
     )
