@@ -72,7 +72,13 @@ def validate_config(
     _fill_defaults(schema, config, schema)
     if isinstance(config.get("blends"), dict) and "n_galaxies" in config["blends"]:
         where = (origin(["blends", "n_galaxies"]) if origin else None) or source
-        galaxy_count_shares(config["blends"]["n_galaxies"], where)
+        counts = galaxy_count_shares(config["blends"]["n_galaxies"], where)
+        if max(counts) > 2 and (config.get("scarlet") or {}).get("enabled"):
+            raise ConfigError(
+                where,
+                "scarlet fits pairs only: with blends.n_galaxies above 2, set "
+                "scarlet.enabled: false",
+            )
     return config
 
 

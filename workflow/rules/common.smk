@@ -4,12 +4,19 @@ from snakemake.utils import validate
 
 sys.path.insert(0, workflow.basedir)
 
-from blendphot.config import apply_overlays, key_origin, read_yaml_file, validate_config
+from blendphot.config import (
+    apply_overlays,
+    galaxy_count_shares,
+    key_origin,
+    read_yaml_file,
+    validate_config,
+)
 from blendphot.crossdomain.table import check_other_datasets
 from blendphot.data import paper_table_path
 from blendphot.sky.cosmos import check_cosmos_dir
 from blendphot.models.registry import (
     check_models,
+    check_slots,
     flux_models,
     init_sources,
     mask_models,
@@ -42,11 +49,7 @@ MODELS = list(config["models"])
 EVALUATED = MODELS if config["evaluate"]["networks"] else []
 SPLITS = ["train", "val", "test"]
 # Numbers of galaxies per blend drawn (blends.n_galaxies with a share): [2] for the paper's pairs.
-GALAXY_COUNTS = sorted(
-    int(n)
-    for n, share in config["blends"].get("n_galaxies", {2: 1.0}).items()
-    if share > 0
-)
+GALAXY_COUNTS = sorted(galaxy_count_shares(config["blends"].get("n_galaxies")))
 TABLE_TITLES = {
     "table1": "Table 1. Morphological mix of the galaxies used to make the blends.",
     "table3": "Table 3. sep parameters of the hot and cold passes.",
@@ -54,6 +57,9 @@ TABLE_TITLES = {
 
 # Unknown architectures fail here, before any job runs.
 check_models(config["models"])
+check_slots(
+    config["models"], max(GALAXY_COUNTS)
+)  # K fluxes: builders that take `slots`
 MASK_MODELS = mask_models(config["models"])
 # Noiseless truth (for the oracle) exists only for the skies drawn here (synthetic, COSMOS).
 HAS_TRUTH = config["sky"]["source"] in ("synthetic", "cosmos")
