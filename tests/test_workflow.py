@@ -291,6 +291,41 @@ def test_tiny_workflow_end_to_end(tmp_path):
     shutil.rmtree(work / ".snakemake", ignore_errors=True)
 
 
+@pytest.mark.workflow
+def test_tiny_workflow_of_larger_blends_end_to_end(tmp_path):
+    """Blends of 2 to 4 galaxies through every stage: K-slot sets, networks, sep, the oracle,
+    the catalogue per slot, metrics and figures per number of galaxies."""
+    text = TINY.read_text().replace("dataset: tiny", "dataset: tiny_multi")
+    text = text.replace("blends:\n", "blends:\n  n_galaxies: {2: 0.5, 3: 0.3, 4: 0.2}\n")
+    text = text.replace("scarlet: {enabled: true", "scarlet: {enabled: false")
+    work = workdir_with(tmp_path, text)
+    result = snakemake("-d", str(work), "--cores", "2")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    res = work / "results" / "tiny_multi"
+    catalog = pd.read_csv(res / "output_catalog.csv")
+    assert list(catalog.columns[: len(PAPER_COLUMNS)]) == list(PAPER_COLUMNS)
+    assert catalog["n_galaxies"].value_counts().to_dict() == {2: 32, 3: 19, 4: 13}
+    for col in ("b2f", "b2m2f", "sex", "kron", "oracle"):
+        for k in (3, 4):
+            present = catalog["n_galaxies"] >= k
+            assert catalog.loc[~present, f"g{k}_flux_{col}"].isna().all(), (col, k)
+            if col in ("b2f", "b2m2f", "oracle"):  # every present slot gets a flux
+                assert np.isfinite(catalog.loc[present, f"g{k}_flux_{col}"]).all(), (col, k)
+    by_count = pd.read_csv(res / "metrics_by_count.csv")
+    quads = by_count.query("n_galaxies == 4 and selection == 'all' and method == 'blend2flux'")
+    assert set(quads["role"]) == {"central", "companion", "companion_2", "companion_3", "both"}
+    assert (quads["n"] == [13, 13, 13, 13, 52]).all()
+    assert "companion_3" in set(pd.read_csv(res / "metrics.csv")["role"])
+    assert "iou_g4" in pd.read_csv(res / "segmentation.csv").columns
+    figures = ["flux_error_by_count.png", "flux_error_by_count.pdf"] + [
+        f"n{n}/figure{k}.png" for n in (2, 3, 4) for k in (5, 6, 7, 8, 9)
+    ]
+    for path in figures:
+        assert (res / "figures" / path).stat().st_size > 100, path
+    with h5py.File(res / "blends" / "test.h5") as h5:
+        assert h5["flux"].shape == (64, 4)
+
+
 def planned_rules(dry_run: str) -> set[str]:
     """The rules of the jobs a dry run plans."""
     import re
