@@ -56,7 +56,7 @@ GATES = {  # label -> (minimum, factor of the radius)
 def compose_multi_set(pairs: Path, out: Path, max_count: int = 4, seed: int = 0) -> Path:
     """A K = ``max_count`` set from a pair set: blend i keeps its central and companion and
     gains the companions of other blends (at their own shifts, at least 3 px from the
-    members already placed), 2..K galaxies in all; companions ordered by distance."""
+    members already placed), 2..K galaxies in all; companions brightest first."""
     rng = np.random.default_rng(seed)
     with open_blend_set(pairs) as h5:
         iso, true, mask = h5["isolated"][()], h5["isolated_true"][()], h5["mask"][()]
@@ -75,7 +75,8 @@ def compose_multi_set(pairs: Path, out: Path, max_count: int = 4, seed: int = 0)
             j = int(rng.integers(n))
             if all(np.hypot(*(shifts[j] - m[2])) >= 3 for m in members):
                 members.append((j, 1, tuple(shifts[j])))
-        members = members[:1] + sorted(members[1:], key=lambda m: np.hypot(*m[2]))
+        # the layout's order: the companions brightest first
+        members = members[:1] + sorted(members[1:], key=lambda m: -table[f"g{m[1] + 1}_flux"][m[0]])
         row = {"id": int(table["id"][i]), "n_galaxies": int(counts[i])}
         for slot in range(k):
             g = slot_prefix(slot)

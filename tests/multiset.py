@@ -29,7 +29,7 @@ def write_multi_set(
     n_slots: int | None = None,
 ) -> Path:
     """Blends of ``counts[i]`` Gaussian galaxies (K = ``n_slots``, default max(counts)); the
-    companions sit at 10-24 pixels from the central, nearest first, at least 8 apart."""
+    companions sit at 10-24 pixels from the central, at least 8 apart, brightest first."""
     rng = np.random.default_rng(seed)
     counts = np.asarray(counts, dtype=np.int64)
     n, k = len(counts), int(n_slots or counts.max())
@@ -56,6 +56,10 @@ def write_multi_set(
             fields["rad"][i, slot] = 1.18 * sigma
             fields["z"][i, slot] = rng.uniform(0.5, 3)
             ids[i, slot] = 1000 * i + slot
+        # the layout's order: the central, then the companions brightest first
+        order = [0, *(1 + np.argsort(-flux[i, 1:count], kind="stable"))]
+        for array in (true, flux, shifts, ids, *fields.values()):
+            array[i, :count] = array[i, order]
     present = np.isfinite(flux)
     iso = true + present[:, :, None, None] * rng.normal(0, NOISE, true.shape).astype(np.float32)
     mask = (true > 3 * NOISE).astype(np.uint8)

@@ -14,7 +14,7 @@ from blendphot.blends import (
     uncovered_pixels,
 )
 from blendphot.blends.pairing import candels_blender_bounds
-from blendphot.errors import InputError
+from blendphot.errors import ConfigError, InputError
 from blendphot.io import file_sha256, read_table
 
 from .conftest import ROOT
@@ -372,8 +372,7 @@ def test_draw_blends_places_companions_apart_and_by_distance(recipe):
         keys = galaxies[m[:n]]
         assert len(set(keys)) == n  # distinct galaxies, not only distinct stamps
         assert (np.abs(mags[m[1:n]] - mags[m[0]]) < 2.0).all()  # the central's window
-        d = np.hypot(s[1:n, 0], s[1:n, 1])
-        assert (np.diff(d) >= 0).all()  # by distance from the central
+        assert (np.diff(mags[m[1:n]]) >= 0).all()  # the brightest companion first
         for a in range(1, n):  # each companion within the recipe's bounds around the central
             low = min_separation(radii[m[0]], radii[m[a]], 64, recipe, 0.5)
             assert np.hypot(*s[a]) >= min(low, 63)
@@ -417,8 +416,8 @@ def test_multi_galaxy_sets_from_the_stamps(multi_sets, tiny_data):
             [np.zeros(n), table["distance"], table["g3_distance"], table["g4_distance"]], axis=1
         )
         assert np.isfinite(dist[present]).all() and np.isnan(dist[~present]).all()
-        d = np.where(present, dist, np.inf)
-        np.testing.assert_array_equal(np.sort(d[:, 1:], axis=1), d[:, 1:])  # by distance
+        f = np.where(present, flux, -np.inf)
+        np.testing.assert_array_equal(-np.sort(-f[:, 1:], axis=1), f[:, 1:])  # brightest first
         shift_x = np.stack(
             [np.zeros(n), table["shift_x"], table["g3_shift_x"], table["g4_shift_x"]], 1
         )
@@ -542,7 +541,6 @@ def test_unfillable_count_fails_before_any_blend_is_written(tiny_data, tmp_path)
 )
 def test_bad_galaxy_counts_fail_clearly(tiny_config, shares, problem):
     from blendphot.config import validate_config
-    from blendphot.errors import ConfigError
 
     config = dict(tiny_config)
     config["blends"] = {k: v for k, v in tiny_config["blends"].items() if k != "n_galaxies"}
@@ -561,6 +559,9 @@ def test_galaxy_counts_setting_is_normalised(tiny_config):
     assert galaxy_count_shares({2: 0, 3: 0.25, "4": 0.75}) == {3: 0.25, 4: 0.75}
     assert galaxy_count_shares(None) == {2: 1.0}
     config = {**tiny_config, "blends": {**tiny_config["blends"], "n_galaxies": {2: 0, 3: 1}}}
+    with pytest.raises(ConfigError, match="overlay.yaml: scarlet fits pairs only"):
+        validate_config(config, "overlay.yaml")  # the tiny config fits scarlet
+    config["scarlet"] = {**config["scarlet"], "enabled": False}
     validate_config(config, "overlay.yaml")
 
 

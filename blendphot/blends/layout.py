@@ -20,9 +20,12 @@ pairs):
 
 Slot order (the same in the networks' outputs, the baseline, the oracle and the catalogue):
 slot 1 (``g1``) is the central, on the stamp centre; slots 2..n hold the companions by
-increasing distance from the central (ties in the order they were drawn); slots n+1..K are
-absent. A set with K = 2 is the paper's layout, byte for byte: no ``n_galaxies`` column, and
-every blend a pair.
+decreasing brightness, the brightest first (increasing catalogue magnitude; ties in the
+order they were drawn); slots n+1..K are absent. Brightness, not distance: a network learns
+it far better (measured: README, "Blends of more than two galaxies"), and where two
+companions are close to a tie, taking one for the other costs little flux error. A set with
+K = 2 is the paper's layout, byte for byte: no ``n_galaxies`` column, and every blend a
+pair.
 """
 
 from __future__ import annotations

@@ -142,7 +142,7 @@ def build_output_catalog(
     The paper's columns come first; blends of more than two galaxies add ``n_galaxies`` and
     the truth of slots 3..K (g3_id, g3_mag, ...; NaN where a blend has fewer galaxies), and
     every method a g<k>_flux_<col> column per slot, in the layout's slot order (the central,
-    then the companions by distance).
+    then the companions brightest first).
 
     Each method's own 1-sigma errors, where it gives them, become ``g1_flux_<col>_err_raw``
     (and g2...); with a ``calibration`` (:func:`blendphot.evaluate.uncertainty.fit_calibration`)

@@ -7,7 +7,7 @@ import pandas as pd
 
 ROLES = {"central": "g1", "companion": "g2"}
 """The roles of a pair and their catalogue prefixes. A blend of more galaxies adds a role per
-further slot (:func:`slot_role`: ``companion_2`` is ``g3``, the second-nearest companion)."""
+further slot (:func:`slot_role`: ``companion_2`` is ``g3``, the second-brightest companion)."""
 COUNT_COLUMN = "n_galaxies"
 FOUND_COLUMN = "sep_found"
 """Catalogue column of sep's found members (bit k: slot k), in catalogues of K > 2 sets."""
@@ -30,7 +30,7 @@ def catalog_roles(catalog: pd.DataFrame) -> dict[str, str]:
 
 
 def other_prefix(role: str) -> str:
-    """The galaxy a role is compared with (magnitude difference): the central's nearest
+    """The galaxy a role is compared with (magnitude difference): the central's brightest
     companion for the central, the central for every companion."""
     return "g2" if role == "central" else "g1"
 

@@ -20,7 +20,7 @@ from blendphot.figures.common import save_figure
 
 def role_title(role: str, n_roles: int) -> str:
     """A role as a figure names it: central, companion (of a pair), or the companions of a
-    larger blend by rank of distance (companion 1 the nearest)."""
+    larger blend by rank of brightness (companion 1 the brightest)."""
     if role == "central" or n_roles == 2:
         return role
     return "companion 1" if role == "companion" else role.replace("_", " ")

@@ -36,7 +36,7 @@ def colour_legend(slots: int) -> str:
     if slots == 2:
         return "central: red, companion: blue"
     names = [SLOT_COLOUR_NAMES[k % len(SLOT_COLOUR_NAMES)] for k in range(1, slots)]
-    return f"central: red, companions by distance: {', '.join(names)}"
+    return f"central: red, companions brightest first: {', '.join(names)}"
 
 
 def figure10(

@@ -11,7 +11,7 @@ def unet_core(
 ):
     """A U-Net with ``depth`` levels: two 3x3 ReLU convolutions per level, max-pooling down,
     transposed convolutions up, skip concatenations, and a sigmoid 1x1 output of ``slots``
-    masks (central, then the companions by distance). Filters double at each level, from
+    masks (central, then the companions brightest first). Filters double at each level, from
     ``filters``.
     """
     import keras
