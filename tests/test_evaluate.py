@@ -1,3 +1,4 @@
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -236,3 +237,20 @@ def test_output_catalog_of_larger_blends(tmp_path):
     assert np.isnan(cat.loc[0, "g3_flux_sex"]) and np.isfinite(cat.loc[2, "g4_flux_sex"])
     assert cat["sep_found"].tolist() == [3, 5, 15]
     np.testing.assert_allclose(cat["g4_flux_oracle_err_raw"], 0.01 * flux[:, 3])
+
+
+def test_blend_histograms_pool_every_companion(tmp_path):
+    """The companions' geometry of a K-slot set counts every present companion, once."""
+    from blendphot.figures.blends import blend_histograms, companion_geometry
+    from blendphot.io import read_table
+
+    from .multiset import write_multi_set
+
+    path = write_multi_set(tmp_path / "test.h5", [2, 3, 4, 4], size=48)
+    with h5py.File(path, "r") as h5:
+        table = read_table(h5["table"])
+    dist, dmag = companion_geometry(table)
+    assert len(dist) == len(dmag) == 1 + 2 + 3 + 3
+    assert (dist > 9).all() and np.isfinite(dmag).all()  # 10-24 px, rounded to pixels
+    blend_histograms({"test": path}, [tmp_path / "hist.png"])
+    assert (tmp_path / "hist.png").stat().st_size > 100

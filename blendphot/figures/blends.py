@@ -59,20 +59,47 @@ def figure2(blend_path: Path, paths: list[Path], n_rows: int = 4, n_cols: int = 
     save_figure(fig, paths)
 
 
+def companion_geometry(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from the central and |magnitude difference| with it of every companion of a
+    blend-set table (the one of a pair; every present slot of larger blends)."""
+    dist = [table["distance"].to_numpy(float)]
+    dmag = [np.abs(table["g2_mag"] - table["g1_mag"]).to_numpy(float)]
+    slot = 3
+    while f"g{slot}_distance" in table.columns:
+        dist.append(table[f"g{slot}_distance"].to_numpy(float))
+        dmag.append(np.abs(table[f"g{slot}_mag"] - table["g1_mag"]).to_numpy(float))
+        slot += 1
+    dist, dmag = np.concatenate(dist), np.concatenate(dmag)
+    present = np.isfinite(dist)
+    return dist[present], dmag[present]
+
+
 def blend_histograms(blend_paths: dict[str, Path], paths: list[Path]) -> None:
-    """Distance and |dmag| distributions of each split, normalised."""
-    fig, (ax_d, ax_m) = plt.subplots(1, 2, figsize=(9, 3.5))
+    """Distance and |dmag| distributions of each split's companions, normalised; for blends
+    of more than two galaxies, also the share of each number of galaxies."""
+    tables = {}
     for split, path in blend_paths.items():
         with open_blend_set(path) as h5:
-            table = read_table(h5["table"])
-        dist = table["distance"].to_numpy()
-        dmag = np.abs(table["g2_mag"] - table["g1_mag"]).to_numpy()
+            tables[split] = read_table(h5["table"])
+    multi = any("n_galaxies" in t.columns for t in tables.values())
+    fig, axes = plt.subplots(1, 3 if multi else 2, figsize=(13.5 if multi else 9, 3.5))
+    ax_d, ax_m = axes[0], axes[1]
+    for split, table in tables.items():
+        dist, dmag = companion_geometry(table)
         ax_d.hist(dist, bins=32, range=(0, 64), density=True, histtype="step", label=split)
         ax_m.hist(dmag, bins=20, range=(0, 2), density=True, histtype="step", label=split)
-    ax_d.set_xlabel("distance between centres (px)")
+        if multi:
+            counts = table["n_galaxies"].value_counts(normalize=True).sort_index()
+            axes[2].plot(counts.index, counts.to_numpy(), "o-", label=split)
+    ax_d.set_xlabel("distance of a companion from the central (px)")
     ax_m.set_xlabel("|mag_companion - mag_central|")
     for ax in (ax_d, ax_m):
         ax.set_ylabel("density")
         ax.legend()
+    if multi:
+        axes[2].set_xticks(sorted(set().union(*(t["n_galaxies"] for t in tables.values()))))
+        axes[2].set_xlabel("galaxies in the blend")
+        axes[2].set_ylabel("share of the blends")
+        axes[2].legend()
     fig.tight_layout()
     save_figure(fig, paths)
