@@ -59,6 +59,14 @@ def test_other_datasets_must_exist_before_the_run(tmp_path, monkeypatch):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
     check_other_datasets(["cosmos"], "demo", ["blend2flux"])
+    # networks of pairs only: neither this run nor the other may hold larger blends
+    with pytest.raises(ConfigError, match="up to 4 galaxies"):
+        check_other_datasets(["cosmos"], "demo", ["blend2flux"], max_galaxies=4)
+    from .multiset import write_multi_set
+
+    write_multi_set(files["test"], [2, 3], size=32)
+    with pytest.raises(ConfigError, match="'cosmos' holds blends of more than two galaxies"):
+        check_other_datasets(["cosmos"], "demo", ["blend2flux"])
 
 
 def test_cross_domain_rule_needs_the_other_datasets_and_is_planned(tmp_path):

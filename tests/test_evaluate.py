@@ -254,3 +254,12 @@ def test_blend_histograms_pool_every_companion(tmp_path):
     assert (dist > 9).all() and np.isfinite(dmag).all()  # 10-24 px, rounded to pixels
     blend_histograms({"test": path}, [tmp_path / "hist.png"])
     assert (tmp_path / "hist.png").stat().st_size > 100
+
+
+def test_table2_total_pools_every_galaxy_of_larger_blends():
+    from blendphot.evaluate.tables import table2
+
+    info = {"column": "m", "architecture": "x", "params": {}, "parameters": 0}
+    row = table2(multi_catalog(), {"model": info}).iloc[0]
+    assert row["flux_error_central_pct"] == 0.0 and row["flux_error_companion_pct"] == 0.0
+    assert row["flux_error_total_pct"] == pytest.approx(100 * 0.5 * 3 / 12, abs=0.01)

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from blendphot.errors import ConfigError
+from blendphot.blends import open_blend_set, slot_count
+from blendphot.errors import ConfigError, InputError
 
 COLUMNS = ("trained_on", "tested_on", "model", "n", "mape_central", "mape_companion")
 
@@ -31,15 +32,40 @@ def dataset_files(dataset: str, models: list[str]) -> dict:
     }
 
 
-def check_other_datasets(names: list[str], current: str, models: list[str]) -> None:
+def other_slots(test_path: Path) -> int:
+    """The slots of another run's test set; 2 where it cannot be read here (the rule that
+    reads it reports that, by name)."""
+    try:
+        with open_blend_set(test_path) as h5:
+            return slot_count(h5)
+    except InputError:
+        return 2
+
+
+def check_other_datasets(
+    names: list[str], current: str, models: list[str], max_galaxies: int = 2
+) -> None:
     """Fail (ConfigError, at config time) unless every named dataset's test set and trained
-    flux models exist: they come from runs with their own configs, never from this one."""
+    flux models exist: they come from runs with their own configs, never from this one; and
+    unless this run (``max_galaxies``) and every named dataset hold pairs only."""
+    if names and max_galaxies > 2:
+        raise ConfigError(
+            None,
+            "evaluate.cross_domain compares networks of pairs only: this run makes blends of "
+            f"up to {max_galaxies} galaxies (blends.n_galaxies)",
+        )
     missing = []
     for name in names:
         if name == current:
             raise ConfigError(None, f"evaluate.cross_domain names this run's dataset '{name}'")
         files = dataset_files(name, models)
         missing += [str(p) for p in [files["test"], *files["models"].values()] if not p.exists()]
+        if files["test"].exists() and other_slots(files["test"]) > 2:
+            raise ConfigError(
+                files["test"],
+                f"evaluate.cross_domain: dataset '{name}' holds blends of more than two "
+                "galaxies; the cross-domain table compares networks of pairs only",
+            )
     if missing:
         raise ConfigError(
             None,

@@ -20,16 +20,21 @@ def flux_mape(flux_pred: np.ndarray, flux_true: np.ndarray) -> float:
 def table2(catalog: pd.DataFrame, models: dict[str, dict]) -> pd.DataFrame:
     """Table 2: parameters and flux errors (MAPE, per cent) on the whole test set per model.
 
-    ``models`` maps a model name to {column, architecture, params, parameters}.
+    ``models`` maps a model name to {column, architecture, params, parameters}. The total
+    pools every galaxy: the central and the companion of a pair, every member of larger blends
+    (whose companions beyond the first are not in the companion column).
     """
+    from blendphot.evaluate.metrics import catalog_roles
+
+    prefixes = list(catalog_roles(catalog).values())
     rows = []
     for name, info in models.items():
         col = info["column"]
         central = flux_mape(catalog[f"g1_flux_{col}"], catalog["g1_flux"])
         companion = flux_mape(catalog[f"g2_flux_{col}"], catalog["g2_flux"])
         both = flux_mape(
-            np.concatenate([catalog[f"g1_flux_{col}"], catalog[f"g2_flux_{col}"]]),
-            np.concatenate([catalog["g1_flux"], catalog["g2_flux"]]),
+            np.concatenate([catalog[f"{g}_flux_{col}"] for g in prefixes]),
+            np.concatenate([catalog[f"{g}_flux"] for g in prefixes]),
         )
         rows.append(
             {

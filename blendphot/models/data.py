@@ -4,7 +4,8 @@
 the bytes of float32) and become float32 in the losses and metrics, on the device that
 trains. Targets have one entry per galaxy slot of the set (K, 2 for pairs): the fluxes of
 absent slots are NaN and pass through unchanged (the symmetries keep every slot in its place:
-they preserve the distances that order the slots), their masks are empty.
+they move no galaxy's flux, which orders the slots, and keep the central on the centre), their
+masks are empty.
 """
 
 from __future__ import annotations

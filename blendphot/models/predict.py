@@ -25,8 +25,8 @@ WIDTH_OUTPUT = WIDTH_TARGET
 
 def symmetry_widths(model, x: np.ndarray, flux: np.ndarray, symmetries: int) -> np.ndarray:
     """Per-slot widths (B, K) from the spread of the flux predictions over the first
-    ``symmetries`` of the square's symmetries of the blend (the centre stays put and
-    distances are kept, so every galaxy keeps its slot): the standard deviation of the
+    ``symmetries`` of the square's symmetries of the blend (the centre stays put and no flux
+    changes, so every galaxy keeps its slot): the standard deviation of the
     ``symmetries`` predictions, the plain one (``flux``) included."""
     preds = [np.asarray(flux, np.float64)]
     for code in range(1, symmetries):

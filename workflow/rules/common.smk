@@ -69,7 +69,7 @@ if config["sky"]["source"] == "cosmos":
 # The cross-domain table reads other runs' datasets: they must exist (never made by this run).
 FLUX_MODELS = flux_models(config["models"]) if EVALUATED else []
 CROSS_DOMAIN = config["evaluate"]["cross_domain"] if FLUX_MODELS else []
-check_other_datasets(CROSS_DOMAIN, DATASET, FLUX_MODELS)
+check_other_datasets(CROSS_DOMAIN, DATASET, FLUX_MODELS, max(GALAXY_COUNTS))
 
 # The paper's own per-blend table (shipped in blendphot/data) runs as a dataset of its own.
 REFERENCE_TABLE = str(
