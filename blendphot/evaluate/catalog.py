@@ -105,12 +105,17 @@ SEP_FOUND = {"found": "sep_found", "n_spurious": "sep_spurious"}
 """sep.csv columns of a set of more than two galaxies -> catalogue columns."""
 
 
-def _slots_from_csv(path: Path, ids: np.ndarray, pattern: str, n_slots: int) -> np.ndarray:
-    """Per-slot columns (N, K) of a per-blend CSV, ``pattern`` formatted with each slot's
-    name (:func:`blendphot.blends.layout.slot_names`), checked against the test set's ids."""
+def _per_blend_csv(path: Path, ids: np.ndarray) -> pd.DataFrame:
+    """A per-blend CSV (sep, scarlet, the oracle), checked against the test set's ids."""
     table = pd.read_csv(path)
     if not np.array_equal(table["id"].to_numpy(), ids):
         raise InputError(path, "rows do not match the test set's ids")
+    return table
+
+
+def _slots(table: pd.DataFrame, path: Path, pattern: str, n_slots: int) -> np.ndarray:
+    """Per-slot columns (N, K) of a per-blend table read from ``path``, ``pattern`` formatted
+    with each slot's name (:func:`blendphot.blends.layout.slot_names`)."""
     names = [pattern.format(slot) for slot in slot_names(n_slots)]
     missing = [c for c in names if c not in table.columns]
     if missing:
@@ -173,10 +178,8 @@ def build_output_catalog(
         widths = read_prediction_widths(path)
         if widths is not None:
             _put_slots(catalog, col + RAW, widths)
-    sep = pd.read_csv(baseline_path)
-    if not np.array_equal(sep["id"].to_numpy(), ids):
-        raise InputError(baseline_path, "baseline rows do not match the test set's ids")
-    _put_slots(catalog, "sex", _slots_from_csv(baseline_path, ids, "flux_{}", n_slots))
+    sep = _per_blend_csv(baseline_path, ids)
+    _put_slots(catalog, "sex", _slots(sep, baseline_path, "flux_{}", n_slots))
     catalog["detection"] = sep["detection"].to_numpy()
     for column, name in SEP_FOUND.items():
         if column in sep.columns:  # which members sep found, in sets of more galaxies
@@ -187,16 +190,15 @@ def build_output_catalog(
     catalog["g2_sex_mag"] = magnitudes(catalog["g2_flux_sex"].to_numpy(), sep_zeropoint)
     for suffix, pattern in BASELINE_COLUMNS.items():
         if pattern.format("central") in sep.columns:
-            _put_slots(catalog, suffix, _slots_from_csv(baseline_path, ids, pattern, n_slots))
-    for suffix, path in (fitted or {}).items():
-        pair = _slots_from_csv(path, ids, "flux_{}", 2)
-        _put_slots(catalog, suffix, pair)
-        err = _slots_from_csv(path, ids, "err_{}", 2)
-        _put_slots(catalog, suffix + RAW, err)
+            _put_slots(catalog, suffix, _slots(sep, baseline_path, pattern, n_slots))
+    for suffix, path in (fitted or {}).items():  # pairs only (scarlet)
+        fit = _per_blend_csv(path, ids)
+        _put_slots(catalog, suffix, _slots(fit, path, "flux_{}", 2))
+        _put_slots(catalog, suffix + RAW, _slots(fit, path, "err_{}", 2))
     if oracle_path is not None:
-        _put_slots(catalog, "oracle", _slots_from_csv(oracle_path, ids, "flux_{}", n_slots))
-        errors = _slots_from_csv(oracle_path, ids, "flux_{}_err", n_slots)
-        _put_slots(catalog, "oracle" + RAW, errors)
+        oracle = _per_blend_csv(oracle_path, ids)
+        _put_slots(catalog, "oracle", _slots(oracle, oracle_path, "flux_{}", n_slots))
+        _put_slots(catalog, "oracle" + RAW, _slots(oracle, oracle_path, "flux_{}_err", n_slots))
     for col, fit in (calibration or {}).items():
         if f"g1_flux_{col}" not in catalog:
             raise InputError(out_path, f"calibration of method {col} but no such column")
