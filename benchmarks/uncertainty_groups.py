@@ -7,8 +7,12 @@ and prints per method the test set's 68% and 95% coverage and the worst 68% bin 
 magnitude-difference and distance/radius bins (as ``tables/uncertainty.md``), then the mean
 over the methods; and the same scores from a cross-validation within the validation galaxies
 (fit on the entries of a random half of them, score on the other half, both ways,
-``--splits`` times), which does not look at the test set.
+``--splits`` times), which does not look at the test set. ``--crosstab COLUMN`` also prints,
+for the configured grouping and one method (a catalogue column suffix, e.g. b2f), the test
+set's 68% coverage per bin of the true magnitude difference (rows) and group the method's own
+fluxes put the galaxy in (columns): what a galaxy measured in the wrong group gets.
 Usage: python benchmarks/uncertainty_groups.py [--results results/demo] [--splits 8]
+       [--crosstab b2f]
 """
 
 from __future__ import annotations
@@ -23,20 +27,24 @@ import yaml
 from blendphot.evaluate import uncertainty as U
 from blendphot.evaluate.methods import evaluation_methods
 
-GROUPINGS = {  # name: (magnitude-difference edges, separation edges or None: by detection)
-    "mag [-1,0,1] x detection": ([-1.0, 0.0, 1.0], None),
-    "mag [-1,0,1] x separation [2]": ([-1.0, 0.0, 1.0], [2.0]),
-    "mag [-1,0,1] x separation [1.5,2.5]": ([-1.0, 0.0, 1.0], [1.5, 2.5]),
-    "mag [-1,0,1] x separation [1.2,1.8,2.5]": ([-1.0, 0.0, 1.0], [1.2, 1.8, 2.5]),
-    "mag [-1,1] x separation [1.5]": ([-1.0, 1.0], [1.5]),
+FINE = [-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5]
+GROUPINGS = {  # name: (magnitude-difference edges, separation edges or None, by detection)
+    "mag [-1,0,1] x detection": ([-1.0, 0.0, 1.0], None, True),
+    "mag [-1,0,1] alone": ([-1.0, 0.0, 1.0], None, False),
+    "mag [-1.5..1.5 by 0.5] x detection": (FINE, None, True),
+    "mag [-1.5..1.5 by 0.5] alone": (FINE, None, False),
+    "mag [-1,0,1] x separation [2]": ([-1.0, 0.0, 1.0], [2.0], False),
+    "mag [-1,0,1] x separation [1.5,2.5]": ([-1.0, 0.0, 1.0], [1.5, 2.5], False),
+    "mag [-1,0,1] x separation [1.2,1.8,2.5]": ([-1.0, 0.0, 1.0], [1.2, 1.8, 2.5], False),
+    "mag [-1,1] x separation [1.5]": ([-1.0, 1.0], [1.5], False),
 }
 
 
 def scores(fit_on: pd.DataFrame, score_on: pd.DataFrame, methods, grouping, min_group):
     """Per method: |68% coverage - nominal|, |95% - 95|, worst 68% bin per axis (points)."""
-    edges, separation = grouping
+    edges, separation, by_detection = grouping
     fits = U.fit_calibration(
-        fit_on, [m.column for m in methods], edges, min_group, True, separation
+        fit_on, [m.column for m in methods], edges, min_group, by_detection, separation
     )
     table = U.uncertainty_table(score_on, methods, fits)
     table = table[(table.selection == "all") & (table.role == "both")].set_index("method")
@@ -66,20 +74,67 @@ def halves(catalog: pd.DataFrame, keep: set) -> pd.DataFrame:
     return out
 
 
+def crosstab(val: pd.DataFrame, test: pd.DataFrame, method, options: dict) -> pd.DataFrame:
+    """Test 68% coverage (per cent) and entries per true magnitude-difference bin (the binned
+    metrics' edges) and calibration group of one method (figure-5 selection)."""
+    from blendphot.evaluate.metrics import axis_edges, catalog_selections, role_quantities
+
+    edges, by_detection = options["groups"], options["by_detection"]
+    fit = U.fit_calibration(val, [method.column], edges, options["min_group"], by_detection)
+    fit = fit[method.column]
+    own = U.has_raw_widths(test, method.column)
+    selected = catalog_selections(test)["figure5"]
+    parts = []
+    for role in U.role_prefixes(test):
+        arrays = {k: v[selected[role]] for k, v in U.role_arrays(test, method.column, role).items()}
+        true_dmag = role_quantities(test, role)["mag_difference"][selected[role]]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "true": true_dmag,
+                    "group": U.groups(arrays, edges, by_detection),
+                    "covered": U.coverage_flags(arrays, fit, own, U.ONE_SIGMA, False),
+                    "kept": np.isfinite(arrays["flux"]) & np.isfinite(arrays["true"]),
+                }
+            )
+        )
+    data = pd.concat(parts)
+    data = data[data.kept]
+    data["true bin"] = pd.cut(data["true"], axis_edges("mag_difference", data["true"].to_numpy()))
+    cover = data.pivot_table("covered", "true bin", "group", aggfunc="mean", observed=True)
+    count = data.pivot_table("covered", "true bin", "group", aggfunc="size", observed=True)
+    return (
+        (100 * cover).round(0).astype("Int64").astype(str)
+        + " ("
+        + count.astype("Int64").astype(str)
+        + ")"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path("results/demo"))
     parser.add_argument("--splits", type=int, default=8)
+    parser.add_argument("--crosstab", help="a method's column suffix (e.g. b2f)")
     args = parser.parse_args()
     settings = yaml.safe_load((args.results / "config.yaml").read_text())
     test = pd.read_csv(args.results / "output_catalog.csv")
     val = pd.read_csv(args.results / "calibration" / "validation_catalog.csv")
     methods = evaluation_methods(settings, settings["dataset"], test)
     min_group = settings["uncertainty"]["min_group"]
+    if args.crosstab:
+        (method,) = [m for m in methods if m.column == args.crosstab]
+        print(
+            f"{method.label}: test 68% coverage per cent (entries) per true magnitude "
+            "difference (rows) and calibration group of its own fluxes (columns; "
+            f"{settings['uncertainty']['groups']}, then no flux for the other galaxy, then the "
+            "same where sep did not find exactly the two)"
+        )
+        print(crosstab(val, test, method, settings["uncertainty"]).to_string())
     ids = np.unique(np.r_[val["g1_id"], val["g2_id"]])
     rng = np.random.default_rng(0)
     splits = [set(rng.permutation(ids)[: ids.size // 2]) for _ in range(args.splits)]
-    summary = {}
+    summary, worst = {}, {}
     for name, grouping in GROUPINGS.items():
         on_test = scores(val, test, methods, grouping, min_group)
         print(f"\n{name}: test set\n{on_test.round(2).to_string()}")
@@ -91,12 +146,18 @@ def main() -> None:
                 scores(b, a, methods, grouping, min_group),
             ]
         cross = pd.concat(cross).groupby(level=0).mean()
+        worst[name] = {
+            **{f"test {k}": v for k, v in on_test.drop(columns="c68").max().items()},
+            **{f"cv {k}": v for k, v in cross.drop(columns="c68").max().items()},
+        }
         summary[name] = {
             **{f"test {k}": v for k, v in on_test.drop(columns="c68").mean().items()},
             **{f"cv {k}": v for k, v in cross.drop(columns="c68").mean().items()},
         }
     print("\nmean over the methods (points):")
     print(pd.DataFrame(summary).T.round(2).to_string())
+    print("\nlargest over the methods (points):")
+    print(pd.DataFrame(worst).T.round(2).to_string())
 
 
 if __name__ == "__main__":

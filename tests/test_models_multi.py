@@ -49,7 +49,7 @@ def test_builders_give_one_output_per_slot():
     )
 
 
-def test_masked_mape_ignores_absent_slots_and_is_keras_mape_on_full_rows():
+def test_masked_mape_scores_absent_slots_as_asked_and_is_keras_mape_on_full_rows():
     import keras
 
     from blendphot.models.losses import MaskedMAPE
@@ -77,6 +77,23 @@ def test_masked_mape_ignores_absent_slots_and_is_keras_mape_on_full_rows():
         loss = ours(holes, tp)
     grad = tape.gradient(loss, tp).numpy()
     assert np.isfinite(grad).all() and (grad[:, 3] == 0).all() and (grad[:, 0] != 0).all()
+    # absent_weight w: an absent slot scores the flux put there, per cent of the central's
+    weighted = MaskedMAPE(absent_weight=0.5)
+    np.testing.assert_allclose(float(weighted(y, p)), float(keras_mape(y, p)), rtol=1e-6)
+    present = np.isfinite(holes)
+    score = np.where(present, rel, 100 * np.abs(p) / y[:, :1])
+    w = np.where(present, 1.0, 0.5)
+    expected_w = np.mean(np.sum(w * score, axis=1) / np.sum(w, axis=1))
+    np.testing.assert_allclose(float(weighted(holes, p)), expected_w, rtol=1e-6)
+    assert float(weighted(holes, p2)) > 100 * float(weighted(holes, p))  # flux where none is
+    with tf.GradientTape() as tape:
+        loss = weighted(holes, tp)
+    grad = tape.gradient(loss, tp).numpy()
+    assert np.isfinite(grad).all() and (grad[:, 3] != 0).all()
+    restored = MaskedMAPE.from_config(weighted.get_config())
+    assert restored.absent_weight == 0.5
+    with pytest.raises(ValueError, match="absent_weight"):
+        MaskedMAPE(absent_weight=-1)
     # the width's NLL likewise: unmasked on full rows, absent slots left out with holes
     sigma = rng.uniform(0.5, 2, y.shape).astype(np.float32)
     pred = np.concatenate([p, sigma], axis=1)
@@ -137,6 +154,7 @@ def _settings(**extra) -> dict:
 
 def test_training_on_blends_of_two_to_four_and_prediction(sets, tmp_path):
     import json
+    import zipfile
 
     import pandas as pd
 
@@ -165,6 +183,9 @@ def test_training_on_blends_of_two_to_four_and_prediction(sets, tmp_path):
     assert np.isfinite(numbers.to_numpy()).all(), history  # val_loss, point loss, IoU
     assert "val_point_loss" in history and "val_flux_nll_loss" in history
     assert json.loads((out / "summary.json").read_text())["slots"] == 4
+    with zipfile.ZipFile(out / "model.keras") as archive:  # the configured absent_weight
+        compiled = json.loads(archive.read("config.json"))["compile_config"]["loss"]
+    assert compiled["flux"]["config"]["absent_weight"] == _settings()["absent_weight"] == 1.0
     write_predictions(out / "model.keras", sets["test"], tmp_path / "p.h5", "m")
     ids, pred = read_predictions(tmp_path / "p.h5")
     widths = read_prediction_widths(tmp_path / "p.h5")

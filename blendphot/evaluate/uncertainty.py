@@ -477,7 +477,7 @@ def uncertainty_report(
 BOOTSTRAP_SEED = 14
 """Seed of the galaxy-level bootstrap of the report (fixed: reproducible standard errors)."""
 N_BOOTSTRAP = 1000
-"""Replicates of that bootstrap (0.3 s for seven methods on the demo's 600 test blends)."""
+"""Replicates of that bootstrap (0.3 s for seven methods on 600 test blends)."""
 
 
 def galaxy_ids(catalog: pd.DataFrame, role: str) -> np.ndarray:

@@ -1,9 +1,17 @@
-"""Flux losses for blends of 2 to K galaxies: absent slots (NaN true flux) are left out.
+"""Flux losses for blends of 2 to K galaxies, whose absent slots have a NaN true flux.
 
 A blend set of K > 2 slots holds blends of n <= K galaxies; the fluxes of its K - n absent
-slots are NaN (:mod:`blendphot.blends.layout`). The network still outputs K fluxes, but
-there is nothing to compare those slots with: :class:`MaskedMAPE` averages over the present
-slots only. On a row whose slots are all present it is Keras's MAPE; pair sets (K = 2) keep
+slots are NaN (:mod:`blendphot.blends.layout`). The network still outputs K fluxes. There is
+no flux to compare an absent slot with, but there is a truth: no galaxy, so no flux.
+:class:`MaskedMAPE` scores the present slots by their absolute percentage error and, with
+``absent_weight`` w > 0, an absent slot by the flux the network puts there, as a percentage
+of the central's true flux; the blend's loss is the weighted mean (each present slot weighs
+1, each absent one w). With w = 0 the absent slots are left out (the mean over the present
+slots alone). A network that must say "nothing here" has to tell how many galaxies a blend
+holds (``training.absent_weight``; README.md, "Blends of more than two galaxies", measures
+w = 1 and w = 0 side by side).
+
+On a row whose slots are all present it is Keras's MAPE; pair sets (K = 2) keep
 ``keras.losses.MeanAbsolutePercentageError`` itself (the training is then exactly the
 paper's). The masks of absent slots are not masked out: their targets are empty masks (no
 galaxy there), a truth the mask loss keeps.
@@ -33,11 +41,16 @@ def masked_mean(values, mask):
 
 @keras.saving.register_keras_serializable(package="blendphot")
 class MaskedMAPE(keras.losses.Loss):
-    """Mean absolute percentage error over the present slots of each blend:
-    mean_k 100 |y_k - p_k| / |y_k|, the slots with a NaN true flux left out."""
+    """Mean absolute percentage error of each blend's K fluxes, absent slots (NaN true flux)
+    scored by the flux predicted there: 100 (sum_present |y_k - p_k| / |y_k| + w
+    sum_absent |p_k| / |y_1|) / (n_present + w n_absent), y_1 the central's (always present)
+    true flux and w = ``absent_weight`` (0: the absent slots left out)."""
 
-    def __init__(self, name: str = "masked_mape", **kwargs):
+    def __init__(self, absent_weight: float = 0.0, name: str = "masked_mape", **kwargs):
         super().__init__(name=name, **kwargs)
+        if not absent_weight >= 0:
+            raise ValueError(f"absent_weight must be >= 0, not {absent_weight}")
+        self.absent_weight = float(absent_weight)
 
     def call(self, y_true, y_pred):
         ops = keras.ops
@@ -45,4 +58,12 @@ class MaskedMAPE(keras.losses.Loss):
         mask, y = present(y_true)
         epsilon = ops.convert_to_tensor(keras.backend.epsilon(), dtype=y_pred.dtype)
         diff = ops.abs((y - y_pred) / ops.maximum(ops.abs(y), epsilon))
-        return 100.0 * masked_mean(diff, mask)
+        if self.absent_weight == 0:
+            return 100.0 * masked_mean(diff, mask)
+        central = ops.maximum(ops.abs(y[:, :1]), epsilon)
+        weight = ops.where(mask, ops.ones_like(diff), self.absent_weight * ops.ones_like(diff))
+        score = ops.where(mask, diff, ops.abs(y_pred) / central)
+        return 100.0 * ops.sum(weight * score, axis=-1) / ops.sum(weight, axis=-1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "absent_weight": self.absent_weight}

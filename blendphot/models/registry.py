@@ -44,8 +44,10 @@ class Architecture:
     K is the training set's number of galaxy slots (:func:`blendphot.blends.layout.slot_count`;
     2 for the paper's pairs), in the blend set's order: slot 1 the central, then the
     companions by decreasing brightness (the brightest first). A blend of n < K galaxies has
-    K - n absent slots: their flux targets are NaN and left out of the flux losses, their mask
-    targets are empty masks (there is no galaxy there), which the mask loss keeps. The
+    K - n absent slots: their flux targets are NaN; the flux MAPE scores the flux predicted
+    there (``training.absent_weight``, :class:`blendphot.models.losses.MaskedMAPE`) and the
+    width's NLL leaves them out; their mask targets are empty masks (there is no galaxy
+    there), which the mask loss keeps. The
     workflow passes ``slots=K`` to a builder that has a ``slots`` parameter; a builder
     without one is built as it is (two outputs) and can only train on pair sets
     (:meth:`builder_params`).

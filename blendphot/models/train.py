@@ -118,10 +118,12 @@ def build_model(
 
 def compile_model(model, targets: Sequence[str], settings: dict, jit: bool, slots: int = 2) -> None:
     """Adam; MAPE on fluxes, binary cross-entropy (and IoU) on masks; a flux width, if the
-    model has one, the Gaussian NLL of the true fluxes. With ``slots`` > 2 the flux losses
-    average over the present slots of each blend (absent ones have a NaN true flux); the
-    masks of absent slots are empty and stay in the cross-entropy (no galaxy there is the
-    truth the network must learn). Pairs (2 slots) keep Keras's MAPE itself."""
+    model has one, the Gaussian NLL of the true fluxes. With ``slots`` > 2 the MAPE scores
+    an absent slot (NaN true flux) by the flux predicted there, weighted by the setting
+    ``absent_weight`` (:class:`~blendphot.models.losses.MaskedMAPE`), and the width's NLL
+    averages over the present slots; the masks of absent slots are empty and stay in the
+    cross-entropy (no galaxy there is the truth the network must learn). Pairs (2 slots) keep
+    Keras's MAPE itself."""
     import keras
 
     from blendphot.models.losses import MaskedMAPE
@@ -129,7 +131,11 @@ def compile_model(model, targets: Sequence[str], settings: dict, jit: bool, slot
 
     losses, weights, metrics = {}, {}, {}
     if "flux" in targets:
-        losses["flux"] = MaskedMAPE() if slots > 2 else keras.losses.MeanAbsolutePercentageError()
+        losses["flux"] = (
+            MaskedMAPE(settings["absent_weight"])
+            if slots > 2
+            else keras.losses.MeanAbsolutePercentageError()
+        )
         weights["flux"] = 1.0
     if WIDTH_TARGET in targets:
         losses[NLL_OUTPUT] = GaussianFluxNLL(masked=slots > 2)
