@@ -27,6 +27,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from multi_pairs import predict_pairs  # noqa: E402 - this folder's batched prediction
+
 from blendphot.blends import galaxy_counts, open_blend_set  # noqa: E402
 from blendphot.blends.layout import slot_prefix  # noqa: E402
 from blendphot.config import read_yaml_file  # noqa: E402
@@ -60,17 +62,9 @@ def by_distance(src: Path, dst: Path) -> None:
 
 def slot_mape(model_path: Path, test: Path) -> dict[str, float]:
     """Flux MAPE per number of galaxies and slot of a trained model on a test set."""
-    import keras
-
-    model = keras.models.load_model(model_path)
     with open_blend_set(test) as h5:
         blends, truth, counts = h5["blend"][()], h5["flux"][()], galaxy_counts(h5)
-    pred = np.concatenate(
-        [
-            np.asarray(model.predict_on_batch(blends[s : s + 64][..., None])["flux"], float)
-            for s in range(0, len(blends), 64)
-        ]
-    )
+    pred = predict_pairs(model_path, blends, slots=truth.shape[1])
     err = 100 * np.abs(pred - truth) / truth
     out = {}
     for n in np.unique(counts):
