@@ -17,3 +17,15 @@ class InputError(ValueError):
 
 class ConfigError(InputError):
     """The configuration does not match the schema."""
+
+
+def describe_rows(rows, shown: int = 5) -> str:
+    """Rows (0-based indices) for a message: ``row 3``, ``rows 3, 7`` or ``rows 3, 7, 9, 12,
+    15 and 40 more (45 rows)``."""
+    rows = [int(r) for r in rows]
+    if len(rows) == 1:
+        return f"row {rows[0]}"
+    text = ", ".join(str(r) for r in rows[:shown])
+    if len(rows) > shown:
+        text += f" and {len(rows) - shown} more ({len(rows)} rows)"
+    return f"rows {text}"

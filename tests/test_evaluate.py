@@ -204,6 +204,7 @@ def test_output_catalog_of_larger_blends(tmp_path):
     the truth of slots 3 and 4 and n_galaxies follow the paper's columns."""
     import h5py
 
+    from blendphot.contracts import write_prediction_file
     from blendphot.evaluate.catalog import build_output_catalog
 
     from .multiset import write_multi_set
@@ -212,8 +213,7 @@ def test_output_catalog_of_larger_blends(tmp_path):
     with h5py.File(test, "r") as h5:
         flux = h5["flux"][()]
     pred = tmp_path / "pred.h5"
-    with h5py.File(pred, "w") as h5:
-        h5["id"], h5["flux"] = np.arange(3), 1.1 * flux
+    write_prediction_file(pred, np.arange(3), "net", 1.1 * flux)
     slots = ("central", "companion", "g3", "g4")
     sep = {"id": np.arange(3), "detection": [2, 0, 3], "found": [3, 5, 15], "n_spurious": [0, 0, 1]}
     for k, slot in enumerate(slots):

@@ -35,7 +35,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from blendphot.errors import InputError
+from blendphot.errors import InputError, describe_rows
 from blendphot.io import open_h5
 
 BLEND_DATASETS = ("blend", "isolated", "mask", "flux", "table")
@@ -92,8 +92,21 @@ def present_slots(counts: np.ndarray, n_slots: int) -> np.ndarray:
     return np.arange(n_slots)[None, :] < np.asarray(counts)[:, None]
 
 
+FLOAT_DATASETS = ("blend", "isolated", "isolated_true", "flux")
+"""Datasets that must hold floating-point numbers (an integer image would be truncated)."""
+MASK_DATASETS = ("mask",)
+"""Datasets that must hold integers or booleans (0/1 masks)."""
+FLUX_AGREEMENT = 1e-5
+"""Relative tolerance between ``flux`` and its copies ``table/g<k>_flux``."""
+
+
 def check_blend_file(h5: h5py.File, path: str | Path) -> int:
-    """Check an open blend set against the layout; return N or raise InputError."""
+    """Check an open blend set against the layout; return N or raise InputError.
+
+    The contract of a blend set, checked wherever one is read: datasets, shapes and dtypes;
+    table columns of N rows with unique ids; attributes; true fluxes finite and positive in
+    every present slot, NaN in exactly the absent ones, and equal to their copies in the
+    table. Pixels are not read here (:func:`nonfinite_rows` does, where a reader needs it)."""
     missing = [d for d in BLEND_DATASETS if d not in h5]
     if missing:
         raise InputError(path, f"blend set lacks dataset(s): {', '.join(missing)}")
@@ -112,28 +125,81 @@ def check_blend_file(h5: h5py.File, path: str | Path) -> int:
     for name, shape in expected.items():
         if h5[name].shape != shape:
             raise InputError(path, f"dataset {name} has shape {h5[name].shape}, expected {shape}")
+    for name in expected:
+        kind = h5[name].dtype.kind
+        if name in FLOAT_DATASETS and kind != "f":
+            raise InputError(
+                path, f"dataset {name} is stored as {h5[name].dtype}, expected floating point"
+            )
+        if name in MASK_DATASETS and kind not in "uib":
+            raise InputError(
+                path, f"dataset {name} is stored as {h5[name].dtype}, expected integer 0/1 masks"
+            )
     absent = [c for c in TABLE_COLUMNS + slot_columns(k) if c not in h5["table"]]
     if absent:
         raise InputError(path, f"blend table lacks column(s): {', '.join(absent)}")
+    short = [c for c in h5["table"] if h5["table"][c].shape[:1] != (n,)]
+    if short:
+        raise InputError(
+            path, f"blend table column(s) {', '.join(short)} do not have the set's {n} rows"
+        )
     missing_attrs = [a for a in ATTRIBUTES if a not in h5.attrs]
     if missing_attrs:
         raise InputError(path, f"blend set lacks attribute(s): {', '.join(missing_attrs)}")
+    ids = h5["table"]["id"][()]
+    unique, seen = np.unique(ids, return_counts=True)
+    if (seen > 1).any():
+        raise InputError(path, f"table/id: id {unique[seen > 1][0]!r} appears more than once")
+    counts = galaxy_counts(h5)
     if k > 2:
-        counts = galaxy_counts(h5)
         bad = np.flatnonzero((counts < 2) | (counts > k))
         if bad.size:
             raise InputError(
                 path, f"{COUNT_COLUMN} {counts[bad[0]]} of row {bad[0]} is not in 2..{k}"
             )
-        finite = np.isfinite(h5["flux"][()])
-        wrong = np.flatnonzero((finite != present_slots(counts, k)).any(axis=1))
-        if wrong.size:
+    flux = h5["flux"][()]
+    present = present_slots(counts, k)
+    wrong = np.flatnonzero((np.isfinite(flux) & ~present).any(axis=1))
+    if wrong.size:
+        raise InputError(
+            path,
+            f"row {wrong[0]}: fluxes {flux[wrong[0]].tolist()} do not match its "
+            f"{counts[wrong[0]]} galaxies (NaN must mark exactly the absent slots)",
+        )
+    with np.errstate(invalid="ignore"):
+        bad_flux = present & ~(np.isfinite(flux) & (flux > 0))
+    if bad_flux.any():
+        rows = np.flatnonzero(bad_flux.any(axis=1))
+        row, slot = rows[0], int(np.flatnonzero(bad_flux[rows[0]])[0])
+        raise InputError(
+            path,
+            f"dataset flux, {describe_rows(rows)}: a true flux must be finite and positive "
+            f"(row {row}, slot {slot_prefix(slot)}: {flux[row, slot]})",
+        )
+    for slot in range(k):
+        column = f"{slot_prefix(slot)}_flux"
+        copy = np.asarray(h5["table"][column][()], dtype=np.float64)
+        same = np.isclose(copy, flux[:, slot], rtol=FLUX_AGREEMENT, atol=0, equal_nan=True)
+        if not same.all():
+            rows = np.flatnonzero(~same)
             raise InputError(
                 path,
-                f"row {wrong[0]}: fluxes {h5['flux'][wrong[0]].tolist()} do not match its "
-                f"{counts[wrong[0]]} galaxies (NaN must mark exactly the absent slots)",
+                f"dataset flux and table/{column} disagree in {describe_rows(rows)} "
+                f"(row {rows[0]}: {flux[rows[0], slot]} against {copy[rows[0]]})",
             )
     return n
+
+
+def nonfinite_rows(h5: h5py.File, name: str = "blend", block: int = 256) -> np.ndarray:
+    """Indices of the rows of dataset ``name`` (of an open blend set) holding a non-finite
+    pixel, read ``block`` rows at a time (memory stays at one block)."""
+    data = h5[name]
+    bad = []
+    for start in range(0, data.shape[0], block):
+        values = data[start : start + block]
+        finite = np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+        bad.append(start + np.flatnonzero(~finite))
+    return np.concatenate(bad) if bad else np.zeros(0, dtype=np.int64)
 
 
 def open_blend_set(path: str | Path) -> h5py.File:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,12 +10,14 @@ import numpy as np
 import pandas as pd
 
 from blendphot.blends import galaxy_counts, open_blend_set, slot_count
-from blendphot.blends.layout import slot_names
+from blendphot.blends.layout import nonfinite_rows, present_slots, slot_names
+from blendphot.contracts import check_per_blend_csv, read_prediction_file
 from blendphot.errors import InputError
-from blendphot.evaluate.metrics import magnitudes
+from blendphot.evaluate.metrics import SKIPPED_COLUMN, magnitudes
 from blendphot.evaluate.uncertainty import RAW, calibrated_columns, is_uncertainty_column
-from blendphot.io import read_table, write_csv
-from blendphot.models.predict import read_prediction_widths, read_predictions
+from blendphot.io import read_csv_checked, read_table, write_csv
+
+log = logging.getLogger(__name__)
 
 PAPER_COLUMNS = (
     "id",
@@ -105,11 +108,33 @@ SEP_FOUND = {"found": "sep_found", "n_spurious": "sep_spurious"}
 """sep.csv columns of a set of more than two galaxies -> catalogue columns."""
 
 
-def _per_blend_csv(path: Path, ids: np.ndarray) -> pd.DataFrame:
-    """A per-blend CSV (sep, scarlet, the oracle), checked against the test set's ids."""
-    table = pd.read_csv(path)
-    if not np.array_equal(table["id"].to_numpy(), ids):
-        raise InputError(path, "rows do not match the test set's ids")
+def skip_nonfinite(catalog: pd.DataFrame, skipped: np.ndarray, source: Path) -> None:
+    """Every method's fluxes and errors NaN in the ``skipped`` rows (blends with non-finite
+    pixels: no method measures them), logging per method how many numbers were dropped."""
+    if not skipped.any():
+        return
+    dropped: dict[str, int] = {}
+    for name in [c for c in catalog.columns if c.startswith("g") and "_flux_" in c]:
+        suffix = name.split("_flux_", 1)[1]
+        numbers = int(np.isfinite(catalog[name].to_numpy(dtype=float)[skipped]).sum())
+        dropped[suffix] = dropped.get(suffix, 0) + numbers
+        catalog.loc[skipped, name] = np.nan
+    log.warning(
+        "%s: %d blends with non-finite pixels skipped by every method (NaN fluxes, counted as "
+        "n_skipped in the metrics); numbers dropped per column suffix: %s",
+        source,
+        int(skipped.sum()),
+        {k: v for k, v in dropped.items() if v},
+    )
+
+
+def _per_blend_csv(path: Path, ids: np.ndarray, patterns: tuple[str, ...], n_slots: int):
+    """A per-blend CSV (sep, scarlet, the oracle), read and checked against the blend set
+    (:func:`blendphot.contracts.check_per_blend_csv`): its ids, and each ``patterns`` column
+    (formatted with the slot names) present and numeric."""
+    table = read_csv_checked(path, ("id",))
+    names = [p.format(slot) for p in patterns for slot in slot_names(n_slots)]
+    check_per_blend_csv(table, path, ids, names, names)
     return table
 
 
@@ -156,6 +181,8 @@ def build_output_catalog(
         table = read_table(h5["table"])
         n_slots = slot_count(h5)
         counts = galaxy_counts(h5)
+        skipped = np.zeros(len(table), dtype=bool)
+        skipped[nonfinite_rows(h5)] = True
     ids = table["id"].to_numpy()
     catalog = pd.DataFrame(index=table.index)
     for col in PAPER_COLUMNS:
@@ -165,20 +192,14 @@ def build_output_catalog(
         for k in range(2, n_slots):
             for field in SLOT_FIELDS:
                 catalog[f"g{k + 1}_{field}"] = table[f"g{k + 1}_{field}"]
+    present = present_slots(counts, n_slots)
     for name, path in predictions.items():
-        pred_ids, flux = read_predictions(path)
-        if flux is None:  # a mask-only model (the U-Net) has no flux columns
-            continue
-        if not np.array_equal(pred_ids, ids):
-            raise InputError(path, f"predictions of {name} do not match the test set's ids")
-        if flux.shape[1] != n_slots:
-            raise InputError(path, f"{flux.shape[1]} fluxes per blend for {n_slots} slots")
+        pred = read_prediction_file(path, ids, name, present, need=("flux",))
         col = model_columns[name]
-        _put_slots(catalog, col, flux)
-        widths = read_prediction_widths(path)
-        if widths is not None:
-            _put_slots(catalog, col + RAW, widths)
-    sep = _per_blend_csv(baseline_path, ids)
+        _put_slots(catalog, col, pred["flux"])
+        if pred["flux_err"] is not None:
+            _put_slots(catalog, col + RAW, pred["flux_err"])
+    sep = _per_blend_csv(baseline_path, ids, ("flux_{}",), n_slots)
     _put_slots(catalog, "sex", _slots(sep, baseline_path, "flux_{}", n_slots))
     catalog["detection"] = sep["detection"].to_numpy()
     for column, name in SEP_FOUND.items():
@@ -192,13 +213,15 @@ def build_output_catalog(
         if pattern.format("central") in sep.columns:
             _put_slots(catalog, suffix, _slots(sep, baseline_path, pattern, n_slots))
     for suffix, path in (fitted or {}).items():  # pairs only (scarlet)
-        fit = _per_blend_csv(path, ids)
+        fit = _per_blend_csv(path, ids, ("flux_{}", "err_{}"), 2)
         _put_slots(catalog, suffix, _slots(fit, path, "flux_{}", 2))
         _put_slots(catalog, suffix + RAW, _slots(fit, path, "err_{}", 2))
     if oracle_path is not None:
-        oracle = _per_blend_csv(oracle_path, ids)
+        oracle = _per_blend_csv(oracle_path, ids, ("flux_{}", "flux_{}_err"), n_slots)
         _put_slots(catalog, "oracle", _slots(oracle, oracle_path, "flux_{}", n_slots))
         _put_slots(catalog, "oracle" + RAW, _slots(oracle, oracle_path, "flux_{}_err", n_slots))
+    catalog[SKIPPED_COLUMN] = skipped.astype(np.int64)
+    skip_nonfinite(catalog, skipped, test_path)
     for col, fit in (calibration or {}).items():
         if f"g1_flux_{col}" not in catalog:
             raise InputError(out_path, f"calibration of method {col} but no such column")

@@ -9,6 +9,8 @@ ROLES = {"central": "g1", "companion": "g2"}
 """The roles of a pair and their catalogue prefixes. A blend of more galaxies adds a role per
 further slot (:func:`slot_role`: ``companion_2`` is ``g3``, the second-brightest companion)."""
 COUNT_COLUMN = "n_galaxies"
+SKIPPED_COLUMN = "nonfinite_pixels"
+"""Catalogue column: 1 for a blend with non-finite pixels, which no method measures."""
 FOUND_COLUMN = "sep_found"
 """Catalogue column of sep's found members (bit k: slot k), in catalogues of K > 2 sets."""
 
@@ -55,15 +57,19 @@ def photometry_summary(
     flux_pred: np.ndarray,
     flux_true: np.ndarray,
     outlier_threshold: float = 0.75,
+    skipped: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Bias (mean dmag), sigma_mag (std of dmag), outlier fraction |dmag| > threshold,
     MAPE on flux and on magnitude (per cent), over the entries with a finite dmag.
 
-    dmag = mag_pred - mag_true (mag_blend - mag_isolated). ``n_invalid`` counts the entries
-    dropped because the prediction was missing or not positive.
+    dmag = mag_pred - mag_true (mag_blend - mag_isolated). ``n_skipped`` counts the entries
+    of ``skipped`` blends (non-finite pixels: no method measures them), ``n_invalid`` the
+    other entries dropped because the prediction was missing or not positive.
     """
     dmag = np.asarray(mag_pred, float) - np.asarray(mag_true, float)
-    ok = np.isfinite(dmag)
+    skipped = np.zeros(dmag.shape, bool) if skipped is None else np.asarray(skipped, bool)
+    ok = np.isfinite(dmag) & ~skipped
+    counts = {"n_skipped": int(skipped.sum()), "n_invalid": int((~ok & ~skipped).sum())}
     d = dmag[ok]
     mt = np.asarray(mag_true, float)[ok]
     fp, ft = np.asarray(flux_pred, float)[ok], np.asarray(flux_true, float)[ok]
@@ -71,7 +77,7 @@ def photometry_summary(
         nan = float("nan")
         return {
             "n": 0,
-            "n_invalid": int((~ok).sum()),
+            **counts,
             "bias": nan,
             "sigma_mag": nan,
             "outlier_fraction": nan,
@@ -80,7 +86,7 @@ def photometry_summary(
         }
     return {
         "n": int(d.size),
-        "n_invalid": int((~ok).sum()),
+        **counts,
         "bias": float(np.mean(d)),
         "sigma_mag": float(np.std(d)),
         "outlier_fraction": float(np.mean(np.abs(d) > outlier_threshold)),
@@ -141,18 +147,28 @@ def method_arrays(catalog: pd.DataFrame, method, role: str) -> tuple[np.ndarray,
     return magnitudes(flux_pred, method.zeropoint), mag_true, flux_pred, flux_true
 
 
+def skipped_rows(catalog: pd.DataFrame) -> np.ndarray:
+    """The catalogue's blends with non-finite pixels (``nonfinite_pixels``; none in a
+    catalogue without the column)."""
+    if SKIPPED_COLUMN not in catalog.columns:
+        return np.zeros(len(catalog), dtype=bool)
+    return catalog[SKIPPED_COLUMN].fillna(0).to_numpy(dtype=bool)
+
+
 def metrics_table(catalog: pd.DataFrame, methods: list, outlier_threshold: float) -> pd.DataFrame:
     """One row per (selection, method, role), plus role 'both' pooling every galaxy (the
     two of a pair; all the members of larger blends)."""
     rows = []
     roles = catalog_roles(catalog)
+    skipped = skipped_rows(catalog)
     for sel_name, masks in catalog_selections(catalog).items():
         for method in methods:
             pooled = []
             for role in roles:
                 arrays = [a[masks[role]] for a in method_arrays(catalog, method, role)]
+                arrays.append(skipped[masks[role]])
                 pooled.append(arrays)
-                summary = photometry_summary(*arrays, outlier_threshold)
+                summary = photometry_summary(*arrays[:4], outlier_threshold, arrays[4])
                 rows.append(
                     {"selection": sel_name, "method": method.label, "role": role, **summary}
                 )
@@ -162,7 +178,7 @@ def metrics_table(catalog: pd.DataFrame, methods: list, outlier_threshold: float
                     "selection": sel_name,
                     "method": method.label,
                     "role": "both",
-                    **photometry_summary(*both, outlier_threshold),
+                    **photometry_summary(*both[:4], outlier_threshold, both[4]),
                 }
             )
     return pd.DataFrame(rows)

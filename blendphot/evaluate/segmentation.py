@@ -15,6 +15,7 @@ from blendphot.blends.layout import (
     slot_count,
     slot_prefix,
 )
+from blendphot.contracts import SKIPPED, check_predictions
 from blendphot.errors import InputError
 from blendphot.io import open_h5
 
@@ -63,19 +64,20 @@ def segmentation_table(
         counts = galaxy_counts(test)
         columns = iou_columns(k)
         for name, path in predictions.items():
-            with open_h5(path, required=("id",)) as pred:
-                if "masks" not in pred:
-                    raise InputError(path, f"predictions of {name} hold no masks")
-                if not np.array_equal(pred["id"][()], ids):
-                    raise InputError(path, "prediction ids do not match the test set")
-                if pred["masks"].shape[1] != k:
+            with open_h5(path) as pred:
+                check_predictions(pred, path, ids, name, need=("masks",))
+                if pred["masks"].shape[1:] != truth.shape[1:]:
                     raise InputError(
-                        path, f"predictions hold {pred['masks'].shape[1]} masks, the test set {k}"
+                        path,
+                        f"dataset masks has shape {pred['masks'].shape}, the test set's "
+                        f"masks {truth.shape}",
                     )
+                skipped = pred[SKIPPED][()] if SKIPPED in pred else np.zeros(len(ids), bool)
                 for start in range(0, len(ids), block):
                     t = truth[start : start + block].astype(bool)
                     p = pred["masks"][start : start + block] >= threshold
                     here = present_slots(counts[start : start + block], k)
+                    here &= ~skipped[start : start + block, None]  # not measured: NaN
                     part = {"model": name, "id": ids[start : start + block]}
                     if k > 2:
                         part[COUNT_COLUMN] = counts[start : start + block]

@@ -35,16 +35,14 @@ def _catalog(settings: dict, inputs: dict, blends: str, out: str, calibration=No
     """The output catalogue of one blend set from its inputs: the test set, with predictions
     of every model, or the validation set (``blends`` "val"), of the flux models only; the
     model-fitting baselines (scarlet) where given."""
+    from blendphot.contracts import match_predictions
     from blendphot.evaluate.catalog import FITTED_BASELINES, build_output_catalog
     from blendphot.evaluate.methods import flux_columns, sep_zeropoint
 
     networks = settings["evaluate"]["networks"]
     columns = flux_columns(settings["models"]) if networks else {}
     names = (list(settings["models"]) if blends == "test" else list(columns)) if networks else []
-    predictions = inputs.get("predictions", [])
-    if len(predictions) != len(names):
-        raise ValueError(f"{len(predictions)} prediction files for {len(names)} models")
-    files = dict(zip(names, map(Path, predictions), strict=True))
+    files = match_predictions(inputs.get("predictions", []), names)  # by name, not position
     return build_output_catalog(
         Path(inputs[blends]),
         {name: files[name] for name in columns},
@@ -164,24 +162,25 @@ def paper_reference_catalog(
 
 
 @stage(
-    inputs=("catalog", "calibration"),
+    inputs=("catalog", "test", "calibration"),
     outputs=("metrics", "binned", "by_count"),
     params=("dataset",),
     settings=EVALUATION_SETTINGS,
-    optional_inputs=("calibration",),  # the paper's reference table has no uncertainties
+    # the paper's reference table has no blend set and no uncertainties
+    optional_inputs=("test", "calibration"),
 )
 def metrics(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
     """Metrics per selection, method and role; the same per number of galaxies in the blend;
     binned statistics for Figures 7-9; with a calibration, the coverage of every method's
     uncertainties (overall and binned)."""
-    import pandas as pd
-
+    from blendphot.contracts import blend_set_ids, read_output_catalog
     from blendphot.evaluate.methods import evaluation_methods
     from blendphot.evaluate.metrics import binned_table, count_metrics_table, metrics_table
     from blendphot.evaluate.uncertainty import binned_coverage, uncertainty_table
     from blendphot.io import write_csv
 
-    catalog = pd.read_csv(inputs["catalog"])
+    ids = blend_set_ids(inputs["test"]) if inputs.get("test") else None
+    catalog = read_output_catalog(inputs["catalog"], ids)  # every test blend, once
     methods = evaluation_methods(settings, params["dataset"], catalog)
     table = metrics_table(catalog, methods, settings["evaluate"]["outlier_threshold"])
     binned = binned_table(catalog, methods)
@@ -220,6 +219,7 @@ def uncertainty(settings: dict, inputs: dict, outputs: dict, params: dict, threa
     reliability figure (nominal against empirical coverage, one curve per method)."""
     import pandas as pd
 
+    from blendphot.contracts import read_output_catalog
     from blendphot.evaluate.methods import evaluation_methods
     from blendphot.evaluate.tables import write_table_files
     from blendphot.evaluate.uncertainty import (
@@ -232,7 +232,7 @@ def uncertainty(settings: dict, inputs: dict, outputs: dict, params: dict, threa
     from blendphot.figures.uncertainty import reliability_figure
     from blendphot.io import write_csv
 
-    catalog = pd.read_csv(inputs["catalog"])
+    catalog = read_output_catalog(inputs["catalog"])
     methods = evaluation_methods(settings, params["dataset"], catalog)
     fits = _read_calibration(inputs["calibration"])
     report = uncertainty_report(
@@ -278,14 +278,14 @@ def uncertainty(settings: dict, inputs: dict, outputs: dict, params: dict, threa
 )
 def segmentation(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
     """IoU and overlap area of the mask models' segmentation; Figures 10 and 11."""
+    from blendphot.contracts import match_predictions
     from blendphot.evaluate.segmentation import segmentation_summary, segmentation_table
     from blendphot.evaluate.tables import write_table_files
     from blendphot.figures.segmentation import figure10, figure11
     from blendphot.io import write_csv
     from blendphot.models.registry import mask_models
 
-    names = mask_models(settings["models"])
-    files = dict(zip(names, map(Path, inputs["predictions"]), strict=True))
+    files = match_predictions(inputs["predictions"], mask_models(settings["models"]))
     table = segmentation_table(Path(inputs["test"]), files)
     write_csv(table, Path(outputs["table"]), float_format="%.6g")
     summary = segmentation_summary(table).round(4)
@@ -346,14 +346,13 @@ def table2(settings: dict, inputs: dict, outputs: dict, params: dict, threads: i
     """Table 2: parameters and flux errors on the test set of every flux model."""
     import json
 
-    import pandas as pd
-
+    from blendphot.contracts import read_output_catalog
     from blendphot.evaluate.catalog import FITTED_BASELINES
     from blendphot.evaluate.methods import METHOD_LABELS, flux_columns
     from blendphot.evaluate.tables import table2 as make_table2
     from blendphot.evaluate.tables import write_table_files
 
-    catalog = pd.read_csv(inputs["catalog"])
+    catalog = read_output_catalog(inputs["catalog"])
     models = settings["models"]
     columns = flux_columns(models)
     summaries = dict(zip(columns, inputs["summaries"], strict=True))

@@ -48,10 +48,11 @@ def figures(settings: dict, inputs: dict, outputs: dict, params: dict, threads: 
     """Figures 5-9 (PNG and PDF) from the output catalogue and the binned statistics."""
     import pandas as pd
 
+    from blendphot.contracts import read_output_catalog
     from blendphot.evaluate.methods import REFERENCE_ONLY, evaluation_methods
     from blendphot.figures.photometry import binned_figure, figure5, figure6, figure9
 
-    catalog = pd.read_csv(inputs["catalog"])
+    catalog = read_output_catalog(inputs["catalog"])
     binned = pd.read_csv(inputs["binned"])
     methods = [
         m
@@ -82,13 +83,12 @@ def figures(settings: dict, inputs: dict, outputs: dict, params: dict, threads: 
 )
 def count_figures(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
     """Figures 5-9 (PNG) of the blends of one number of galaxies (``n_galaxies``)."""
-    import pandas as pd
-
+    from blendphot.contracts import read_output_catalog
     from blendphot.evaluate.methods import REFERENCE_ONLY, evaluation_methods
     from blendphot.evaluate.metrics import binned_table, blends_of
     from blendphot.figures.photometry import binned_figure, figure5, figure6, figure9
 
-    catalog = pd.read_csv(inputs["catalog"])
+    catalog = read_output_catalog(inputs["catalog"])
     n = int(params["n_galaxies"])
     catalog = blends_of(catalog, n)
     if catalog.empty:

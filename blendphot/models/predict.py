@@ -10,9 +10,10 @@ import numpy as np
 
 from blendphot import __version__
 from blendphot.blends import open_blend_set
-from blendphot.blends.layout import galaxy_counts, present_slots, slot_count
+from blendphot.blends.layout import galaxy_counts, nonfinite_rows, present_slots, slot_count
+from blendphot.contracts import SKIPPED, read_prediction_file
 from blendphot.errors import InputError
-from blendphot.io import atomic_path, open_h5
+from blendphot.io import atomic_path
 from blendphot.models.data import BlendStream, symmetry_transform
 from blendphot.models.registry import WIDTH_TARGET
 
@@ -50,25 +51,34 @@ def write_predictions(
     galaxy slots (the model must predict at least K; a model of more slots gives its first
     K). The fluxes (and widths) of absent slots (beyond a blend's ``n_galaxies``) are written
     as NaN: there is no galaxy there to measure. Their masks are written as predicted (the
-    network learnt empty masks there).
+    network learnt empty masks there). A blend with a non-finite pixel is not measured: its
+    row is marked in ``skipped`` and its fluxes, widths and masks are NaN (never a number the
+    network made of a zero-filled image); the count is logged.
 
     ``flux_err`` (N, K), a 1-sigma width per flux, is the model's own output of that name
     when it has one; else, with ``symmetries`` > 1, the spread of its fluxes over that many
     symmetries of the blend (:func:`symmetry_widths`); else absent. The ``width`` attribute
     says which (``model``, ``symmetries``, ``none``). ``masks`` False leaves the masks out."""
-    import keras
-
     import blendphot.models.losses  # noqa: F401 - registers the masked flux loss
     import blendphot.models.widths  # noqa: F401 - registers a width model's layers and loss
 
-    if not Path(model_path).exists():
-        raise InputError(model_path, "trained model does not exist")
-    model = keras.models.load_model(model_path)
+    model = load_trained_model(Path(model_path))
     with open_blend_set(blend_path) as h5:
         ids = h5["table/id"][()]
         n, size = h5["blend"].shape[0], h5["blend"].shape[-1]
         k = slot_count(h5)
         absent = ~present_slots(galaxy_counts(h5), k)
+        skipped = np.zeros(n, dtype=bool)
+        skipped[nonfinite_rows(h5)] = True
+    if skipped.any():
+        log.warning(
+            "%s: %d of %d blends of %s have non-finite pixels: skipped (NaN fluxes, counted "
+            "in the metrics)",
+            model_name,
+            skipped.sum(),
+            n,
+            blend_path,
+        )
     outputs = [o.shape[-1] for o in model.outputs]
     if min(outputs) < k:
         raise InputError(
@@ -78,13 +88,17 @@ def write_predictions(
     stream = BlendStream(blend_path, batch_size, shuffle=False, targets=())
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
         out.create_dataset("id", data=ids, track_times=False)
+        out.create_dataset(SKIPPED, data=skipped, track_times=False)
         datasets: dict[str, h5py.Dataset] = {}
         width = "none"
         start = 0
         for x, _ in stream():
+            stop = start + len(x)
+            bad = skipped[start:stop]
+            if bad.any():  # the network never sees them; their outputs are NaN below
+                x = np.where(bad[:, None, None, None], np.float32(0), x)
             pred = model.predict_on_batch(x)
             pred = pred if isinstance(pred, dict) else {"flux": pred}
-            stop = start + len(x)
             if WIDTH_OUTPUT in pred:
                 width = "model"
             elif "flux" in pred and symmetries > 1:
@@ -96,7 +110,7 @@ def write_predictions(
                         datasets[key] = out.create_dataset(key, (n, k), np.float64,
                                                            track_times=False)  # fmt: skip
                     values = np.asarray(pred[key], np.float64)[:, :k]
-                    values[absent[start:stop]] = np.nan
+                    values[absent[start:stop] | bad[:, None]] = np.nan
                     datasets[key][start:stop] = values
             if "masks" in pred and masks:
                 if "masks" not in datasets:
@@ -104,23 +118,46 @@ def write_predictions(
                         "masks", (n, k, size, size), np.float16,
                         chunks=(min(n, 32), k, size, size), track_times=False,
                     )  # fmt: skip
-                maps = np.asarray(pred["masks"])[..., :k]
-                datasets["masks"][start:stop] = np.moveaxis(maps, -1, 1)
+                maps = np.moveaxis(np.asarray(pred["masks"], np.float32)[..., :k], -1, 1)
+                maps[bad] = np.nan
+                datasets["masks"][start:stop] = maps
             start = stop
-        out.attrs.update({"model": model_name, "version": __version__, "width": width})
+        out.attrs.update(
+            {
+                "model": model_name,
+                "version": __version__,
+                "width": width,
+                "outputs": sorted(datasets),
+                "n_skipped": int(skipped.sum()),
+            }
+        )
     log.info("%s: predicted %s for %d blends", model_name, sorted(datasets), n)
     return n
 
 
+def load_trained_model(path: Path):
+    """A trained Keras model, its file checked first (one InputError naming the file when it
+    is missing, empty, truncated or not a Keras archive)."""
+    import keras
+
+    from blendphot.models.modelfile import check_model_file
+
+    check_model_file(path)
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # noqa: BLE001 - whatever Keras raises, the file is unusable
+        raise InputError(path, f"not a loadable Keras model ({type(exc).__name__}: {exc})") from exc
+
+
 def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """(ids, fluxes (N, K), NaN in absent slots) from a predictions file; fluxes None for a
-    mask-only model."""
-    with open_h5(path, required=("id",)) as h5:
-        return h5["id"][()], (h5["flux"][()] if "flux" in h5 else None)
+    """(ids, fluxes (N, K), NaN in absent slots and skipped rows) from a predictions file,
+    checked against the layout (:mod:`blendphot.contracts`); fluxes None for a mask-only
+    model."""
+    pred = read_prediction_file(path)
+    return pred["id"], pred["flux"]
 
 
 def read_prediction_widths(path: Path) -> np.ndarray | None:
-    """The 1-sigma widths (N, K) of a predictions file's fluxes (NaN in absent slots); None
-    when it has none."""
-    with open_h5(path, required=("id",)) as h5:
-        return h5[WIDTH_OUTPUT][()] if WIDTH_OUTPUT in h5 else None
+    """The 1-sigma widths (N, K) of a predictions file's fluxes (NaN in absent slots and
+    skipped rows); None when it has none."""
+    return read_prediction_file(path)["flux_err"]

@@ -226,9 +226,11 @@ def calibration_fit_inputs(wildcards):
 
 
 def metrics_inputs(wildcards):
-    """The catalogue, and the calibration of its uncertainties (not for the paper's table)."""
+    """The catalogue, the blend set it must cover row for row, and the calibration of its
+    uncertainties (neither for the paper's table)."""
     inputs = {"catalog": f"results/{wildcards.dataset}/output_catalog.csv"}
     if wildcards.dataset != PAPER_REFERENCE:
+        inputs["test"] = f"results/{wildcards.dataset}/blends/test.h5"
         inputs["calibration"] = (
             f"results/{wildcards.dataset}/calibration/calibration.json"
         )
