@@ -1,6 +1,10 @@
 """Per-rule conda environments: each rule's env declares what its script needs, pinned as in
 pyproject.toml, and the rule scripts import the library from the repository.
 
+The envs take only Python and pip from conda (conda-forge) and every package from PyPI, with
+the ``==`` pins of pyproject.toml, the one place the versions are set: the envs a cluster user
+creates hold the versions the tests ran with, and the tests below check that they agree.
+
 Conda is not needed. The rules come from workflow/rules/*.smk, the envs from envs/*.yaml, and
 what a rule needs from the code its script runs, read with ast (nothing imported): the modules
 the script imports, the stage named as the rule (blendphot.stages), and the functions it calls
@@ -25,6 +29,9 @@ from types import SimpleNamespace
 import pytest
 import tomllib
 import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 from blendphot.stages import all_stages
 
@@ -33,11 +40,19 @@ from .conftest import ROOT
 RULES_DIR = ROOT / "workflow" / "rules"
 PACKAGE = "blendphot"
 STAGES = all_stages()
+ENVS = sorted((ROOT / "envs").glob("*.yaml"))
+CONDA_PACKAGES = {"python", "pip"}
+"""The only conda packages an env lists: the interpreter and pip; the rest comes from PyPI."""
+CHANNELS = ["conda-forge", "nodefaults"]
+PIP_PIN = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*\])?==[0-9][^\s,;=<>!~*]*"
+)
+"""A pip entry: a PyPI name, extras if any, and an exact ``==`` pin (no wildcard)."""
 RUNTIME_ONLY = {"python", "pip", "tensorboard", "jaxlib"}
 """Env entries no import shows: the interpreter, pip, TensorBoard (the Keras callback
 loads it at run time) and jaxlib (the compiled backend jax imports)."""
-# The same software under another name: conda or pip spelling, CPU build of the pip wheel.
-ALIASES = {"tensorflow-cpu": "tensorflow", "matplotlib-base": "matplotlib"}
+# The same software under another name: the CPU build of the TensorFlow wheel.
+ALIASES = {"tensorflow-cpu": "tensorflow"}
 
 
 @dataclass(frozen=True)
@@ -93,8 +108,10 @@ def workflow_rules() -> list[Rule]:
 
 
 def normalise(name: str) -> str:
-    """A distribution name compared across conda, pip and pyproject (lower case, extras off)."""
-    base = re.split(r"[\[=<>!~ ]", name.strip(), maxsplit=1)[0].lower().replace("_", "-")
+    """A distribution name compared across conda, pip and pyproject (PEP 503: lower case,
+    runs of ``-_.`` as one ``-``; extras off)."""
+    base = re.split(r"[\[=<>!~ ]", name.strip(), maxsplit=1)[0]
+    base = re.sub(r"[-_.]+", "-", base).lower()
     return ALIASES.get(base, base)
 
 
@@ -105,15 +122,56 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return normalise(name), (version if op else None)
 
 
+def conda_specs(env: dict) -> list[str]:
+    """The conda packages of an env file (its dependencies' strings)."""
+    return [dep for dep in env.get("dependencies", []) if isinstance(dep, str)]
+
+
+def pip_specs(env: dict) -> list[str]:
+    """The pip requirements of an env file (the ``pip:`` lists of its dependencies)."""
+    return [
+        spec
+        for dep in env.get("dependencies", [])
+        if isinstance(dep, dict)
+        for spec in dep.get("pip", [])
+    ]
+
+
 def env_packages(env: dict) -> dict[str, str | None]:
-    """Normalised name -> pinned version (None if unpinned) of a conda env's dependencies."""
-    found = {}
-    for dep in env.get("dependencies", []):
-        specs = dep.get("pip", []) if isinstance(dep, dict) else [dep]
-        for spec in specs:
-            name, version = parse_spec(spec)
-            found[name] = version
-    return found
+    """Normalised name -> pinned version (None if unpinned) of a conda env's dependencies,
+    conda packages and pip requirements alike."""
+    return dict(parse_spec(spec) for spec in conda_specs(env) + pip_specs(env))
+
+
+def pyproject_requirements(project: dict) -> list[Requirement]:
+    """The requirements of pyproject's dependencies and extras (the project's own extras,
+    ``blendphot[...]``, left out)."""
+    specs = list(project.get("dependencies", []))
+    for extra in project.get("optional-dependencies", {}).values():
+        specs += extra
+    requirements = [Requirement(spec) for spec in specs]
+    return [req for req in requirements if normalise(req.name) != normalise(project["name"])]
+
+
+def pinned(requirement: Requirement) -> str | None:
+    """The version of an exact ``==`` pin, or None."""
+    specs = list(requirement.specifier)
+    exact = len(specs) == 1 and specs[0].operator == "==" and "*" not in specs[0].version
+    return specs[0].version if exact else None
+
+
+def canonical(requirement: Requirement) -> tuple[str, frozenset[str]]:
+    """A requirement's distribution and extras, as PyPI compares them (no aliases: the CPU and
+    CUDA TensorFlow builds differ here)."""
+    extras = frozenset(canonicalize_name(extra) for extra in requirement.extras)
+    return canonicalize_name(requirement.name), extras
+
+
+def env_python(env: dict) -> str:
+    """The Python series (``3.11``) a conda env file pins."""
+    versions = [version for name, version in map(parse_spec, conda_specs(env)) if name == "python"]
+    assert len(versions) == 1 and versions[0], f"python is not pinned once: {conda_specs(env)}"
+    return versions[0]
 
 
 def pyproject_pins(project: dict) -> dict[str, str]:
@@ -373,7 +431,7 @@ def test_rule_env_declares_what_its_stage_imports(rule):
     assert not missing, f"rule {rule.name}: {rule.conda.name} lacks {missing} (needs {needs})"
 
 
-@pytest.mark.parametrize("env_path", sorted((ROOT / "envs").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("env_path", ENVS, ids=lambda p: p.name)
 def test_env_holds_only_what_its_rules_use(env_path):
     rules = [rule for rule in SCRIPT_RULES if rule.conda == env_path]
     assert rules, f"{env_path.name}: no rule uses it"
@@ -409,7 +467,7 @@ def test_tensorflow_rules_get_the_whole_tensorflow_extra():
     """What TensorFlow needs at run time beyond imports (tensorboard for the TensorBoard
     callback) comes with pyproject's gpu extra: an env running TensorFlow has all of it."""
     extra = {parse_spec(spec)[0] for spec in pyproject()["optional-dependencies"]["gpu"]}
-    for env_path in sorted((ROOT / "envs").glob("*.yaml")):
+    for env_path in ENVS:
         packages = env_packages(load_env(env_path))
         if "tensorflow" in packages:
             assert extra <= set(packages), f"{env_path.name} lacks {sorted(extra - set(packages))}"
@@ -454,7 +512,7 @@ def stage_import_statements(stage_names: set[str]) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("env_path", sorted((ROOT / "envs").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("env_path", ENVS, ids=lambda p: p.name)
 def test_env_stages_import_without_the_other_packages(env_path):
     """Each env's stages import in an interpreter where the project's pinned third-party
     packages that the env lacks cannot be imported (TensorFlow in the data env, ...)."""
@@ -475,19 +533,74 @@ def test_env_stages_import_without_the_other_packages(env_path):
     assert imports and "imported" in result.stdout
 
 
-@pytest.mark.parametrize("env_path", sorted((ROOT / "envs").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("env_path", ENVS, ids=lambda p: p.name)
+def test_env_takes_only_python_and_pip_from_conda(env_path):
+    """conda-forge gives the interpreter (``python=X.Y``) and pip, nothing else; every other
+    package is a pip entry with an exact ``==`` pin, listed once."""
+    env = load_env(env_path)
+    assert env.get("channels") == CHANNELS, f"{env_path.name}: channels {env.get('channels')}"
+    conda = conda_specs(env)
+    assert sorted(parse_spec(spec)[0] for spec in conda) == sorted(CONDA_PACKAGES), (
+        f"{env_path.name}: conda packages {conda}, only {sorted(CONDA_PACKAGES)} allowed"
+    )
+    assert any(re.fullmatch(r"python=\d+\.\d+", spec) for spec in conda), conda
+    others = [dep for dep in env["dependencies"] if not isinstance(dep, str)]
+    assert len(others) == 1 and set(others[0]) == {"pip"}, f"{env_path.name}: {others}"
+    pips = pip_specs(env)
+    assert pips, f"{env_path.name}: no pip packages"
+    loose = [spec for spec in pips if not PIP_PIN.fullmatch(spec)]
+    assert not loose, f"{env_path.name}: pip entries without an exact == pin: {loose}"
+    names = [parse_spec(spec)[0] for spec in pips]
+    assert not set(names) & CONDA_PACKAGES, f"{env_path.name}: python or pip from pip"
+    twice = sorted({name for name in names if names.count(name) > 1})
+    assert not twice, f"{env_path.name}: listed more than once: {twice}"
+
+
+@pytest.mark.parametrize("env_path", ENVS, ids=lambda p: p.name)
 def test_env_pins_agree_with_pyproject(env_path):
-    pins = pyproject_pins(pyproject())
-    packages = env_packages(load_env(env_path))
-    differ = {
-        name: (version, pins[name])
-        for name, version in packages.items()
-        if name in pins and version != pins[name]
-    }
-    assert not differ, f"{env_path.name} vs pyproject.toml (env, pyproject): {differ}"
-    minimum = re.match(r">=\s*(\d+)\.(\d+)", pyproject()["requires-python"]).groups()
-    python = tuple(int(p) for p in packages["python"].split(".")[:2])
-    assert python >= tuple(map(int, minimum)), f"{env_path.name}: python {packages['python']}"
+    """Every pip entry is a requirement of pyproject.toml (dependencies or an extra): the
+    same distribution (names compared as PyPI does), the same extras, the same ``==`` pin."""
+    project = {}
+    for req in pyproject_requirements(pyproject()):
+        project.setdefault(normalise(req.name), []).append(req)
+    absent, differ = [], {}
+    for spec in pip_specs(load_env(env_path)):
+        req = Requirement(spec)
+        candidates = project.get(normalise(req.name), [])
+        if not candidates:
+            absent.append(spec)
+            continue
+        same = [
+            c
+            for c in candidates
+            if canonical(c) == canonical(req) and pinned(c) is not None and pinned(c) == pinned(req)
+        ]
+        if not same:
+            differ[spec] = [str(c) for c in candidates]
+    assert not absent, f"{env_path.name}: not pinned in pyproject.toml: {absent}"
+    assert not differ, f"{env_path.name} vs pyproject.toml (env: pyproject): {differ}"
+
+
+def test_pyproject_pins_each_package_once():
+    """One version per distribution across pyproject's dependencies and extras (the CPU and
+    GPU TensorFlow builds counted as one), each an exact ``==`` pin: the envs have one
+    version to agree with."""
+    versions: dict[str, set[str | None]] = {}
+    for req in pyproject_requirements(pyproject()):
+        versions.setdefault(normalise(req.name), set()).add(pinned(req))
+    unpinned = sorted(name for name, found in versions.items() if None in found)
+    assert not unpinned, f"pyproject.toml: not pinned with ==: {unpinned}"
+    several = {name: sorted(found) for name, found in versions.items() if len(found) > 1}
+    assert not several, f"pyproject.toml pins these at several versions: {several}"
+
+
+def test_envs_share_one_python_allowed_by_pyproject():
+    """Every env pins the same Python series, and pyproject's requires-python allows it."""
+    pythons = {env_path.name: env_python(load_env(env_path)) for env_path in ENVS}
+    assert len(set(pythons.values())) == 1, f"envs pin different Pythons: {pythons}"
+    python = next(iter(pythons.values()))
+    requires = SpecifierSet(pyproject()["requires-python"])
+    assert requires.contains(python), f"python={python} outside requires-python {requires}"
 
 
 @pytest.mark.parametrize(
