@@ -7,12 +7,14 @@ problem is an :class:`~blendphot.errors.InputError` naming the file.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from astropy.io import fits
 from astropy.table import Table
+from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 
 from blendphot.errors import InputError
@@ -30,13 +32,20 @@ def read_mosaic(path: str | Path, hdu: int | None = None) -> tuple[np.ndarray, f
     if not path.exists():
         raise InputError(path, "mosaic does not exist")
     try:
-        with fits.open(path) as hdul:
-            candidates = [hdul[hdu]] if hdu is not None else list(hdul)
-            for unit in candidates:
-                if unit.data is not None and unit.data.ndim == 2:
-                    return np.ascontiguousarray(unit.data, dtype=np.float32), unit.header
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AstropyUserWarning)  # truncation: raised below
+            with fits.open(path) as hdul:
+                candidates = [hdul[hdu]] if hdu is not None else list(hdul)
+                for unit in candidates:
+                    if unit.data is not None and unit.data.ndim == 2:
+                        return np.ascontiguousarray(unit.data, dtype=np.float32), unit.header
     except (OSError, IndexError) as exc:
         raise InputError(path, f"not a readable FITS file or HDU ({exc})") from exc
+    except (TypeError, ValueError) as exc:  # astropy's reading of a data block cut short
+        size = path.stat().st_size
+        raise InputError(
+            path, f"FITS image data cut short: the file ({size} bytes) is truncated ({exc})"
+        ) from exc
     raise InputError(path, "no 2-D image HDU found")
 
 
@@ -69,7 +78,8 @@ def _rename(table: pd.DataFrame, columns: dict, path: Path) -> pd.DataFrame:
 
 
 def check_catalog(catalog: pd.DataFrame, path: str | Path) -> pd.DataFrame:
-    """Check the contract: required columns, a position, a morphology, unique ids, finite mags."""
+    """Check the contract: required columns, a position, a morphology, unique ids, finite
+    magnitudes, finite and positive radii."""
     missing = [c for c in REQUIRED if c not in catalog.columns]
     has_xy = {"x", "y"} <= set(catalog.columns)
     has_radec = {"ra", "dec"} <= set(catalog.columns)
@@ -94,6 +104,16 @@ def check_catalog(catalog: pd.DataFrame, path: str | Path) -> pd.DataFrame:
             path,
             f"{int(bad.sum())} NaN/infinite/non-numeric magnitude(s), first at id "
             f"{catalog['id'][bad].iloc[0]}",
+        )
+    radius = pd.to_numeric(catalog["radius"], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(radius) & (radius > 0))
+    if bad.any():
+        raise InputError(
+            path,
+            f"column radius: {int(bad.sum())} radius/radii not finite and positive (pixels), "
+            f"first at id {catalog['id'][bad].iloc[0]} ({catalog['radius'][bad].iloc[0]!r}); "
+            "the isolation cut and the cleaning need every object's size",
         )
     if "type" in catalog.columns:
         catalog["type"] = catalog["type"].astype(str).str.strip()

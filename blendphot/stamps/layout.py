@@ -7,6 +7,7 @@ from pathlib import Path
 import h5py
 import pandas as pd
 
+from blendphot.errors import InputError
 from blendphot.io import open_h5, read_table
 
 STAMPS_DATASETS = ("image_raw", "segmap_raw", "image", "mask", "catalog")
@@ -17,5 +18,12 @@ TRUTH_DATASET = "image_true"
 
 def read_stamps(path: str | Path) -> tuple[h5py.File, pd.DataFrame]:
     """Open a stamps file (checked against the contract) and read its catalogue rows."""
+    from blendphot.contracts import check_stamps
+
     h5 = open_h5(path, required=STAMPS_DATASETS)
+    try:
+        check_stamps(h5, path)
+    except InputError:
+        h5.close()
+        raise
     return h5, read_table(h5["catalog"])

@@ -88,10 +88,16 @@ def select_galaxies(
 
     Rules (i)-(iv), the magnitude cut and, with ``isolation`` and a catalogue that places its
     objects (x, y, radius), isolated galaxies only (:func:`isolated`); ``exclude_ids`` are the
-    visual inspection's exclusions.
+    visual inspection's exclusions. ``after.attrs["cuts"]`` counts what each cut removed.
     """
     types = morphology_types(catalog, threshold)
     keep = (types != "") & (catalog["mag"].to_numpy(dtype=float) < mag_max)
+    cuts = {
+        "catalogue": len(catalog),
+        "morphology": int((types == "").sum()),
+        "magnitude": int(((types != "") & ~keep).sum()),
+        "not_isolated": 0,
+    }
     placed = {"x", "y", "radius"} <= set(catalog.columns)
     if isolation and not placed:
         log.info("selection: no isolation cut (the catalogue does not place its objects)")
@@ -99,9 +105,14 @@ def select_galaxies(
         rows = np.flatnonzero(keep)
         alone = isolated(catalog, rows, float(isolation))
         keep[rows[~alone]] = False
+        cuts["not_isolated"] = int((~alone).sum())
         message = "selection: %d of %d galaxies not isolated (an object closer than %.2f x R1+R2)"
         log.info(message, int((~alone).sum()), rows.size, isolation)
     before = catalog.loc[keep].copy()
     before["type"] = types[keep]
     after = before.loc[~before["id"].isin(set(exclude_ids))].copy()
-    return before.reset_index(drop=True), after.reset_index(drop=True)
+    cuts["excluded"] = len(before) - len(after)
+    cuts["selected"] = len(after)
+    before, after = before.reset_index(drop=True), after.reset_index(drop=True)
+    after.attrs["cuts"] = cuts  # how many each cut removed, for the stage's counts
+    return before, after

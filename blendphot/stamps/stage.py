@@ -369,17 +369,22 @@ def _finish(
     columns: list[str],
 ) -> dict:
     """Write the stamps file, Table 1 and the cleaning report; log and return the counts."""
-    try:
-        kept = _write_stamps(out, paths["stamps"], attrs, columns)
-    except InputError as exc:
-        raise InputError(paths["source"], exc.problem) from exc
+    cuts = {**after.attrs.get("cuts", {}), **out.skipped}
+    if not out.rows:
+        counts = ", ".join(f"{name} {n}" for name, n in cuts.items())
+        raise InputError(
+            paths["source"],
+            f"no galaxy passed the selection and stamp cutting ({counts}: objects in the "
+            "catalogue, then removed by each cut in turn)",
+        )
+    kept = _write_stamps(out, paths["stamps"], attrs, columns)
     write_csv(table1(before, after.loc[~after["id"].isin(out.excluded)]), paths["table1"])
     report = pd.DataFrame(out.report)
     if "neighbour_total" in report:
         log.info("cleaning measured against the truth: %s", summarise_cleaning(report))
     if paths.get("cleaning") is not None:
         write_csv(report, paths["cleaning"], float_format="%.6g")
-    counts = {"selected": len(after), "stamps": len(kept), **out.skipped}
+    counts = {**cuts, "selected": len(after), "stamps": len(kept)}
     log.info("stamps: %s", counts)
     return counts
 
