@@ -10,7 +10,7 @@ import sys
 
 from blendphot import __version__
 from blendphot.config import load_config
-from blendphot.errors import InputError
+from blendphot.errors import InputError, user_error
 from blendphot.logs import redirect_to_log
 from blendphot.stages import all_stages, run_stage
 
@@ -73,8 +73,11 @@ def main(argv: list[str] | None = None) -> int:
                 {k: values[f"par_{k}"] for k in stage.params},
                 args.threads,
             )
-    except InputError as exc:
-        print(f"blendphot {args.stage}: error: {exc}", file=sys.stderr)
+    except (InputError, OSError) as exc:
+        message = user_error(exc)
+        if message is None:
+            raise
+        print(f"blendphot {args.stage}: error: {message}", file=sys.stderr)
         return 2
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -29,3 +30,37 @@ def describe_rows(rows, shown: int = 5) -> str:
     if len(rows) > shown:
         text += f" and {len(rows) - shown} more ({len(rows)} rows)"
     return f"rows {text}"
+
+
+DISK_ERRNOS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+"""Errors of the file system a user can act on (free space, a writable output folder)."""
+DISK_MESSAGES = {
+    "No space left on device": errno.ENOSPC,
+    "Disk quota exceeded": errno.EDQUOT,
+    "Read-only file system": errno.EROFS,
+    "Permission denied": errno.EACCES,
+}
+"""The same, as libraries that drop the errno (HDF5, Keras) still spell them."""
+
+
+def user_error(exc: BaseException) -> str | None:
+    """The one line a user can act on for a bad input or a full or read-only disk; None for
+    anything else (a programming error keeps its traceback)."""
+    if isinstance(exc, InputError):
+        return str(exc)
+    if not isinstance(exc, OSError):
+        return None
+    code = exc.errno if exc.errno in DISK_ERRNOS else None
+    if code is None:
+        text = str(exc)
+        code = next((c for m, c in DISK_MESSAGES.items() if m in text), None)
+    if code is None:
+        return None
+    where = exc.filename or "an output file"
+    return f"{where}: cannot write: {DISK_ERRNOS[code]} ({exc})"

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from blendphot.errors import user_error
+
 
 @contextlib.contextmanager
 def redirect_to_log(path: str | Path | None) -> Iterator[None]:
@@ -31,8 +33,12 @@ def redirect_to_log(path: str | Path | None) -> Iterator[None]:
         root.setLevel(logging.INFO)
         try:
             yield
-        except BaseException:
-            logging.getLogger("blendphot").exception("rule failed")
+        except BaseException as exc:
+            message = user_error(exc)
+            if message is None:
+                logging.getLogger("blendphot").exception("rule failed")
+            else:  # a bad input or a full disk: one line, no traceback
+                logging.getLogger("blendphot").error("error: %s", message)
             raise
         finally:
             sys.stdout.flush()
