@@ -29,6 +29,7 @@ from blendphot.blends.layout import (  # noqa: E402
     TABLE_COLUMNS,
     present_slots,
     slot_columns,
+    slot_prefix,
 )
 
 
@@ -54,11 +55,12 @@ def make_blend_set(
             blend[start:stop] = rng.standard_normal((stop - start, size, size), np.float32)
             values = rng.integers(0, 2, (stop - start, k, size, size), np.uint8)
             mask[start:stop] = values * present[start:stop, :, None, None]
-        flux = rng.uniform(10, 500, (n, k))
-        h5.create_dataset("flux", data=np.where(present, flux, np.nan))
+        flux = np.where(present, rng.uniform(10, 500, (n, k)), np.nan)
+        h5.create_dataset("flux", data=flux)
         table = h5.create_group("table")
+        copies = {f"{slot_prefix(slot)}_flux": flux[:, slot] for slot in range(k)}
         for column in TABLE_COLUMNS + slot_columns(k):
-            data = {"id": np.arange(n), COUNT_COLUMN: counts}.get(column, np.zeros(n))
+            data = {"id": np.arange(n), COUNT_COLUMN: counts, **copies}.get(column, np.zeros(n))
             table.create_dataset(column, data=data)
         h5.attrs.update({name: "synthetic" for name in ATTRIBUTES})
     return path

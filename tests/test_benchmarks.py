@@ -1,4 +1,5 @@
-"""The GPU check script's CPU smoke mode: it runs and writes its CSV (issue 17)."""
+"""Benchmark scripts run: the GPU check script's CPU smoke mode writes its CSV; the contract
+benchmark prints every check."""
 
 from __future__ import annotations
 
@@ -25,3 +26,13 @@ def test_gpu_script_smoke_run_writes_its_csv(tmp_path):
         assert float(row["images_per_s_network"]) > 0
         assert float(row["images_per_s_end-to-end"]) > 0  # through the real input path
         assert float(row["minutes_70x25k_end-to-end"]) > 0
+
+
+def test_contracts_benchmark_prints_every_check():
+    result = subprocess.run(
+        ["python", str(ROOT / "benchmarks" / "contracts.py"), "--n", "300", "--repeat", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    for check in ("check_blend_file", "nonfinite_rows", "check_predictions", "check_output"):
+        assert check in result.stdout
