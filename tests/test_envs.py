@@ -20,6 +20,7 @@ import ast
 import re
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import packages_distributions
@@ -27,7 +28,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
