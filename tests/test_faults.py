@@ -455,7 +455,7 @@ def test_metrics_refuse_a_damaged_catalogue(world, tmp_path, capsys, damage, pat
     [
         ("truncated", ("truncated or corrupt",)),
         ("empty", ("empty",)),
-        ("text", ("not a keras model archive",)),
+        ("text", ("not a readable keras model",)),
         ("missing", ("does not exist",)),
     ],
 )

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from blendphot.blends import open_blend_set
-from blendphot.blends.layout import slot_count
+from blendphot.blends.layout import galaxy_counts, present_slots, slot_count
+from blendphot.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -385,19 +386,78 @@ def training_dataset(*args, **kwargs):
     return training_source(*args, **kwargs).dataset()
 
 
+def first_rows(rows: np.ndarray, n: int, shown: int = 5) -> str:
+    """How an error names the bad rows: their count out of ``n`` and the first few."""
+    head = ", ".join(str(int(r)) for r in rows[:shown])
+    more = ", ..." if len(rows) > shown else ""
+    return f"{len(rows)} of {n} blends (rows {head}{more})"
+
+
+def check_training_values(
+    path: str | Path, targets: tuple[str, ...] = ("flux",), block: int = 1024
+) -> None:
+    """Fail before training, with one InputError naming the file, the dataset and the first
+    bad rows, if a training or validation blend set has a NaN or infinite pixel in
+    ``blend``, or (``flux`` among ``targets``) a true flux of a present slot that is not
+    finite or not positive. Either would train on NaN losses (or wrong normalisations)
+    without saying so. Read in blocks of ``block`` blends."""
+    bad_pixels, bad_flux = [], []
+    with open_blend_set(path) as h5:
+        n, k = h5["blend"].shape[0], slot_count(h5)
+        for start in range(0, n, block):
+            rows = slice(start, min(start + block, n))
+            images = h5["blend"][rows]
+            finite = np.isfinite(images.reshape(len(images), -1)).all(axis=1)
+            bad_pixels.append(start + np.flatnonzero(~finite))
+            if "flux" in targets:
+                flux = h5["flux"][rows]
+                present = present_slots(galaxy_counts(h5, rows), k)
+                with np.errstate(invalid="ignore"):
+                    wrong = present & ~(np.isfinite(flux) & (flux > 0))
+                bad_flux.append(start + np.flatnonzero(wrong.any(axis=1)))
+    pixels = np.concatenate(bad_pixels) if bad_pixels else np.array([], int)
+    if len(pixels):
+        raise InputError(
+            path,
+            f"dataset blend has NaN or infinite pixels in {first_rows(pixels, n)}: a network "
+            "cannot train on them (rebuild the blend set or drop those blends)",
+        )
+    fluxes = np.concatenate(bad_flux) if bad_flux else np.array([], int)
+    if len(fluxes):
+        raise InputError(
+            path,
+            f"dataset flux has a true flux that is not finite and positive, for a galaxy that "
+            f"is present, in {first_rows(fluxes, n)}: the flux loss (MAPE) and the flux "
+            "normalisation need positive fluxes (rebuild the blend set or drop those blends)",
+        )
+
+
 def normalisation_scales(path: str | Path, n_sample: int = 512) -> tuple[float, float]:
     """(input_scale, flux_scale) from the head of a training set.
 
     input_scale: median peak pixel of the blends; flux_scale: median true flux over the
     present slots (absent ones are NaN). Stored in the model (Rescaling layers), so a saved
-    model takes raw images and returns fluxes.
+    model takes raw images and returns fluxes. InputError, naming the file and the quantity,
+    when either is not a positive finite number (:func:`check_training_values` names the
+    rows of NaN pixels and non-positive fluxes first).
     """
     with open_blend_set(path) as h5:
         n = min(n_sample, h5["blend"].shape[0])
         peaks = h5["blend"][:n].reshape(n, -1).max(axis=1)
         flux = h5["flux"][()]
-    input_scale = float(np.median(peaks))
-    flux_scale = float(np.median(flux[np.isfinite(flux)]))  # every entry, for pairs
-    if not (np.isfinite(input_scale) and input_scale > 0 and flux_scale > 0):
-        raise ValueError(f"{path}: cannot derive normalisation from the training set")
+    input_scale = float(np.median(peaks)) if n else float("nan")
+    finite = flux[np.isfinite(flux)]  # every entry, for pairs
+    flux_scale = float(np.median(finite)) if finite.size else float("nan")
+    if not (np.isfinite(input_scale) and input_scale > 0):
+        raise InputError(
+            path,
+            f"cannot derive the input normalisation: the median peak pixel of the first {n} "
+            f"blends is {input_scale} (it must be a positive number)",
+        )
+    if not (np.isfinite(flux_scale) and flux_scale > 0):
+        raise InputError(
+            path,
+            f"cannot derive the flux normalisation: the median true flux is {flux_scale} "
+            "(it must be a positive number)",
+        )
     return input_scale, flux_scale

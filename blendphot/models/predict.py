@@ -15,6 +15,7 @@ from blendphot.contracts import SKIPPED, read_prediction_file
 from blendphot.errors import InputError
 from blendphot.io import atomic_path
 from blendphot.models.data import BlendStream, symmetry_transform
+from blendphot.models.modelfile import load_model_file
 from blendphot.models.registry import WIDTH_TARGET
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def write_predictions(
     import blendphot.models.losses  # noqa: F401 - registers the masked flux loss
     import blendphot.models.widths  # noqa: F401 - registers a width model's layers and loss
 
-    model = load_trained_model(Path(model_path))
+    model = load_model_file(Path(model_path))
     with open_blend_set(blend_path) as h5:
         ids = h5["table/id"][()]
         n, size = h5["blend"].shape[0], h5["blend"].shape[-1]
@@ -133,20 +134,6 @@ def write_predictions(
         )
     log.info("%s: predicted %s for %d blends", model_name, sorted(datasets), n)
     return n
-
-
-def load_trained_model(path: Path):
-    """A trained Keras model, its file checked first (one InputError naming the file when it
-    is missing, empty, truncated or not a Keras archive)."""
-    import keras
-
-    from blendphot.models.modelfile import check_model_file
-
-    check_model_file(path)
-    try:
-        return keras.models.load_model(path)
-    except Exception as exc:  # noqa: BLE001 - whatever Keras raises, the file is unusable
-        raise InputError(path, f"not a loadable Keras model ({type(exc).__name__}: {exc})") from exc
 
 
 def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray | None]:

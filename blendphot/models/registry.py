@@ -12,6 +12,7 @@ import inspect
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 
 from blendphot.errors import ConfigError
@@ -28,6 +29,12 @@ WIDTH_TARGET = "flux_err"
 
 SLOTS_PARAM = "slots"
 """The builder keyword that receives K, the training set's number of galaxy slots."""
+
+WORKFLOW_PARAMS = {
+    "input_shape": "it is the blend set's stamp size",
+    SLOTS_PARAM: "it is the blend set's K",
+}
+"""Builder keywords the workflow sets itself, never a model's ``params`` (and why)."""
 
 
 @dataclass(frozen=True)
@@ -70,16 +77,54 @@ class Architecture:
         """Whether the builder has a ``slots`` parameter (the number of galaxy slots K)."""
         return SLOTS_PARAM in inspect.signature(self.build).parameters
 
+    def accepted_params(self) -> tuple[str, ...] | None:
+        """The names a model's ``params`` may set: the builder's keyword parameters less
+        ``input_shape`` and ``slots`` (both set by the workflow); None when the builder takes
+        ``**kwargs`` (any name)."""
+        parameters = inspect.signature(self.build).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+            return None
+        keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        return tuple(
+            p.name for p in parameters if p.kind in keyword and p.name not in WORKFLOW_PARAMS
+        )
+
+    def check_params(self, params: dict, model: str | None = None) -> None:
+        """ConfigError, naming the model, the unknown name(s) and the accepted ones, when
+        ``params`` sets a name its builder does not take, or one the workflow sets itself
+        (``input_shape``, ``slots``)."""
+        who = f"model '{model}' (architecture '{self.name}')" if model else f"'{self.name}'"
+        if not isinstance(params, dict):
+            raise ConfigError(None, f"{who}: params must be a mapping, not {params!r}")
+        for name in WORKFLOW_PARAMS:
+            if name in params:
+                raise ConfigError(
+                    None, f"{who}: params must not set '{name}' ({WORKFLOW_PARAMS[name]})"
+                )
+        accepted = self.accepted_params()
+        if accepted is None:
+            return
+        unknown = [name for name in params if name not in accepted]
+        if unknown:
+            names = ", ".join(
+                f"'{name}'"
+                + "".join(f" (did you mean '{m}'?)" for m in get_close_matches(name, accepted, 1))
+                for name in unknown
+            )
+            raise ConfigError(
+                None,
+                f"{who}: unknown params {names}; its builder "
+                f"{self.build.__module__}.{self.build.__qualname__} accepts "
+                f"{', '.join(accepted) or 'none'}",
+            )
+
     def builder_params(self, params: dict, slots: int, model: str | None = None) -> dict:
         """The builder's keyword arguments for a training set of ``slots`` galaxy slots: the
         configured ``params`` plus ``slots=K`` when the builder takes it. ConfigError, naming
         the model, for a builder without ``slots`` and K > 2, or ``slots`` set in ``params``
         (it comes from the blend set)."""
         who = f"model '{model}' (architecture '{self.name}')" if model else f"'{self.name}'"
-        if SLOTS_PARAM in params:
-            raise ConfigError(
-                None, f"{who}: params must not set '{SLOTS_PARAM}' (it is the blend set's K)"
-            )
+        self.check_params(params, model)
         if self.takes_slots():
             return {**params, SLOTS_PARAM: slots}
         if slots != 2:
@@ -143,13 +188,15 @@ def registered_names() -> list[str]:
 
 
 def check_models(models: dict) -> None:
-    """Import every model's module and check its architecture is registered (before any job)."""
+    """Import every model's module and check its architecture is registered and its
+    ``params`` are names its builder takes (before any job)."""
     load_model_modules([m["module"] for m in models.values() if "module" in m])
     for name, model in models.items():
         try:
-            get_architecture(model["architecture"])
+            architecture = get_architecture(model["architecture"])
         except ConfigError as exc:
             raise ConfigError(None, f"model '{name}': {exc.problem}") from exc
+        architecture.check_params(model.get("params", {}), name)
         for parent in init_sources(model):
             if parent not in models:
                 raise ConfigError(

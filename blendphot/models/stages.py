@@ -17,13 +17,13 @@ from blendphot.stages import stage
 )
 def train_model(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
     """Train one configured model (params: model, resume_dir; inputs init: the trained models
-    of init_from, in its order)."""
-    from blendphot.figures.training import training_curve
+    of init_from, in its order). Every output, the curve included, is written before the
+    resume state is removed."""
     from blendphot.models.train import train_model as train
     from blendphot.models.train import training_settings
 
     name = params["model"]
-    history = train(
+    train(
         settings["models"][name],
         training_settings(settings, name),
         Path(inputs["train"]),
@@ -37,8 +37,8 @@ def train_model(settings: dict, inputs: dict, outputs: dict, params: dict, threa
         tensorboard_dir=Path(outputs["tensorboard"]),
         summary_path=Path(outputs["summary"]),
         name=name,
+        curve_path=Path(outputs["curve"]),
     )
-    training_curve(history, name, [Path(outputs["curve"])])
 
 
 PREDICT_SETTINGS = (

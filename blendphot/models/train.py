@@ -9,15 +9,22 @@ trained model's weights (``init_from``): every sub-model of the same name is cop
 
 A resume state (Keras BackupAndRestore) lives in ``resume_dir``, outside the rule's declared
 outputs: a job killed mid-training (SLURM TIMEOUT, preemption) continues from its last epoch.
+Once training ends, the trained model is saved there first (``trained.keras``), then copied to
+the outputs; the resume state goes only when every output is written. A failed write (disk
+full, permission) leaves it, and a rerun writes the outputs without training again. The output
+directories are checked writable before the first epoch. A resume state left by a run of other
+settings or inputs is discarded (``run.json`` records them).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +33,15 @@ import pandas as pd
 from blendphot.blends import open_blend_set
 from blendphot.blends.layout import slot_count
 from blendphot.errors import ConfigError, InputError
-from blendphot.io import atomic_path, write_csv
+from blendphot.io import atomic_path
 from blendphot.models.data import (
     TARGET_DATASETS,
+    check_training_values,
     normalisation_scales,
     training_dataset,
     training_source,
 )
+from blendphot.models.modelfile import check_model_file, load_model_file
 from blendphot.models.registry import (
     WIDTH_TARGET,
     Architecture,
@@ -187,14 +196,12 @@ def initialise_from(model, source_path: Path) -> list[str]:
     kernel on its first channels and zeros on the others: it starts as the source network,
     ignoring the extra inputs, and learns what they add.
     """
-    import keras
-
     import blendphot.models.losses  # noqa: F401 - registers the masked flux loss
     import blendphot.models.widths  # noqa: F401 - registers a width model's layers and loss
 
     if not Path(source_path).exists():
         raise InputError(source_path, "init_from model has not been trained")
-    source = named_submodels(keras.models.load_model(source_path))
+    source = named_submodels(load_model_file(source_path))
     target = named_submodels(model)
     copied = []
     for name, sub in target.items():
@@ -236,8 +243,9 @@ def pass_per_epoch(feed) -> object:
 
 
 def check_inputs(paths: Sequence[Path], targets: Sequence[str]) -> int:
-    """Fail before training if a blend set lacks what the model learns from, or the sets
-    differ in their number of galaxy slots; return that number, K."""
+    """Fail before training if a blend set lacks what the model learns from, the sets differ
+    in their number of galaxy slots, or a set has NaN pixels or non-positive true fluxes
+    (:func:`~blendphot.models.data.check_training_values`); return that number, K."""
     slots = []
     for path in paths:
         with open_blend_set(path) as h5:
@@ -249,7 +257,150 @@ def check_inputs(paths: Sequence[Path], targets: Sequence[str]) -> int:
                 raise InputError(
                     path, f"blend set has {slots[-1]} galaxy slots, {paths[0]} has {slots[0]}"
                 )
+    for path in paths:
+        check_training_values(path, tuple(targets))
     return slots[0]
+
+
+def check_writable(directories: Iterable[Path]) -> None:
+    """Create each directory and write (then remove) an empty probe file in it: one
+    InputError naming the first directory that cannot be made or written, before any epoch
+    (the outputs are written after the last one)."""
+    for directory in dict.fromkeys(Path(d) for d in directories):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=directory)
+        except OSError as exc:
+            raise InputError(
+                directory,
+                f"output directory cannot be written ({exc.strerror or exc}): training would "
+                "lose its work at the end; fix it and rerun",
+            ) from exc
+        os.close(fd)
+        os.unlink(probe)
+
+
+RUN_FILE = "run.json"
+"""In ``resume_dir``: what the resume state was made from (:func:`run_identity`)."""
+TRAINED_MODEL = "trained.keras"
+"""In ``resume_dir``: the model as training ended, saved before any output is written."""
+TRAINED_FACTS = "trained.json"
+"""In ``resume_dir``: the summary of the finished training (written after the model)."""
+
+
+def run_identity(
+    model_config: dict, settings: dict, seed: int, slots: int, inputs: Sequence[Path]
+) -> dict:
+    """What a resume state depends on: the model's config, the training settings, the seed,
+    K, and the size and modification time of each input file (blend sets, init models)."""
+
+    def stamp(path: Path) -> list[int]:
+        stat = Path(path).stat()
+        return [stat.st_size, stat.st_mtime_ns]
+
+    return json.loads(
+        json.dumps(
+            {
+                "model": model_config,
+                "training": settings,
+                "seed": seed,
+                "slots": slots,
+                "inputs": [stamp(p) for p in inputs],
+            },
+            sort_keys=True,
+            default=str,
+        )
+    )
+
+
+def open_resume_state(resume_dir: Path, identity: dict) -> None:
+    """Keep the resume state in ``resume_dir`` when it was made by a run of ``identity``;
+    discard it (logged) when it was made from other settings or inputs; record ``identity``."""
+    run_file = resume_dir / RUN_FILE
+    if run_file.exists():
+        try:
+            same = json.loads(run_file.read_text()) == identity
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            log.warning(
+                "%s: the resume state was made from other settings or inputs: discarded",
+                resume_dir,
+            )
+            shutil.rmtree(resume_dir)
+    resume_dir.mkdir(parents=True, exist_ok=True)
+    if not run_file.exists():
+        with atomic_path(run_file) as tmp:
+            tmp.write_text(json.dumps(identity, indent=2, sort_keys=True))
+
+
+def finished_training(resume_dir: Path) -> dict | None:
+    """The summary of a training that ended in an earlier run whose outputs were not all
+    written (its model is ``resume_dir/trained.keras``), or None; None too, the two files
+    removed (logged), when they do not read back (the run resumes from the backup)."""
+    facts, model = resume_dir / TRAINED_FACTS, resume_dir / TRAINED_MODEL
+    if not facts.exists():
+        return None
+    try:
+        check_model_file(model)
+        return json.loads(facts.read_text())
+    except (InputError, OSError, ValueError) as exc:
+        log.warning("%s: the finished training cannot be read back (%s): resuming", model, exc)
+        facts.unlink(missing_ok=True)
+        model.unlink(missing_ok=True)
+        return None
+
+
+def write_failure(path: Path, exc: OSError, resume_dir: Path, kept: str) -> InputError:
+    """The one error of a failed write after training: the file, the system's reason, and
+    what the kept resume state lets a rerun do."""
+    return InputError(
+        path,
+        f"cannot write this file ({exc.strerror or exc}); the resume state in {resume_dir} is "
+        f"kept: {kept}. Free space or fix the permission, then rerun",
+    )
+
+
+def write_outputs(
+    resume_dir: Path,
+    history: pd.DataFrame,
+    summary: dict,
+    model_path: Path,
+    history_path: Path,
+    summary_path: Path | None,
+    curve_path: Path | None,
+    title: str,
+) -> None:
+    """Copy the trained model out of ``resume_dir`` and write the history, summary and
+    curve, each atomically; if one write fails, remove those already written (the outputs
+    are all there or none) and raise :func:`write_failure`."""
+    from blendphot.figures.training import training_curve
+
+    written = []
+
+    def model(tmp: Path) -> None:
+        shutil.copyfile(resume_dir / TRAINED_MODEL, tmp)
+
+    steps = [(model_path, model), (history_path, lambda tmp: history.to_csv(tmp, index=False))]
+    if summary_path is not None:
+        text = json.dumps(summary, indent=2)
+        steps.append((summary_path, lambda tmp: tmp.write_text(text)))
+    try:
+        for path, write in steps:
+            current = path
+            with atomic_path(path) as tmp:
+                write(tmp)
+            written.append(path)
+        if curve_path is not None:
+            current = curve_path
+            training_curve(history, title, [curve_path])
+            written.append(curve_path)
+    except OSError as exc:
+        for path in written:
+            Path(path).unlink(missing_ok=True)
+        kept = "training has ended and its model is saved there: a rerun writes the outputs"
+        kept += " without training again"
+        raise write_failure(Path(current), exc, resume_dir, kept) from exc
 
 
 def train_model(
@@ -267,14 +418,22 @@ def train_model(
     summary_path: Path | None = None,
     extra_callbacks: Sequence = (),
     name: str | None = None,
+    curve_path: Path | None = None,
 ) -> pd.DataFrame:
     """Train one model (``name``: the configured name, for errors); write model.keras, the
-    history CSV (and TensorBoard logs, a summary JSON when asked). Returns the history, one
-    row per epoch. The network predicts the training set's K galaxy slots."""
+    history CSV (and TensorBoard logs, a summary JSON, the training curve when asked).
+    Returns the history, one row per epoch. The network predicts the training set's K galaxy
+    slots.
+
+    Every output directory is checked writable before training. When training ends the
+    model is saved in ``resume_dir`` first, then the outputs are written; ``resume_dir`` is
+    removed only once they all are. A failed write is one InputError naming the file, and
+    leaves ``resume_dir``: the rerun writes the outputs without training again."""
     load_model_modules([model_config["module"]] if "module" in model_config else [])
     architecture = get_architecture(model_config["architecture"])
     all_targets = architecture.targets_for(model_config.get("params", {}))
     data_targets = tuple(t for t in all_targets if t != WIDTH_TARGET)  # in the blend sets
+    architecture.check_params(model_config.get("params", {}), name)  # before reading the sets
     slots = check_inputs([train_path, val_path], data_targets)
     architecture.builder_params(model_config.get("params", {}), slots, name)  # fail early
     sources = init_sources(model_config)
@@ -285,6 +444,84 @@ def train_model(
     unknown = set(settings["freeze_init"]) - set(sources)
     if unknown:
         raise ConfigError(None, f"freeze_init {sorted(unknown)} not among init_from {sources}")
+    for path in init_paths:
+        check_model_file(path)
+    resume_dir = Path(resume_dir)
+    outputs = [model_path, history_path, summary_path, curve_path]
+    check_writable(
+        [
+            *(Path(p).parent for p in outputs if p is not None),
+            *([tensorboard_dir] if tensorboard_dir is not None else []),
+            resume_dir,
+        ]
+    )
+    identity = run_identity(
+        model_config, settings, seed, slots, [train_path, val_path, *init_paths]
+    )
+    open_resume_state(resume_dir, identity)
+    summary = finished_training(resume_dir)
+    history_log = resume_dir / "history.csv"  # appended across restarts, copied at the end
+    if summary is None:
+        summary = _fit_and_save(
+            model_config, settings, train_path, val_path, resume_dir, seed, threads,
+            init_paths, tensorboard_dir, extra_callbacks, name, architecture, all_targets,
+            data_targets, slots, sources,
+        )  # fmt: skip
+    else:
+        log.info(
+            "%s: training ended in an earlier run (%d epochs); writing its outputs",
+            resume_dir, summary["epochs"],
+        )  # fmt: skip
+    history = pd.read_csv(history_log).drop_duplicates("epoch", keep="last")
+    title = name or model_config["architecture"]
+    args = (model_path, history_path, summary_path, curve_path, title)
+    write_outputs(resume_dir, history, summary, *args)
+    shutil.rmtree(resume_dir, ignore_errors=True)
+    log.info("best val_loss %.4f over %d epochs", history["val_loss"].min(), len(history))
+    return history
+
+
+def warn_if_best_epoch_lost(history: pd.DataFrame, monitor: str, early) -> None:
+    """Log a warning when the model does not hold the weights of the best epoch of the
+    history: a run resumed from Keras's backup restores the best weights of the epochs it
+    ran itself only (EarlyStopping's best weights are not part of the backup)."""
+    if monitor not in history or not history[monitor].notna().any():
+        return
+    best = int(history.loc[history[monitor].idxmin(), "epoch"])
+    held = early.best_epoch if early.best_weights is not None else int(history["epoch"].max())
+    if held != best:
+        log.warning(
+            "the model holds the weights of epoch %d, not those of the best epoch %d (%s "
+            "%.4g): that epoch ran before the run resumed, and Keras's backup keeps the last "
+            "epoch's weights only",
+            held + 1,
+            best + 1,
+            monitor,
+            history[monitor].min(),
+        )
+
+
+def _fit_and_save(
+    model_config: dict,
+    settings: dict,
+    train_path: Path,
+    val_path: Path,
+    resume_dir: Path,
+    seed: int,
+    threads: int,
+    init_paths: Sequence[Path],
+    tensorboard_dir: Path | None,
+    extra_callbacks: Sequence,
+    name: str | None,
+    architecture: Architecture,
+    all_targets: tuple[str, ...],
+    data_targets: tuple[str, ...],
+    slots: int,
+    sources: list[str],
+) -> dict:
+    """Train (resuming from the Keras backup in ``resume_dir`` if there is one), then save
+    the model as ``resume_dir/trained.keras`` and its summary as ``trained.json``, in that
+    order; return the summary. The backup stays until the caller removes ``resume_dir``."""
     import keras
 
     from blendphot.models.widths import POINT_LOSS, PointLoss, with_nll_target
@@ -313,14 +550,16 @@ def train_model(
             freeze(model, copied)
     compile_model(model, all_targets, settings, jit, slots)
     log.info("model %s: %d parameters", model.name, model.count_params())
-    resume_dir = Path(resume_dir)
-    resume_dir.mkdir(parents=True, exist_ok=True)
-    history_log = resume_dir / "history.csv"  # appended across restarts, copied at the end
+    history_log = resume_dir / "history.csv"
     # a width's loss is left out of the schedule: the fluxes train as they would without one
     monitor = "val_loss" if WIDTH_TARGET not in all_targets else POINT_LOSS
+    early = keras.callbacks.EarlyStopping(
+        monitor=monitor, mode="min", patience=settings["patience"], restore_best_weights=True
+    )
     callbacks = [
         *([PointLoss()] if WIDTH_TARGET in all_targets else []),
-        keras.callbacks.BackupAndRestore(str(resume_dir / "backup")),
+        # kept when fit ends: removed with resume_dir once the outputs are written
+        keras.callbacks.BackupAndRestore(str(resume_dir / "backup"), delete_checkpoint=False),
         pass_per_epoch(feed),
         keras.callbacks.ReduceLROnPlateau(
             monitor=monitor,
@@ -328,9 +567,7 @@ def train_model(
             factor=settings["lr_factor"],
             patience=settings["lr_patience"],
         ),
-        keras.callbacks.EarlyStopping(
-            monitor=monitor, mode="min", patience=settings["patience"], restore_best_weights=True
-        ),
+        early,
         keras.callbacks.CSVLogger(str(history_log), append=True),
     ]
     if tensorboard_dir is not None:
@@ -345,23 +582,27 @@ def train_model(
     )
     seconds = time.perf_counter() - start
     history = pd.read_csv(history_log).drop_duplicates("epoch", keep="last")
-    with atomic_path(model_path) as tmp:
-        model.save(tmp)
-    write_csv(history, history_path)
-    if summary_path is not None:
-        summary = {
-            "parameters": int(model.count_params()),
-            "epochs": int(len(history)),
-            "best_val_loss": float(history["val_loss"].min()),
-            "seconds_this_run": round(seconds, 3),
-            "device": "GPU" if gpus else "CPU",
-            "mixed_precision": mixed,
-            "xla": jit,
-            "targets": list(all_targets),
-            "slots": slots,
-        }
-        with atomic_path(summary_path) as tmp:
+    warn_if_best_epoch_lost(history, monitor, early)
+    summary = {
+        "parameters": int(model.count_params()),
+        "epochs": int(len(history)),
+        "best_val_loss": float(history["val_loss"].min()),
+        "seconds_this_run": round(seconds, 3),
+        "device": "GPU" if gpus else "CPU",
+        "mixed_precision": mixed,
+        "xla": jit,
+        "targets": list(all_targets),
+        "slots": slots,
+    }
+    current = resume_dir / TRAINED_MODEL
+    try:
+        with atomic_path(current) as tmp:
+            model.save(tmp)
+        current = resume_dir / TRAINED_FACTS
+        with atomic_path(current) as tmp:
             tmp.write_text(json.dumps(summary, indent=2))
-    shutil.rmtree(resume_dir, ignore_errors=True)
-    log.info("best val_loss %.4f over %d epochs", history["val_loss"].min(), len(history))
-    return history
+    except OSError as exc:
+        (resume_dir / TRAINED_MODEL).unlink(missing_ok=True)
+        kept = "a rerun resumes from the backup of the last epoch"
+        raise write_failure(current, exc, resume_dir, kept) from exc
+    return summary
