@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+import functools
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +23,28 @@ def load_schema() -> dict:
         return yaml.safe_load(fh)
 
 
-def _fill_defaults(schema: dict, instance: Any, root: dict) -> None:
-    """Insert schema defaults into ``instance`` (in place), following $ref and nested objects."""
+@functools.cache
+def _cached_schema() -> dict:
+    """The schema, read once per process (read-only: :func:`load_schema` gives a copy)."""
+    return load_schema()
+
+
+def _resolve(schema: dict, root: dict) -> dict:
+    """A schema node with its ``$ref`` (to ``#/definitions/<name>``) followed."""
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
-        schema = root["definitions"][name]
+        return root["definitions"][name]
+    return schema
+
+
+def _fill_defaults(schema: dict, instance: Any, root: dict) -> None:
+    """Insert schema defaults into ``instance`` (in place), following $ref and nested objects."""
+    schema = _resolve(schema, root)
     if not isinstance(instance, dict):
         return
     for key, sub in schema.get("properties", {}).items():
         if key not in instance and "default" in sub:
-            default = sub["default"]
-            instance[key] = default.copy() if isinstance(default, (dict, list)) else default
+            instance[key] = copy.deepcopy(sub["default"])
         if key in instance:
             _fill_defaults(sub, instance[key], root)
     extra = schema.get("additionalProperties")
@@ -39,6 +52,76 @@ def _fill_defaults(schema: dict, instance: Any, root: dict) -> None:
         for key, value in instance.items():
             if key not in schema.get("properties", {}):
                 _fill_defaults(extra, value, root)
+
+
+def with_defaults(settings: Mapping, schema: dict | None = None) -> dict:
+    """A copy of ``settings`` (a part of a config) with the schema's defaults filled in, as
+    :func:`validate_config` fills them: the inverse of :func:`non_default_settings`."""
+    schema = schema or _cached_schema()
+    filled = copy.deepcopy(dict(settings))
+    _fill_defaults(schema, filled, schema)
+    return filled
+
+
+def non_default_settings(settings: Mapping, schema: dict | None = None) -> dict:
+    """``settings`` (a part of a validated config) less every key whose value is the schema's
+    default: what a rule's ``params: settings`` holds (:func:`blendphot.stages.stage_settings`).
+
+    A key goes when the schema gives it a default and its value equals that default (filled in
+    turn, as :func:`validate_config` fills it; same types, so ``1`` is not the default ``1.0``).
+    Keys without a default stay (``sky.source``, ``seed``, a model's ``architecture``), and so
+    does every key above one that stays, emptied of its default keys. Model entries are
+    treated alike (their ``params: {}`` goes; there are no defaults inside it).
+    :func:`with_defaults` gives the settings back whole.
+
+    So a key that a new version adds with a default, and that a config leaves at (or sets to)
+    that default, leaves a job's params as they were: upgrading reruns nothing. A value moved
+    off its default appears, moved back it goes: either changes the params, and Snakemake's
+    params trigger reruns the job. The limit: a new version that changes a default changes no
+    params, so the jobs that read it do not rerun (as with a change of code); ``snakemake
+    --forcerun <rule>`` reruns them.
+    """
+    schema = schema or _cached_schema()
+    return _strip(settings, schema, schema)
+
+
+def _strip(value: Any, schema: dict, root: dict) -> Any:
+    """``value`` less its keys at their defaults, under the schema node ``schema``."""
+    schema = _resolve(schema, root)
+    if not isinstance(value, Mapping):
+        return copy.deepcopy(value)
+    named = schema.get("properties", {})
+    extra = schema.get("additionalProperties")
+    kept = {}
+    for key, item in value.items():
+        sub = named.get(key, extra if isinstance(extra, dict) else None)
+        if sub is None:
+            kept[key] = copy.deepcopy(item)
+            continue
+        if "default" in sub and _same(item, _filled_default(sub, root)):
+            continue
+        kept[key] = _strip(item, sub, root)
+    return kept
+
+
+def _filled_default(schema: dict, root: dict) -> Any:
+    """The value :func:`validate_config` gives a key of this schema node that a config leaves
+    out: its default, with the defaults inside it filled in."""
+    default = copy.deepcopy(schema["default"])
+    _fill_defaults(schema, default, root)
+    return default
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of the same types at every level (``1`` is not ``1.0``, nor ``True``);
+    the order of a mapping's keys does not count."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
 
 
 def validate_config(
@@ -137,18 +220,102 @@ def apply_overlays(config: dict, overlays: list[dict], overrides: dict | None = 
     Models the overlay does not name stay. ``overrides`` (``--config`` values) keep the last
     word. Everything else keeps the deep merge: an overlay that sets one nested key changes
     that key only. Returns ``config``, changed in place.
-    """
-    import copy
 
+    A nested ``--config`` value arrives as text (Snakemake reads ``blends={n_test: 5}`` with
+    YAML's base loader): each takes the type YAML gives it in a config file (``5`` an integer,
+    ``0.5`` a number, ``true``, ``null``; ``1e-4`` a number too) where the schema accepts
+    that, and stays text otherwise (``sky={cosmos: {sample: 25.2}}``, ``stamps={inspect:
+    on}``), so that a value of a wrong type still fails validation, naming ``--config`` and
+    the key. A mapping key that reads as an integer (``blends={n_galaxies: {3: 1}}``) becomes
+    one, replacing the same count of a config file instead of standing beside it.
+    """
     for overlay in overlays:
         for name, entry in ((overlay or {}).get("models") or {}).items():
             config.setdefault("models", {})[name] = copy.deepcopy(entry)
+    for key in overrides or {}:  # the config's own copy: typing below leaves Snakemake's alone
+        if key in config:
+            config[key] = copy.deepcopy(config[key])
     for name, entry in ((overrides or {}).get("models") or {}).items():
         if isinstance(entry, dict) and isinstance(config["models"].get(name), dict):
-            _deep_update(config["models"][name], entry)
+            _deep_update(config["models"][name], copy.deepcopy(entry))
         else:
             config["models"][name] = copy.deepcopy(entry)
+    if overrides:
+        _type_overrides(config, overrides)
     return config
+
+
+def _type_overrides(config: dict, overrides: dict) -> None:
+    """Give the text values (and integer keys) that ``--config`` set in ``config`` the type
+    YAML reads in them, where the schema accepts it (see :func:`apply_overlays`)."""
+    import jsonschema
+    import yaml
+
+    validator = jsonschema.Draft202012Validator(_cached_schema())
+    for path, text in _override_texts(config, overrides, []):
+        try:
+            typed = yaml.safe_load(text)
+        except yaml.YAMLError:
+            continue
+        if isinstance(typed, str) and any(c.isdigit() for c in text):
+            try:  # a number YAML 1.1 leaves as text: 1e-4 (it wants 1.0e-4)
+                typed = float(text)
+            except ValueError:
+                continue
+        if isinstance(typed, (str, dict, list)):
+            continue
+        parent = _node_at(config, path[:-1])
+        if not isinstance(parent, (dict, list)):
+            continue
+        parent[path[-1]] = typed
+        if _errors_at(validator, config, path):
+            parent[path[-1]] = text
+
+
+def _override_texts(config: Any, overrides: Any, path: list) -> list[tuple[list, str]]:
+    """The (path in ``config``, text) of each text value ``overrides`` set, once an integer
+    key of ``overrides`` replaced the same key of ``config`` (its text form dropped)."""
+    if isinstance(overrides, str):
+        return [(path, overrides)] if _node_at(config, path) == overrides else []
+    found: list[tuple[list, str]] = []
+    node = _node_at(config, path)
+    if isinstance(overrides, dict) and isinstance(node, dict):
+        for key, value in overrides.items():
+            if isinstance(key, str) and key.isdigit() and key in node:
+                number = int(key)
+                if number in node and isinstance(node[number], dict):
+                    _deep_update(node[number], node.pop(key))
+                else:
+                    node.pop(number, None)
+                    node[number] = node.pop(key)
+                key = number
+            found += _override_texts(config, value, [*path, key])
+    elif isinstance(overrides, list) and isinstance(node, list) and len(node) == len(overrides):
+        for index, value in enumerate(overrides):
+            found += _override_texts(config, value, [*path, index])
+    return found
+
+
+def _node_at(config: Any, path: list) -> Any:
+    """The value at ``path`` (keys and list indices) in ``config``; None when absent."""
+    node = config
+    for key in path:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+def _errors_at(validator, config: dict, path: list) -> bool:
+    """Whether validating ``config`` finds an error at ``path`` or below it."""
+    where = [str(k) for k in path]
+    return any(
+        [str(k) for k in error.absolute_path][: len(where)] == where
+        for error in validator.iter_errors(config)
+    )
 
 
 def _deep_update(target: dict, new: dict) -> None:
@@ -162,20 +329,36 @@ def _deep_update(target: dict, new: dict) -> None:
 
 def key_origin(sources: list[tuple[str, dict]]) -> Callable[[list[str]], str | None]:
     """A function naming which source set a key path: the last of ``sources`` (name, dict),
-    in the order they were applied, that holds the path (a model entry counts whole)."""
+    in the order they were applied, that holds the path (a model entry counts whole). The
+    path's keys are text, as a validation error gives them: ``"0"`` finds a list's first item,
+    ``"2"`` the integer key 2 of a mapping too."""
 
     def origin(path: list[str]) -> str | None:
         for name, values in reversed(sources):
-            node: Any = values
-            for key in path:
-                if not isinstance(node, dict) or key not in node:
-                    break
-                node = node[key]
-            else:
+            if _node_at_text(values, path) is not _ABSENT:
                 return name
         return None
 
     return origin
+
+
+_ABSENT = object()
+
+
+def _node_at_text(node: Any, path: list[str]) -> Any:
+    """The value at ``path`` (text keys, see :func:`key_origin`) in ``node``; _ABSENT when
+    absent."""
+    for key in map(str, path):
+        number = int(key) if key.lstrip("-").isdigit() else None
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, dict) and number is not None and number in node:
+            node = node[number]
+        elif isinstance(node, list) and number is not None and 0 <= number < len(node):
+            node = node[number]
+        else:
+            return _ABSENT
+    return node
 
 
 def read_yaml_file(path: str | Path) -> dict:

@@ -6,6 +6,17 @@ input and output files, its plain parameters, and the config ``settings`` it rea
 sees only those settings: the rule hands them over through ``params: settings=...``, so that
 Snakemake's params trigger reruns exactly what a changed setting changes. The command line
 (``blendphot <stage> --help``) selects the same settings from a whole config file.
+
+The params hold only the settings that differ from the schema's defaults
+(:func:`blendphot.config.non_default_settings`); the rule script fills the defaults back in
+(:func:`run_from_snakemake`), so the stage sees its settings whole. Hence a key that a new
+version adds to the schema with a default (one that keeps the old behaviour) changes no job's
+params, and upgrading reruns nothing, while a value moved off its default, or back onto it,
+changes the params of exactly the jobs that read it: Snakemake reruns them, and its dry run
+(``snakemake -n``) gives each such job's params before and now as the reason. Each stage's log
+lists its settings that differ from the defaults. The limit: a new version that changes a
+default, not adding a key, changes no params, so the jobs that read it do not rerun, as with
+a change of code (``snakemake --forcerun <rule>`` reruns them).
 """
 
 from __future__ import annotations
@@ -140,12 +151,27 @@ def select_settings(config: Mapping, paths: Iterable[str], fields: Mapping[str, 
 
 
 def stage_settings(config: Mapping, name: str):
-    """What a rule gives as ``params: settings=``: the stage's settings of ``config``; a
-    function of the wildcards when a path names one (``models.{model}``)."""
+    """What a rule gives as ``params: settings=``: the stage's settings of ``config`` that
+    differ from the schema's defaults (see the module's docstring); a function of the
+    wildcards when a path names one (``models.{model}``)."""
+    from blendphot.config import non_default_settings
+
     declared = get_stage(name)
+
+    def settings(fields: Mapping[str, str]) -> dict:
+        return non_default_settings(select_settings(config, declared.settings, fields))
+
     if any("{" in path for path in declared.settings):
-        return lambda wildcards: select_settings(config, declared.settings, dict(wildcards))
-    return select_settings(config, declared.settings, {})
+        return lambda wildcards: settings(dict(wildcards))
+    return settings({})
+
+
+def settings_whole(declared: Stage, given: Mapping, fields: Mapping[str, str]) -> dict:
+    """The stage's settings from what its rule hands over (:func:`stage_settings`): the
+    schema's defaults filled back in, so that they equal the whole config's selection."""
+    from blendphot.config import with_defaults
+
+    return select_settings(with_defaults(given), declared.settings, fields)
 
 
 def run_stage(
@@ -160,9 +186,27 @@ def run_stage(
 def run_selected(
     declared: Stage, settings: dict, inputs: dict, outputs: dict, params: dict, threads: int
 ) -> None:
-    """Run a stage on its own settings (what a rule hands it), logged."""
+    """Run a stage on its own settings (whole, defaults included), logged: its files, and
+    its settings that differ from the schema's defaults (what its rule's params hold)."""
+    from blendphot.config import non_default_settings
+
     log.info("stage %s: inputs %s -> outputs %s", declared.name, inputs, outputs)
+    if declared.settings:
+        changed = ", ".join(_dotted(non_default_settings(settings))) or "none"
+        log.info("stage %s: settings other than the schema's defaults: %s", declared.name, changed)
     declared.run(settings, inputs, outputs, params, threads)
+
+
+def _dotted(settings: Mapping, prefix: str = "") -> list[str]:
+    """``key.sub=value`` for each value of nested ``settings`` (an empty mapping, all of its
+    keys at their defaults, gives none)."""
+    items = []
+    for key, value in settings.items():
+        if isinstance(value, Mapping):
+            items += _dotted(value, f"{prefix}{key}.")
+        else:
+            items.append(f"{prefix}{key}={value!r}")
+    return items
 
 
 def rule_mismatches(
@@ -220,8 +264,8 @@ def _from_function(item) -> bool:
 def run_from_snakemake(snakemake) -> None:
     """Entry point of the rule script: the job's files and settings -> its stage, logged.
 
-    The stage is the one named as the rule; it sees only ``params.settings``, never the
-    whole config.
+    The stage is the one named as the rule; it sees only ``params.settings`` (with the
+    schema's defaults filled back in), never the whole config.
     """
     from blendphot.logs import redirect_to_log
 
@@ -237,6 +281,9 @@ def run_from_snakemake(snakemake) -> None:
     }
     outputs = {k: str(snakemake.output[k]) for k in declared.outputs}
     params = {k: snakemake.params[k] for k in declared.params}
-    settings = dict(snakemake.params[SETTINGS_PARAM]) if declared.settings else {}
+    settings = {}
+    if declared.settings:
+        fields = {**dict(snakemake.wildcards), **{k: str(v) for k, v in params.items()}}
+        settings = settings_whole(declared, snakemake.params[SETTINGS_PARAM], fields)
     with redirect_to_log(snakemake.log[0] if snakemake.log else None):
         run_selected(declared, settings, inputs, outputs, params, snakemake.threads)

@@ -81,6 +81,9 @@ PAPER_REFERENCE = config["evaluate"]["paper_reference"]["name"]
 def settings_for(name):
     """The config settings handed to the stage ``name`` (as ``settings`` in params), exactly
     those it declares, so that a changed setting reruns what it changes and nothing else.
+    Only those that differ from the schema's defaults go (the rule script fills the defaults
+    back in): a key a new version adds with a default reruns nothing; a new default reruns
+    nothing either (use --forcerun). See blendphot/stages.py.
     """
     return stage_settings(config, name)
 
