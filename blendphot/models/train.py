@@ -245,7 +245,8 @@ def pass_per_epoch(feed) -> object:
 def check_inputs(paths: Sequence[Path], targets: Sequence[str]) -> int:
     """Fail before training if a blend set lacks what the model learns from, the sets differ
     in their number of galaxy slots, or a set has NaN pixels or non-positive true fluxes
-    (:func:`~blendphot.models.data.check_training_values`); return that number, K."""
+    (the blend set contract, :func:`~blendphot.models.data.check_training_values`); return
+    that number, K."""
     slots = []
     for path in paths:
         with open_blend_set(path) as h5:
@@ -258,7 +259,7 @@ def check_inputs(paths: Sequence[Path], targets: Sequence[str]) -> int:
                     path, f"blend set has {slots[-1]} galaxy slots, {paths[0]} has {slots[0]}"
                 )
     for path in paths:
-        check_training_values(path, tuple(targets))
+        check_training_values(path)
     return slots[0]
 
 
