@@ -63,7 +63,42 @@ def with_defaults(settings: Mapping, schema: dict | None = None) -> dict:
     return filled
 
 
-def non_default_settings(settings: Mapping, schema: dict | None = None) -> dict:
+RECORDED_KEYS_FILE = Path(__file__).parent / "data" / "settings_recorded_in_full.txt"
+"""The settings keys of version 0.1.0's schema, which recorded every setting in the rule
+params, defaults included: they stay in the params at their defaults too, so that upgrading
+from 0.1.0 changes no job's params (``models.*``: any model's entry)."""
+
+
+@functools.cache
+def recorded_in_full() -> frozenset[str]:
+    """The dotted keys kept in the params even at their defaults (:data:`RECORDED_KEYS_FILE`)."""
+    lines = RECORDED_KEYS_FILE.read_text().splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def schema_keys(schema: dict | None = None) -> set[str]:
+    """Every settings key the schema names, dotted (``training.epochs``; ``models.*.params``
+    for the keys of any model entry)."""
+    root = schema or _cached_schema()
+    keys: set[str] = set()
+
+    def walk(node: dict, prefix: str) -> None:
+        node = _resolve(node, root)
+        for key, sub in node.get("properties", {}).items():
+            keys.add(prefix + key)
+            walk(sub, f"{prefix}{key}.")
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict) and (extra.get("properties") or "$ref" in extra):
+            keys.add(prefix + "*")
+            walk(extra, f"{prefix}*.")
+
+    walk(root, "")
+    return keys
+
+
+def non_default_settings(
+    settings: Mapping, schema: dict | None = None, keep_recorded: bool = True
+) -> dict:
     """``settings`` (a part of a validated config) less every key whose value is the schema's
     default: what a rule's ``params: settings`` holds (:func:`blendphot.stages.stage_settings`).
 
@@ -75,18 +110,23 @@ def non_default_settings(settings: Mapping, schema: dict | None = None) -> dict:
     :func:`with_defaults` gives the settings back whole.
 
     So a key that a new version adds with a default, and that a config leaves at (or sets to)
-    that default, leaves a job's params as they were: upgrading reruns nothing. A value moved
+    that default, leaves a job's params as they were: upgrading reruns nothing. The keys of
+    version 0.1.0, which recorded every setting, stay at their defaults too
+    (:func:`recorded_in_full`, unless ``keep_recorded`` is false: what a log lists as set
+    off the defaults), so that upgrading from it changes no params either. A value moved
     off its default appears, moved back it goes: either changes the params, and Snakemake's
     params trigger reruns the job. The limit: a new version that changes a default changes no
     params, so the jobs that read it do not rerun (as with a change of code); ``snakemake
     --forcerun <rule>`` reruns them.
     """
     schema = schema or _cached_schema()
-    return _strip(settings, schema, schema)
+    recorded = recorded_in_full() if keep_recorded else frozenset()
+    return _strip(settings, schema, schema, "", recorded)
 
 
-def _strip(value: Any, schema: dict, root: dict) -> Any:
-    """``value`` less its keys at their defaults, under the schema node ``schema``."""
+def _strip(value: Any, schema: dict, root: dict, prefix: str, recorded: frozenset) -> Any:
+    """``value`` less its keys at their defaults, under the schema node ``schema`` (dotted
+    path ``prefix``); the ``recorded`` keys stay."""
     schema = _resolve(schema, root)
     if not isinstance(value, Mapping):
         return copy.deepcopy(value)
@@ -98,9 +138,11 @@ def _strip(value: Any, schema: dict, root: dict) -> Any:
         if sub is None:
             kept[key] = copy.deepcopy(item)
             continue
-        if "default" in sub and _same(item, _filled_default(sub, root)):
+        path = prefix + (str(key) if key in named else "*")
+        at_default = "default" in sub and _same(item, _filled_default(sub, root))
+        if at_default and path not in recorded:
             continue
-        kept[key] = _strip(item, sub, root)
+        kept[key] = _strip(item, sub, root, path + ".", recorded)
     return kept
 
 

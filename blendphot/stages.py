@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import importlib
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -192,7 +193,8 @@ def run_selected(
 
     log.info("stage %s: inputs %s -> outputs %s", declared.name, inputs, outputs)
     if declared.settings:
-        changed = ", ".join(_dotted(non_default_settings(settings))) or "none"
+        off = non_default_settings(settings, keep_recorded=False)
+        changed = ", ".join(_dotted(off)) or "none"
         log.info("stage %s: settings other than the schema's defaults: %s", declared.name, changed)
     declared.run(settings, inputs, outputs, params, threads)
 
@@ -265,8 +267,10 @@ def run_from_snakemake(snakemake) -> None:
     """Entry point of the rule script: the job's files and settings -> its stage, logged.
 
     The stage is the one named as the rule; it sees only ``params.settings`` (with the
-    schema's defaults filled back in), never the whole config.
+    schema's defaults filled back in), never the whole config. A bad input or a full or
+    read-only disk ends the job with one line (in its log and on stderr), no traceback.
     """
+    from blendphot.errors import user_error
     from blendphot.logs import redirect_to_log
 
     declared = get_stage(snakemake.rule)
@@ -285,5 +289,12 @@ def run_from_snakemake(snakemake) -> None:
     if declared.settings:
         fields = {**dict(snakemake.wildcards), **{k: str(v) for k, v in params.items()}}
         settings = settings_whole(declared, snakemake.params[SETTINGS_PARAM], fields)
-    with redirect_to_log(snakemake.log[0] if snakemake.log else None):
-        run_selected(declared, settings, inputs, outputs, params, snakemake.threads)
+    try:
+        with redirect_to_log(snakemake.log[0] if snakemake.log else None):
+            run_selected(declared, settings, inputs, outputs, params, snakemake.threads)
+    except Exception as exc:
+        message = user_error(exc)
+        if message is None:  # a programming error keeps its traceback
+            raise
+        print(f"blendphot {snakemake.rule}: error: {message}", file=sys.stderr)
+        sys.exit(1)

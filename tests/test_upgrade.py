@@ -84,7 +84,9 @@ def test_a_key_added_with_a_default_changes_no_params(path):
     assert sky["new_knob"] == 1.0 and sky["zeropoint"] == 25.96
 
 
-def test_params_hold_what_differs_from_the_defaults():
+def test_params_hold_what_differs_from_the_defaults(monkeypatch):
+    """Keys added after 0.1.0 (here: every key, as if none were recorded in full)."""
+    monkeypatch.setattr("blendphot.config.recorded_in_full", frozenset)
     config = load_config(TINY)
     settings = stage_settings(config, "synthetic_sky")
     # the tiny config writes neighbours_per_galaxy: 1.5, the default: not in the params
@@ -193,3 +195,32 @@ def test_upgrade_with_a_new_key_reruns_nothing_a_changed_value_reruns(tmp_path):
     # ... and back onto it: rerun again
     config.write_text(tiny)
     assert planned_rules(snakemake_in(repo, work, "-n", SKY).stdout) == {"synthetic_sky"}
+
+
+@pytest.mark.parametrize("config_file", ["config/config.yaml", "config/paper.yaml", "tiny"])
+def test_upgrading_from_0_1_0_changes_no_params(config_file):
+    """0.1.0 handed every stage its whole selection of settings, defaults included: with no
+    setting changed, the params of every stage (every model's too) are the same, in the same
+    order, so that pulling this version reruns nothing."""
+    import json
+
+    from blendphot.config import load_config, schema_keys
+    from blendphot.stages import all_stages, select_settings, stage_settings
+
+    from .conftest import TINY
+
+    config = load_config(TINY if config_file == "tiny" else ROOT / config_file)
+    for name, declared in all_stages().items():
+        for model in config["models"]:
+            fields = {"model": model}
+            before = select_settings(config, declared.settings, fields)  # 0.1.0's params
+            now = stage_settings(config, name)
+            now = now(fields) if callable(now) else now
+            assert json.dumps(now) == json.dumps(before), name
+    assert recorded_keys() <= schema_keys()  # a key of 0.1.0 is never removed silently
+
+
+def recorded_keys() -> set[str]:
+    from blendphot.config import recorded_in_full
+
+    return set(recorded_in_full())
