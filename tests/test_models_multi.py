@@ -247,6 +247,7 @@ def test_a_builder_without_slots_trains_pairs_only(sets, tmp_path):
 def test_segmentation_scores_each_present_slot(sets, tmp_path):
     import pandas as pd
 
+    from blendphot.contracts import write_prediction_file
     from blendphot.evaluate.segmentation import segmentation_summary, segmentation_table
     from blendphot.figures.segmentation import figure10, figure11, mask_composite
 
@@ -256,8 +257,7 @@ def test_segmentation_scores_each_present_slot(sets, tmp_path):
     pred = truth.astype(np.float16)
     pred[:, 1] = 0  # the first companion missed: IoU 0
     pred[:, 3] = 1  # the fourth slot everywhere: IoU < 1 where present, left out where absent
-    with h5py.File(tmp_path / "p.h5", "w") as h5:
-        h5["id"], h5["masks"] = ids, pred
+    write_prediction_file(tmp_path / "p.h5", ids, "u", masks=pred)
     table = segmentation_table(sets["test"], {"u": tmp_path / "p.h5"})
     assert list(table.columns[2:7]) == ["n_galaxies", "iou_central", "iou_companion",
                                         "iou_g3", "iou_g4"]  # fmt: skip
