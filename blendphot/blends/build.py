@@ -1,4 +1,7 @@
-"""The blends stage: stamps HDF5 -> train/val/test blend sets, streamed to disk."""
+"""Building the blend sets: stamps HDF5 -> train/val/test blend sets, streamed to disk.
+
+What the ``blend_sets`` stage (:mod:`blendphot.blends.stages`) runs; the galaxy-disjoint split
+and the drawing of the blends are :mod:`blendphot.blends.pairing`'s."""
 
 from __future__ import annotations
 
