@@ -14,7 +14,6 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from blendphot import __version__
 from blendphot.blends.layout import (
     COUNT_COLUMN,
     GALAXY_FIELDS,
@@ -33,6 +32,7 @@ from blendphot.config import PAIRS_ONLY, galaxy_count_shares
 from blendphot.errors import InputError
 from blendphot.io import atomic_path, config_hash, write_table
 from blendphot.stamps.layout import read_stamps
+from blendphot.version import software_version
 
 log = logging.getLogger(__name__)
 STAGE_STREAM = 3
@@ -387,7 +387,7 @@ def build_blend_sets(
                 "split": split,
                 "seed": seed,
                 "config_hash": blends_hash(params),
-                "version": __version__,
+                **software_version(),  # version and commit
                 "noise": float(stamps.attrs["noise"]),
                 "zeropoint": float(stamps.attrs["zeropoint"]),
                 "recipe": params["recipe"],

@@ -23,13 +23,13 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from blendphot import __version__
 from blendphot.errors import InputError
 from blendphot.io import atomic_path, config_hash, write_csv, write_table
 from blendphot.sky import GALAXY_TYPES
 from blendphot.stamps.layout import SKIP_REASONS, TRUTH_DATASET
 from blendphot.stamps.settings import StampSettings
 from blendphot.stamps.validation import summarise_cleaning
+from blendphot.version import software_version
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +102,13 @@ class StampSet:
 def stamps_attrs(
     settings: StampSettings, seed: int, noise: float, zeropoint: float, source: str
 ) -> dict:
-    """Attributes every stamps file carries."""
+    """Attributes every stamps file carries (with the software's ``version`` and ``commit``)."""
     return {
         "noise": float(noise),
         "zeropoint": float(zeropoint),
         "seed": seed,
         "config_hash": config_hash(settings.as_config()),
-        "version": __version__,
+        **software_version(),
         "source": source,
     }
 
