@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tomllib
@@ -117,6 +118,20 @@ def test_predictions_written_by_a_method_of_ones_own_record_them(tmp_path):
     with h5py.File(path) as h5:
         assert h5.attrs["version"] == V.software_version()["version"]
         assert h5.attrs["commit"] == V.software_version()["commit"]
+
+
+def test_training_summary_and_network_predictions_record_them(tiny_data, tmp_path):
+    from blendphot.models.predict import write_predictions
+
+    from .test_models import _train
+
+    found = V.software_version()
+    _, out = _train(tiny_data, tmp_path, tiny_data["config"]["models"]["blend2flux"], epochs=1)
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["version"], summary["commit"]) == (found["version"], found["commit"])
+    write_predictions(out / "model.keras", tiny_data["test"], tmp_path / "p.h5", "b2f")
+    with h5py.File(tmp_path / "p.h5") as h5:
+        assert (h5.attrs["version"], h5.attrs["commit"]) == (found["version"], found["commit"])
 
 
 def test_command_line_version_names_the_commit():
