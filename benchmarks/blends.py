@@ -28,13 +28,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from blendphot.blends.pairing import draw_pairs  # noqa: E402
-from blendphot.blends.stage import (  # noqa: E402
+from blendphot.blends.build import (  # noqa: E402
     StampSource,
     pair_slots,
     render_blocks,
     write_blend_set,
 )
+from blendphot.blends.pairing import draw_pairs  # noqa: E402
 from blendphot.io import write_table  # noqa: E402
 
 SIZE = 128

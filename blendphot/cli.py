@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from blendphot import __version__
 from blendphot.config import load_config
 from blendphot.errors import InputError, user_error
 from blendphot.logs import redirect_to_log
 from blendphot.stages import all_stages, run_stage
+from blendphot.version import software_version
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Photometry of blended galaxies with deep learning: each workflow stage "
         "as a command. Parameters come from a config file (see config/README.md).",
     )
-    parser.add_argument("--version", action="version", version=f"blendphot {__version__}")
+    found = software_version()
+    shown = f"blendphot {found['version']} (commit {found['commit']})"
+    parser.add_argument("--version", action="version", version=shown)
     sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for name, stage in all_stages().items():
         p = sub.add_parser(name, help=stage.help.splitlines()[0], description=stage.help)

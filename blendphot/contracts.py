@@ -26,7 +26,8 @@ The predictions layout (one HDF5 file per method and blend set):
 - ``skipped`` (N,) bool, optional: rows the method could not measure (a blend with non-finite
   pixels); their fluxes are NaN, never a number. Absent: no row skipped
 - attributes: ``model`` (the method's configured name), ``width`` (``model``, ``symmetries``
-  or ``none``), ``version``
+  or ``none``), ``version`` and ``commit`` (the software's, :mod:`blendphot.version`; files
+  written before 0.2.0 have no ``commit``)
 
 At least one of ``flux`` and ``masks``. Readers match a file to a method by its ``model``
 attribute, never by its position among the inputs.
@@ -197,8 +198,8 @@ def write_prediction_file(
     method of one's own writes for the workflow to evaluate it like a network. ``width``
     defaults to ``model`` with ``flux_err``, else ``none``. The file is checked on the way
     out, so that a writer never hands on a file its readers refuse."""
-    from blendphot import __version__
     from blendphot.io import atomic_path
+    from blendphot.version import software_version
 
     n = len(ids)
     with atomic_path(path) as tmp:
@@ -217,7 +218,7 @@ def write_prediction_file(
             h5.attrs.update(
                 {
                     "model": model,
-                    "version": __version__,
+                    **software_version(),  # version and commit
                     "width": width or ("model" if flux_err is not None else "none"),
                 }
             )

@@ -24,8 +24,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from blendphot.blends.build import STAGE_STREAM
 from blendphot.blends.pairing import draw_pairs, draw_shift, split_galaxies
-from blendphot.blends.stage import STAGE_STREAM
 from blendphot.config import load_config
 from blendphot.data import paper_table_path
 from blendphot.sky import draw_galaxy_catalog

@@ -354,7 +354,7 @@ def test_isolation_selects_galaxies_without_close_neighbours():
 
 def test_touching_segments_and_the_blended_inspection():
     from blendphot.stamps.cleaning import touching_segments
-    from blendphot.stamps.stage import inspection_reasons
+    from blendphot.stamps.exclusion import inspection_reasons
 
     segmap = np.zeros((10, 10), dtype=np.int32)
     segmap[3:6, 3:6] = 1  # the central
@@ -394,7 +394,7 @@ def test_faint_segmentation_finds_what_the_pixels_miss():
 
 
 def test_process_stamp_excludes_a_blended_central():
-    from blendphot.stamps.stage import process_stamp
+    from blendphot.stamps.process import process_stamp
 
     rng = np.random.default_rng(5)
     noise = 0.01
@@ -420,7 +420,7 @@ def tiny_params() -> dict:
 def test_render_neighbours_draws_the_objects_centred_in_the_stamp(tiny_data):
     from astropy.table import Table
 
-    from blendphot.stamps.stage import render_neighbours
+    from blendphot.stamps.build import render_neighbours
 
     catalog = Table.read(tiny_data["catalog"]).to_pandas()
     catalog["type"] = catalog["type"].astype(str)
@@ -458,7 +458,7 @@ def test_inspection_keeps_real_shapes_and_rejects_blends():
 
 
 def test_inspection_switch_follows_the_source(caplog):
-    from blendphot.stamps.stage import inspection_on
+    from blendphot.stamps.inspection import inspection_on
 
     cfg = tiny_config_dict()
     quiet = {**cfg["stamps"], "inspect_check": 0}
@@ -468,7 +468,7 @@ def test_inspection_switch_follows_the_source(caplog):
     assert inspection_on(quiet, "fits", cfg["sky"], 1)
     assert inspection_on({**quiet, "inspect": "on"}, "candels_blender", cfg["sky"], 1)
     assert not inspection_on({**quiet, "inspect": "off"}, "synthetic", cfg["sky"], 1)
-    with caplog.at_level("INFO", logger="blendphot.stamps.stage"):
+    with caplog.at_level("INFO", logger="blendphot.stamps.inspection"):
         inspection_on({**quiet, "inspect_check": 1}, "synthetic", cfg["sky"], 1)
     lines = [r.getMessage() for r in caplog.records if "inspection check" in r.getMessage()]
     assert len(lines) == 5 and "blend rejected" in lines[-1] and "/1 (" in lines[0]
@@ -499,7 +499,7 @@ def test_galaxy_map_sees_one_clumpy_galaxy_and_its_neighbour():
 
 def test_asymmetry_and_own_peaks_tell_a_companion_from_clumps():
     from blendphot.stamps.cleaning import galaxy_smoothing_scale, smooth_asymmetry
-    from blendphot.stamps.stage import own_peaks
+    from blendphot.stamps.exclusion import own_peaks
 
     disc = _gaussian(128, 64, 64, 40.0, 6.0)
     for dx, dy in [(12, 4), (-11, 6), (3, -13)]:  # clumps, off-symmetric
@@ -529,7 +529,7 @@ def test_inspection_keeps_a_clumpy_disc_and_a_spiral_and_rejects_blends():
     spiral that the 2-pixel map without the asymmetry rule partly threw out, and the
     asymmetry rule rejects blends whose companion has no segment of its own."""
     from blendphot.stamps.inspection import draw_check_stamp
-    from blendphot.stamps.stage import process_stamp
+    from blendphot.stamps.process import process_stamp
 
     cfg = tiny_config_dict()
     sky, params = cfg["sky"], cfg["stamps"]

@@ -16,7 +16,8 @@ pairs):
   was drawn with K > 2: ``n_galaxies`` and, for each slot k = 3..K, g{k}_shift_x,
   g{k}_shift_y, g{k}_distance and g{k}_<field> (absent slot: id -1, type "", numbers NaN)
 - attributes: split, seed, config_hash, version, noise, zeropoint, recipe (and, with K > 2,
-  ``galaxy_counts``: the configured share of each count, as JSON)
+  ``galaxy_counts``: the configured share of each count, as JSON); ``commit`` (the code's git
+  commit, :mod:`blendphot.version`) in sets written from 0.2.0 on
 
 Slot order (the same in the networks' outputs, the baseline, the oracle and the catalogue):
 slot 1 (``g1``) is the central, on the stamp centre; slots 2..n hold the companions by

@@ -8,7 +8,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from blendphot import __version__
 from blendphot.blends import open_blend_set
 from blendphot.blends.layout import galaxy_counts, nonfinite_rows, present_slots, slot_count
 from blendphot.contracts import SKIPPED, read_prediction_file
@@ -17,6 +16,7 @@ from blendphot.io import atomic_path
 from blendphot.models.data import BlendStream, symmetry_transform
 from blendphot.models.modelfile import load_model_file
 from blendphot.models.registry import WIDTH_TARGET
+from blendphot.version import software_version
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def write_predictions(
         out.attrs.update(
             {
                 "model": model_name,
-                "version": __version__,
+                **software_version(),  # version and commit
                 "width": width,
                 "outputs": sorted(datasets),
                 "n_skipped": int(skipped.sum()),

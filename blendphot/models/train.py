@@ -49,6 +49,7 @@ from blendphot.models.registry import (
     init_sources,
     load_model_modules,
 )
+from blendphot.version import software_version
 
 log = logging.getLogger(__name__)
 
@@ -594,6 +595,7 @@ def _fit_and_save(
         "xla": jit,
         "targets": list(all_targets),
         "slots": slots,
+        **software_version(),  # version and commit
     }
     current = resume_dir / TRAINED_MODEL
     try:

@@ -21,11 +21,14 @@ Three refinements (``config/README.md``, ``stamps``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from astropy.stats import sigma_clipped_stats
 from scipy import ndimage
 
 from blendphot.sepcall import prepare_image, sep_pass
+from blendphot.stamps.settings import GalaxyMap
 
 MIN_POOL = 16
 """Fewer empty background pixels than this: refill with Gaussian noise of the known level."""
@@ -234,15 +237,12 @@ def faint_central_label(faint: np.ndarray, central_mask: np.ndarray) -> int:
     return int(np.bincount(inside).argmax()) if inside.size else 0
 
 
-def galaxy_smoothing_scale(params: dict, radius: float = float("nan")) -> float:
-    """Sigma (pixels) of the galaxy map's smoothing: ``galaxy_smoothing``, or
-    ``galaxy_smoothing_radii`` x the central's catalogue ``radius`` where that is larger (a
-    big galaxy's clumps and arms are bigger and further apart); 0: the map is off."""
-    smoothing = float(params.get("galaxy_smoothing", 0.0))
-    per_radius = float(params.get("galaxy_smoothing_radii", 0.0))
-    if smoothing and per_radius and np.isfinite(radius) and radius > 0:
-        return max(smoothing, per_radius * float(radius))
-    return smoothing
+def galaxy_smoothing_scale(galaxy_map: GalaxyMap | Mapping, radius: float = float("nan")) -> float:
+    """Sigma (pixels) of the galaxy map's smoothing (:meth:`GalaxyMap.scale`): its
+    ``smoothing``, or ``smoothing_radii`` x the central's catalogue ``radius`` where that is
+    larger; 0: the map is off. ``galaxy_map`` may be a ``stamps`` mapping (the
+    ``galaxy_smoothing`` keys; one left out counts as 0)."""
+    return GalaxyMap.of(galaxy_map).scale(radius)
 
 
 def galaxy_segments(
@@ -250,32 +250,29 @@ def galaxy_segments(
     noise: float,
     segmap: np.ndarray,
     family: list[int],
-    params: dict,
+    galaxy_map: GalaxyMap | Mapping,
     radius: float = float("nan"),
 ) -> dict | None:
     """The galaxy map: what is one galaxy at a scale coarser than its clumps.
 
     sep segments the image smoothed by a Gaussian of :func:`galaxy_smoothing_scale` pixels
     (sigma; it grows with the central's catalogue ``radius``), deblending only branches that
-    hold more than ``galaxy_deblend_cont`` of the light: star-forming knots and spiral arms
-    blur into their galaxy; another galaxy stays apart. The threshold is ``galaxy_thresh``
-    sigmas of the noise smoothed by ``galaxy_smoothing``, whatever the smoothing: the same
+    hold more than ``galaxy_map.deblend_cont`` of the light: star-forming knots and spiral arms
+    blur into their galaxy; another galaxy stays apart. The threshold is ``galaxy_map.thresh``
+    sigmas of the noise smoothed by ``galaxy_map.smoothing``, whatever the smoothing: the same
     isophote for every galaxy. Returns ``map`` (int32), ``central`` (the central galaxy's
     segment there: the one holding most of its family's pixels, 0 if none), ``mask`` (its
     pixels), ``touching`` (the other galaxies that touch it: an originally blended
-    system) and ``smoothing``; None when ``galaxy_smoothing`` is 0 (off).
+    system) and ``smoothing``; None when ``galaxy_map.smoothing`` is 0 (off). ``galaxy_map``
+    may be a ``stamps`` mapping (:meth:`GalaxyMap.of`).
     """
-    smoothing = galaxy_smoothing_scale(params, radius)
+    galaxy_map = GalaxyMap.of(galaxy_map)
+    smoothing = galaxy_map.scale(radius)
     if not smoothing:
         return None
-    thresh = params["galaxy_thresh"] * smoothing / params["galaxy_smoothing"]
+    thresh = galaxy_map.thresh * smoothing / galaxy_map.smoothing
     smap = faint_segmentation(
-        image,
-        noise,
-        smoothing,
-        thresh,
-        params["galaxy_deblend_cont"],
-        params["deblend_nthresh"],
+        image, noise, smoothing, thresh, galaxy_map.deblend_cont, galaxy_map.deblend_nthresh
     )
     own = faint_central_label(smap, np.isin(segmap, family))
     touching = touching_segments(smap, own) if own else np.zeros(0, dtype=np.int32)

@@ -1,14 +1,19 @@
-"""The automatic inspection measured on shapes whose truth is known, drawn with GalSim.
+"""When the automatic inspection runs (:func:`inspection_on`), and how it does on shapes whose
+truth is known, drawn with GalSim (its rules: :mod:`blendphot.stamps.exclusion`).
 
 Single galaxies that real skies hold and a sep-based rule can mistake for blends (clumpy
 discs, grand-design spirals, edge-on thick discs, mergers that are one galaxy) must be kept;
 true blends (two such galaxies whose light overlaps at the detection isophote) must be
 rejected. :func:`inspection_check` draws ``n`` stamps of each kind with the configured PSF,
-pixel scale and noise, runs them through :func:`blendphot.stamps.stage.process_stamp` with the
-configured stamps settings and returns the keep rate per kind (for blends: the rejection rate).
+pixel scale and noise, runs them through :func:`blendphot.stamps.process.process_stamp` with
+the configured stamps settings and returns the keep rate per kind (for blends: the rejection
+rate).
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
 
 import galsim
 import numpy as np
@@ -18,6 +23,12 @@ from blendphot import STAMP_SIZE
 from blendphot.sky import shapes
 from blendphot.sky.priors import sample_properties
 from blendphot.sky.synthetic import make_psf
+from blendphot.stamps.process import process_stamp
+from blendphot.stamps.settings import StampSettings
+
+log = logging.getLogger(__name__)
+INSPECTED_BY_EYE = ("candels_blender",)
+"""Sky sources whose galaxies were already inspected by eye: ``inspect: auto`` is off."""
 
 SINGLE_KINDS = ("clumpy_disc", "spiral", "edge_on", "merger")
 """Single galaxies the inspection must keep."""
@@ -84,14 +95,14 @@ def draw_check_stamp(
     return (image.array + noise).astype(np.float32), radius, CATALOG_TYPE[central_kind]
 
 
-def inspection_check(stamps: dict, sky: dict, n: int, seed: int) -> pd.DataFrame:
-    """Keep rate per single kind and rejection rate of blends, ``n`` stamps each.
+def inspection_check(stamps: StampSettings | Mapping, sky: dict, n: int, seed: int) -> pd.DataFrame:
+    """Keep rate per single kind and rejection rate of blends, ``n`` stamps each, drawn with
+    the ``sky`` section's PSF, pixel scale, zeropoint and noise.
 
     Columns: kind, n, kept, rejected, rate (kept/n for single galaxies, rejected/n for
     blends), reasons (count of each exclusion reason).
     """
-    from blendphot.stamps.stage import process_stamp
-
+    stamps = StampSettings.of(stamps)
     rows = []
     for k, kind in enumerate(CHECK_KINDS):
         rng = np.random.default_rng([seed, CHECK_STREAM, k])
@@ -120,3 +131,33 @@ def inspection_check(stamps: dict, sky: dict, n: int, seed: int) -> pd.DataFrame
             }
         )
     return pd.DataFrame(rows)
+
+
+def inspection_on(
+    settings: StampSettings | Mapping, source: str, sky: dict | None, seed: int
+) -> bool:
+    """Whether the automatic inspection runs: ``settings.inspect`` on/off, or ``auto``: off for
+    an input already inspected by eye (the candels-blender stamps), on otherwise. Where it
+    runs and ``settings.inspect_check`` > 0, its keep and rejection rates on GalSim shapes
+    drawn with the ``sky`` section are logged (:func:`inspection_check`)."""
+    settings = StampSettings.of(settings)
+    mode = settings.inspect
+    on = mode == "on" or (mode == "auto" and source not in INSPECTED_BY_EYE)
+    log.info("automatic inspection: %s (stamps.inspect: %s, source %s)", on, mode, source)
+    if on and sky and settings.inspect_check > 0:
+        log_inspection_check(settings, sky, seed)
+    return on
+
+
+def log_inspection_check(settings: StampSettings, sky: dict, seed: int) -> pd.DataFrame:
+    """Run the inspection on ``settings.inspect_check`` GalSim stamps of each kind; log the
+    rates."""
+    table = inspection_check(settings, sky, settings.inspect_check, seed)
+    for row in table.itertuples():
+        what = "rejected" if row.kind == "blend" else "kept"
+        count = row.rejected if row.kind == "blend" else row.kept
+        log.info(
+            "inspection check: %s %s %d/%d (%.0f%%) [%s]",
+            row.kind, what, count, row.n, 100 * row.rate, row.reasons or "no exclusion",
+        )  # fmt: skip
+    return table

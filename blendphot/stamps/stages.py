@@ -19,14 +19,16 @@ def stamps(settings: dict, inputs: dict, outputs: dict, params: dict, threads: i
     Inputs by sky.source: mosaic and catalog (synthetic, fits), or images, segmaps and catalog
     (candels_blender).
     """
-    from blendphot.stamps.stage import build_stamps, build_stamps_candels
+    from blendphot.stamps.build import build_stamps, build_stamps_candels
+    from blendphot.stamps.settings import StampSettings
 
     sky, seed = settings["sky"], settings["seed"]
+    stamps = StampSettings.of(settings["stamps"])
     common = {"cleaning_path": Path(outputs["cleaning"]) if outputs.get("cleaning") else None}
     written = (Path(outputs["stamps"]), Path(outputs["table1"]))
     if sky["source"] == "candels_blender":
         files = (Path(inputs[k]) for k in ("images", "segmaps", "catalog"))
-        build_stamps_candels(*files, settings["stamps"], sky, seed, *written, **common)
+        build_stamps_candels(*files, stamps, sky, seed, *written, **common)
     else:
         files = (Path(inputs[k]) for k in ("mosaic", "catalog"))
-        build_stamps(*files, settings["stamps"], seed, *written, sky=sky, **common)
+        build_stamps(*files, stamps, seed, *written, sky=sky, **common)

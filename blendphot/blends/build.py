@@ -1,4 +1,7 @@
-"""The blends stage: stamps HDF5 -> train/val/test blend sets, streamed to disk."""
+"""Building the blend sets: stamps HDF5 -> train/val/test blend sets, streamed to disk.
+
+What the ``blend_sets`` stage (:mod:`blendphot.blends.stages`) runs; the galaxy-disjoint split
+and the drawing of the blends are :mod:`blendphot.blends.pairing`'s."""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from blendphot import __version__
 from blendphot.blends.layout import (
     COUNT_COLUMN,
     GALAXY_FIELDS,
@@ -30,6 +32,7 @@ from blendphot.config import PAIRS_ONLY, galaxy_count_shares
 from blendphot.errors import InputError
 from blendphot.io import atomic_path, config_hash, write_table
 from blendphot.stamps.layout import read_stamps
+from blendphot.version import software_version
 
 log = logging.getLogger(__name__)
 STAGE_STREAM = 3
@@ -384,7 +387,7 @@ def build_blend_sets(
                 "split": split,
                 "seed": seed,
                 "config_hash": blends_hash(params),
-                "version": __version__,
+                **software_version(),  # version and commit
                 "noise": float(stamps.attrs["noise"]),
                 "zeropoint": float(stamps.attrs["zeropoint"]),
                 "recipe": params["recipe"],
