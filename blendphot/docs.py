@@ -80,12 +80,15 @@ def study_table(table: str, command: str, date: str | None = None, commit: str |
     return f"{table.rstrip()}\n\nMeasured by `{command}` on {date} at commit `{commit}`.\n"
 
 
-def write_study_table(path: str | Path, table: str, argv: Sequence[str] | None = None) -> Path:
-    """Write ``table`` (Markdown) with its provenance (:func:`study_table`) for a study page;
-    the ``--markdown PATH`` option of the benchmark scripts."""
+def write_study_table(
+    path: str | Path, table: str, argv: Sequence[str] | None = None, command: str | None = None
+) -> Path:
+    """Write ``table`` (Markdown) with its provenance (:func:`study_table`) for a study page:
+    the ``--markdown PATH`` option of the benchmark scripts. The command is ``command``, else
+    the script and arguments ``argv`` (default: this process's)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(study_table(table, command_line(argv)))
+    path.write_text(study_table(table, command or command_line(argv)))
     return path
 
 
