@@ -16,6 +16,7 @@ mask, the outside light left (wings of objects centred beyond the stamp) and all
 central galaxy's light replaced (mean, stamps over 10%) and the change of its mask flux. Then,
 for the ``config`` recipe, the KS comparison of the kept stamps with the paper's galaxies.
 Usage: python benchmarks/cleaning.py [--n-galaxies 2000] [--config config/config.yaml]
+       [--markdown docs/studies/tables/cleaning.md]
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from blendphot.config import load_config  # noqa: E402
+from blendphot.docs import write_study_table  # noqa: E402
+from blendphot.evaluate.tables import markdown_table  # noqa: E402
 from blendphot.io import read_table  # noqa: E402
 from blendphot.sky.calibration import (  # noqa: E402
     compare_to_reference,
@@ -71,8 +74,11 @@ COLUMNS = [
 ]
 
 
-def run(config: Path, n_galaxies: int, recipes: list[str], workdir: Path) -> None:
-    """Draw the sky, run each recipe, print the table and the kept stamps' KS comparison."""
+def run(
+    config: Path, n_galaxies: int, recipes: list[str], workdir: Path, markdown: Path | None = None
+) -> None:
+    """Draw the sky, run each recipe, print the table and the kept stamps' KS comparison
+    (``markdown``: also write the table for a study page)."""
     cfg = load_config(config)
     sky = {**cfg["sky"], "n_galaxies": n_galaxies}
     mosaic, catalog = workdir / "mosaic.fits", workdir / "catalog.fits"
@@ -92,6 +98,8 @@ def run(config: Path, n_galaxies: int, recipes: list[str], workdir: Path) -> Non
         timing = {"s": f"{seconds:.1f}"}
         rows.append({"recipe": name, "selected": counts["selected"], **cells, **timing})
     print(pd.DataFrame(rows).to_string(index=False))
+    if markdown:
+        write_study_table(markdown, markdown_table(pd.DataFrame(rows)))
     if "config" in recipes:
         with h5py.File(workdir / "config.h5") as h5:
             kept = read_table(h5["catalog"])
@@ -105,9 +113,15 @@ def main() -> None:
     parser.add_argument("--n-galaxies", type=int, default=2000)
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml")
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write the table, with the command, date and commit, for a study page",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="blendphot-cleaning-") as tmp:
-        run(args.config, args.n_galaxies, args.recipes, Path(tmp))
+        run(args.config, args.n_galaxies, args.recipes, Path(tmp), args.markdown)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from blendphot.config import load_config  # noqa: E402
+from blendphot.config import load_config, merged_config  # noqa: E402
 from blendphot.sky.cosmos import add_cosmos_columns, write_cosmos_sample  # noqa: E402
 from blendphot.sky.synthetic import draw_galaxy_catalog, draw_object, make_psf  # noqa: E402
 
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml")
     args = parser.parse_args()
     cfg = load_config(args.config)
-    paper = load_config(ROOT / "config" / "paper.yaml")["sky"]
+    paper = merged_config(ROOT / "config" / "config.yaml", [ROOT / "config" / "paper.yaml"])["sky"]
     with tempfile.TemporaryDirectory(prefix="blendphot-cosmos-") as tmp:
         directory = args.dir or write_cosmos_sample(
             Path(tmp) / f"COSMOS_{args.sample}_training_sample", n=40

@@ -14,6 +14,7 @@ the stamps stage's segmentation, cleaning and inspection, and prints per kind th
 Each kind's stamps are the same whatever the recipe (the refill draws from its own stream).
 
 Usage: python benchmarks/inspection.py [--n 100] [--config config/config.yaml]
+       [--markdown docs/studies/tables/inspection.md]
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from blendphot.config import load_config  # noqa: E402
+from blendphot.docs import write_study_table  # noqa: E402
+from blendphot.evaluate.tables import markdown_table  # noqa: E402
 from blendphot.stamps.inspection import inspection_check  # noqa: E402
 
 RECIPES = {
@@ -42,6 +45,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100, help="stamps per kind")
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml")
     parser.add_argument("--seed", type=int, default=None, help="default: the config's seed")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write the table, with the command, date and commit, for a study page",
+    )
     args = parser.parse_args()
     cfg = load_config(args.config)
     seed = cfg["seed"] if args.seed is None else args.seed
@@ -56,7 +65,10 @@ def main() -> None:
     out = pd.concat(tables, ignore_index=True)
     out["measure"] = ["rejected" if k == "blend" else "kept" for k in out["kind"]]
     out["rate"] = out["rate"].map("{:.0%}".format)
-    print(out[["recipe", "kind", "n", "measure", "rate", "reasons"]].to_string(index=False))
+    columns = ["recipe", "kind", "n", "measure", "rate", "reasons"]
+    print(out[columns].to_string(index=False))
+    if args.markdown:
+        write_study_table(args.markdown, markdown_table(out[columns]))
 
 
 if __name__ == "__main__":

@@ -101,6 +101,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default="results/demo", help="a demo run's results")
     parser.add_argument("--config", default=str(ROOT / "config" / "config.yaml"))
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write the table, with the command, date and commit, for a study page",
+    )
     args = parser.parse_args(argv)
     config = load_config(args.config)
     results = Path(args.results)
@@ -129,7 +135,12 @@ def main(argv: list[str] | None = None) -> None:
             )
             print(label, rows[label], flush=True)
     table = pd.DataFrame.from_dict(rows, orient="index").round(2)
-    print(markdown_table(table.reset_index(names="recipe")))
+    text = markdown_table(table.reset_index(names="recipe"))
+    print(text)
+    if args.markdown:
+        from blendphot.docs import write_study_table
+
+        write_study_table(args.markdown, text)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from blendphot.baseline import run  # noqa: E402
 from blendphot.baseline import sep_photometry as sp  # noqa: E402
 from blendphot.blends import open_blend_set  # noqa: E402
-from blendphot.blends.layout import GALAXY_FIELDS, slot_prefix  # noqa: E402
+from blendphot.blends.layout import GALAXY_FIELDS, slot_names, slot_prefix  # noqa: E402
 from blendphot.config import load_config  # noqa: E402
 from blendphot.evaluate.oracle import oracle_photometry  # noqa: E402
 from blendphot.io import read_table, write_table  # noqa: E402
@@ -131,15 +131,24 @@ def found_table(found: np.ndarray, wrong: np.ndarray, present: np.ndarray) -> st
     return "  ".join(cells)
 
 
-def gate_scan(path: Path, params: dict) -> None:
+def found_shares(found: np.ndarray, present: np.ndarray) -> dict[str, float]:
+    """Members found, per cent, per slot (``g1 %`` ...)."""
+    return {
+        f"g{k + 1} %": round(100 * float(found[present[:, k], k].mean()), 1)
+        for k in range(present.shape[1])
+    }
+
+
+def gate_scan(path: Path, params: dict) -> list[dict]:
     """Print members found per slot for each gate (and the paper's association on pairs)."""
     with open_blend_set(path) as h5:
         truth = h5["flux"][()]
     present = np.isfinite(truth)
     k = truth.shape[1]
-    roles = run.role_names(k)
+    roles = slot_names(k)
     print(f"{path.name}: {len(truth)} blends, {int(present.sum())} galaxies, K = {k}")
     print("gate: per slot, members found % (of them, isophotal flux > 50% off %); spurious")
+    rows = []
     for label, (minimum, factor) in GATES.items():
 
         def gates(radii, minimum=minimum, factor=factor):
@@ -154,6 +163,8 @@ def gate_scan(path: Path, params: dict) -> None:
             wrong = np.abs(flux / truth - 1) > 0.5
         spurious = 100 * (result["n_spurious"] > 0).mean()
         print(f"  {label:22s} {found_table(found, wrong, present)}  spurious {spurious:4.1f}%")
+        rows.append({"set": path.name, "gate": label, **found_shares(found, present),
+                     "spurious %": round(spurious, 1)})  # fmt: skip
     if k == 2:
         result = run.measure_set(path, params, kron=False, reference=False)
         code = result["detection"].to_numpy()
@@ -162,6 +173,9 @@ def gate_scan(path: Path, params: dict) -> None:
         with np.errstate(invalid="ignore"):
             wrong = np.abs(flux / truth - 1) > 0.5
         print(f"  {'paper association':22s} {found_table(found, wrong, present)}")
+        rows.append({"set": path.name, "gate": "the paper's association",
+                     **found_shares(found, present)})  # fmt: skip
+    return rows
 
 
 def oracle_coverage(path: Path) -> None:
@@ -169,7 +183,7 @@ def oracle_coverage(path: Path) -> None:
     with open_blend_set(path) as h5:
         truth = h5["flux"][()]
     result = oracle_photometry(path, path.with_suffix(".oracle.csv"))
-    roles = run.role_names(truth.shape[1])
+    roles = slot_names(truth.shape[1])
     flux = result[[f"flux_{r}" for r in roles]].to_numpy()
     err = result[[f"flux_{r}_err" for r in roles]].to_numpy()
     present = np.isfinite(truth)
@@ -189,6 +203,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--blend-set", default=None, help="a set for the gate scan")
     parser.add_argument("--compose", action="store_true", help="and a 2-4 set made from it")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write the gate table, with the command, date and commit, for a study page",
+    )
     args = parser.parse_args(argv)
     params = load_config(args.config)["baseline"]
     rng = np.random.default_rng(0)
@@ -199,14 +219,21 @@ def main(argv: list[str] | None = None) -> None:
         mean = float(np.mean(counts))
         cost({"pairs (K = 2)": pairs, f"2-4 galaxies (K = 4, mean {mean:.2f})": multi}, params,
              args.repeat)  # fmt: skip
-        gate_scan(multi, params)
+        rows = gate_scan(multi, params)
         oracle_coverage(multi)
         if args.blend_set:
-            gate_scan(Path(args.blend_set), params)
+            rows += gate_scan(Path(args.blend_set), params)
         if args.blend_set and args.compose:
             composed = compose_multi_set(Path(args.blend_set), Path(tmp) / "composed.h5")
-            gate_scan(composed, params)
+            rows += gate_scan(composed, params)
             oracle_coverage(composed)
+    if args.markdown:
+        import pandas as pd
+
+        from blendphot.docs import write_study_table
+        from blendphot.evaluate.tables import markdown_table
+
+        write_study_table(args.markdown, markdown_table(pd.DataFrame(rows)))
 
 
 if __name__ == "__main__":

@@ -119,6 +119,12 @@ def main() -> None:
         nargs="+",
         help="absent_weight values the mixed set is trained with (default: the run's and 0)",
     )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write the table, with the command, date and commit, for a study page",
+    )
     args = parser.parse_args()
     pairs_dir, multi_dir = ROOT / args.pairs, ROOT / args.multi
     config = read_yaml_file(multi_dir / "config.yaml")  # the mixed run's effective config
@@ -193,6 +199,14 @@ def main() -> None:
         "on the mixed set; flux MAPE per number of galaxies and slot, every blend, per cent\n"
     )
     print(markdown_table(larger_summary.round(2).reset_index()))
+    if args.markdown:
+        from blendphot.docs import write_study_table
+
+        tables = [
+            markdown_table(summary.round(2).reset_index()),
+            markdown_table(larger_summary.round(2).reset_index()),
+        ]
+        write_study_table(args.markdown, "\n\n".join(tables))
 
 
 if __name__ == "__main__":

@@ -64,6 +64,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: all)")
     parser.add_argument("--slots", type=int, default=2, help="galaxy slots, when the set is made")
     parser.add_argument("--memory-only", action="store_true", help="raw and in-memory rows only")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write the table, with the command, date and commit, for a study page",
+    )
     args = parser.parse_args()
     if not args.set.exists():
         from make_blend_set import make_blend_set
@@ -134,6 +140,15 @@ def main() -> None:
     print(f"{'path':<62} {'images/s':>10} {'/ raw read':>10}")
     for label, value, targets in rows:
         print(f"{label:<62} {value:>10.0f} {value / raw[targets]:>10.2f}")
+    if args.markdown:
+        from blendphot.docs import write_study_table
+
+        lines = ["| path | images/s | / raw read |", "|---|---|---|"]
+        lines += [
+            f"| {label} | {value:.0f} | {value / raw[targets]:.2f} |"
+            for label, value, targets in rows
+        ]
+        write_study_table(args.markdown, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ blends of 2 to 4 galaxies, with the companions' flux targets in the layout's ord
 brightest first) or by distance from the central (the nearest first).
 
     snakemake --configfile config/multi.yaml results/multi/blends/test.h5
-    python benchmarks/slot_order.py
+    python benchmarks/slot_order.py [--markdown docs/studies/tables/slot-order.md]
 
 It copies the mixed run's train/val/test sets with the companions' fluxes put in the order of
 their distance (what blend2flux learns from: the images stay as they are), trains the run's
@@ -32,6 +32,7 @@ from multi_pairs import predict_pairs  # noqa: E402 - this folder's batched pred
 from blendphot.blends import galaxy_counts, open_blend_set  # noqa: E402
 from blendphot.blends.layout import slot_prefix  # noqa: E402
 from blendphot.config import read_yaml_file  # noqa: E402
+from blendphot.docs import write_study_table  # noqa: E402
 from blendphot.evaluate.tables import markdown_table  # noqa: E402
 from blendphot.io import read_table  # noqa: E402
 from blendphot.models.train import train_model, training_settings  # noqa: E402
@@ -79,6 +80,12 @@ def main() -> None:
     parser.add_argument("--model", default="blend2flux")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write the table, with the command, date and commit, for a study page",
+    )
     args = parser.parse_args()
     multi = ROOT / args.multi
     config = read_yaml_file(multi / "config.yaml")
@@ -110,7 +117,10 @@ def main() -> None:
                         **slot_mape(out / "model.keras", where / "test.h5"),
                     }
                 )
-    print(markdown_table(pd.DataFrame(rows).round(2)))
+    table = markdown_table(pd.DataFrame(rows).round(2))
+    print(table)
+    if args.markdown:
+        write_study_table(args.markdown, table)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ Usage: python benchmarks/train_memory.py --configfile config/paper.yaml [--batch
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import resource
 import subprocess
@@ -33,16 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def merged_config(overlays: list[Path]) -> dict:
-    """The default config with the overlays merged over it, as the workflow merges them."""
-    from blendphot.config import _deep_update, apply_overlays, read_yaml_file, validate_config
-
-    config = read_yaml_file(ROOT / "config" / "config.yaml")
-    layers = [read_yaml_file(path) for path in overlays]
-    for layer in layers:
-        _deep_update(config, copy.deepcopy(layer))
-    return validate_config(apply_overlays(config, layers))
+from blendphot.config import merged_config  # noqa: E402
 
 
 def peak_rss_gb() -> float:
@@ -119,7 +109,7 @@ def main() -> None:
     parser.add_argument("--only", default=None, help="substring: measure only matching models")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
-    config = merged_config(args.configfile)
+    config = merged_config(ROOT / "config" / "config.yaml", args.configfile)
     if args.one:
         print(json.dumps(measure_one(config, args.one, args.batches, args.threads)))
         return

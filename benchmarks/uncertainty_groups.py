@@ -144,6 +144,12 @@ def main() -> None:
     parser.add_argument(
         "--reverse", action="store_true", help="also fit on the test set, score on validation"
     )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write the table, with the command, date and commit, for a study page",
+    )
     args = parser.parse_args()
     settings = yaml.safe_load((args.results / "config.yaml").read_text())
     test = pd.read_csv(args.results / "output_catalog.csv")
@@ -196,6 +202,12 @@ def main() -> None:
     if reverse:
         print("\nlargest over the methods, fitted on the test set and scored on validation:")
         print(pd.DataFrame(reverse).T.round(2).to_string())
+    if args.markdown:
+        from blendphot.docs import write_study_table
+        from blendphot.evaluate.tables import markdown_table
+
+        largest = pd.DataFrame(worst).T.round(2).reset_index(names="grouping")
+        write_study_table(args.markdown, markdown_table(largest))
 
 
 if __name__ == "__main__":

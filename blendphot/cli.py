@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="blendphot",
         description="Photometry of blended galaxies with deep learning: each workflow stage "
-        "as a command. Parameters come from a config file (see config/README.md).",
+        "as a command. Parameters come from a config file (see docs/configuration-reference.md).",
     )
     found = software_version()
     shown = f"blendphot {found['version']} (commit {found['commit']})"

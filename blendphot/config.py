@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -191,7 +191,9 @@ def validate_config(
             keys = ", ".join(f"'{'.'.join([*path, k])}'" for k in unknown)
             if origin:
                 source = origin([*path, unknown[0]]) or source
-            raise ConfigError(source, f"unknown config key {keys} (see config/README.md)")
+            raise ConfigError(
+                source, f"unknown config key {keys} (see docs/configuration-reference.md)"
+            )
         where = ".".join(path) or "<top level>"
         raise ConfigError(source, f"invalid config key '{where}': {error.message}")
     _fill_defaults(schema, config, schema)
@@ -253,6 +255,30 @@ def load_config(path: str | Path) -> dict:
     if not path.exists():
         raise InputError(path, "config file does not exist")
     return validate_config(read_yaml_file(path), path)
+
+
+def merged_config(
+    default: str | Path, overlays: Iterable[str | Path] = (), validate: bool = True
+) -> dict:
+    """The configuration a run gets from ``snakemake --configfile OVERLAY...``: the default
+    file (``config/config.yaml``) with the overlays deep-merged over it in order, as Snakemake
+    merges them (keys in its order too: the overlays' keys first), their model entries
+    replacing the default's whole (:func:`apply_overlays`), then validated with the schema's
+    defaults filled in (``validate`` false: as merged, neither checked nor filled).
+    ``results/<dataset>/config.yaml`` (rule ``effective_config``) holds the same."""
+    paths = [Path(default), *map(Path, overlays)]
+    sources = [(str(path), read_yaml_file(path)) for path in paths]
+    layers = [values for _, values in sources[1:]]
+    overwrite: dict = {}
+    for layer in layers:
+        _deep_update(overwrite, copy.deepcopy(layer))
+    config = copy.deepcopy(overwrite)
+    _deep_update(config, copy.deepcopy(sources[0][1]))
+    _deep_update(config, copy.deepcopy(overwrite))
+    apply_overlays(config, layers)
+    if not validate:
+        return config
+    return validate_config(config, str(paths[-1]), key_origin(sources))
 
 
 def apply_overlays(config: dict, overlays: list[dict], overrides: dict | None = None) -> dict:

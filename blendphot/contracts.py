@@ -4,17 +4,17 @@ One checker per kind of file; each reader calls it before it uses the file, and 
 is one :class:`~blendphot.errors.InputError` naming the file, the dataset or column, the rows
 and the rule broken:
 
-================  =============================================  ===============================
-file              checker                                        written by
-================  =============================================  ===============================
-catalogue (sky)   :func:`blendphot.sky.inputs.check_catalog`     sky / user
-stamps            :func:`check_stamps`                           stamps
-blend set         :func:`blendphot.blends.layout.check_blend_file`  blends
+================  ===================================================  ===========================
+file              checker                                              written by
+================  ===================================================  ===========================
+catalogue (sky)   :func:`blendphot.sky.inputs.check_catalog`           sky / user
+stamps            :func:`check_stamps`                                 stamps
+blend set         :func:`blendphot.blends.layout.check_blend_file`     blends
 model file        :func:`blendphot.models.modelfile.check_model_file`  train_model
-predictions       :func:`check_predictions`                      predict, extra method rules
-per-blend CSV     :func:`check_per_blend_csv`                    baseline (sep, scarlet), oracle
-output catalogue  :func:`check_output_catalog`                   output_catalog
-================  =============================================  ===============================
+predictions       :func:`check_predictions`                            predict, other methods
+per-blend CSV     :func:`check_per_blend_csv`                          sep, scarlet, oracle
+output catalogue  :func:`check_output_catalog`                         output_catalog
+================  ===================================================  ===========================
 
 The predictions layout (one HDF5 file per method and blend set):
 

@@ -1,4 +1,4 @@
-"""The project's own style checks (README, Development): ruff and snakefmt, clean."""
+"""The project's own style checks (README, Tests): ruff and snakefmt, clean."""
 
 from __future__ import annotations
 

@@ -10,8 +10,15 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from blendphot.config import load_config, load_schema, non_default_settings, with_defaults
+from blendphot.config import (
+    load_config,
+    load_schema,
+    merged_config,
+    non_default_settings,
+    with_defaults,
+)
 from blendphot.stages import all_stages, select_settings, settings_whole, stage_settings
 
 from .conftest import ROOT, TINY
@@ -19,8 +26,20 @@ from .test_workflow import planned_rules, workdir_with
 
 CONFIGS = [ROOT / "config" / "config.yaml", ROOT / "config" / "paper.yaml", TINY]
 SKY = "results/tiny/sky/mosaic.fits"
-ZEROPOINT = "\n      zeropoint: {type: number, default: 25.96}\n"  # sky's, not paper_reference's
+ZEROPOINT = (  # sky's, not paper_reference's: a new key goes after it
+    "\n      zeropoint:\n        type: number\n        default: 25.96\n        description: >\n"
+    "          AB zero point of the F160W fluxes (e-/s): flux = 10**(-0.4 (mag - zeropoint)) for"
+    " real\n          inputs\n"
+)
 NEW_KEY = "      new_knob: {type: number, default: 1.0}\n"
+
+
+def load_shipped(path: Path, validate: bool = True) -> dict:
+    """A config as the workflow reads it: a shipped overlay (config/paper.yaml) over the
+    default config/config.yaml, any other file alone (``validate`` false: as written)."""
+    if path.parent == ROOT / "config" and path.name != "config.yaml":
+        return merged_config(ROOT / "config" / "config.yaml", [path], validate)
+    return load_config(path) if validate else yaml.safe_load(path.read_text())
 
 
 def with_new_key(schema: dict) -> dict:
@@ -49,7 +68,7 @@ def with_new_key(schema: dict) -> dict:
 def test_every_stage_sees_its_settings_whole(path):
     """What a rule hands over (its settings less their defaults), filled back in by the rule
     script, is the whole config's selection, for every stage and model."""
-    config = load_config(path)
+    config = load_shipped(path)
     for name, declared in all_stages().items():
         for model in config["models"]:
             fields = {"model": model, "dataset": "d", "shard": "0", "n": "2", "split": "test"}
@@ -63,14 +82,13 @@ def test_every_stage_sees_its_settings_whole(path):
 def test_a_key_added_with_a_default_changes_no_params(path):
     """The same config validated by a schema with new keys (at their defaults) gives every
     stage the same params; the stage sees the new keys, at their defaults."""
-    import yaml
 
     from blendphot.config import _fill_defaults
 
     schema = load_schema()
     newer = with_new_key(schema)
-    config = load_config(path)
-    upgraded = yaml.safe_load(path.read_text())
+    config = load_shipped(path)
+    upgraded = load_shipped(path, validate=False)
     _fill_defaults(newer, upgraded, newer)  # what validate_config gives with the new schema
     assert upgraded["sky"]["new_knob"] == 1.0 and upgraded["new_section"] == {"a": 3}
     assert upgraded != config
@@ -204,12 +222,12 @@ def test_upgrading_from_0_1_0_changes_no_params(config_file):
     order, so that pulling this version reruns nothing."""
     import json
 
-    from blendphot.config import load_config, schema_keys
+    from blendphot.config import schema_keys
     from blendphot.stages import all_stages, select_settings, stage_settings
 
     from .conftest import TINY
 
-    config = load_config(TINY if config_file == "tiny" else ROOT / config_file)
+    config = load_shipped(TINY if config_file == "tiny" else ROOT / config_file)
     for name, declared in all_stages().items():
         for model in config["models"]:
             fields = {"model": model}

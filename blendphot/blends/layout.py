@@ -12,7 +12,7 @@ pairs):
 - ``isolated_true`` (N, K, S, S) float32, optional: the noiseless (shifted) stamps, where the
   sky source knows them (the synthetic sky); absent for real inputs; absent slots zero
 - ``table/``   one dataset per column: id, distance, shift_x, shift_y (those of slot 2, the
-  first companion), g1_id, g1_mag, g1_rad, g1_z, g1_type, g1_flux, g2_..., and where the set
+  first companion), g1_id, g1_mag, g1_rad, g1_z, g1_type, g1_flux, ``g2_...``, and where the set
   was drawn with K > 2: ``n_galaxies`` and, for each slot k = 3..K, g{k}_shift_x,
   g{k}_shift_y, g{k}_distance and g{k}_<field> (absent slot: id -1, type "", numbers NaN)
 - attributes: split, seed, config_hash, version, noise, zeropoint, recipe (and, with K > 2,
@@ -23,7 +23,7 @@ Slot order (the same in the networks' outputs, the baseline, the oracle and the 
 slot 1 (``g1``) is the central, on the stamp centre; slots 2..n hold the companions by
 decreasing brightness, the brightest first (increasing catalogue magnitude; ties in the
 order they were drawn); slots n+1..K are absent. Brightness, not distance: a network learns
-it far better (measured: README, "Blends of more than two galaxies"), and where two
+it far better (measured: docs/studies/slot-order.md), and where two
 companions are close to a tie, taking one for the other costs little flux error. A set with
 K = 2 is the paper's layout, byte for byte: no ``n_galaxies`` column, and every blend a
 pair.

@@ -282,7 +282,7 @@ def draw_blends(
     :data:`MAX_COMPANION_TRIES` draws before the blend is redrawn. The
     companions are then sorted by brightness, the brightest (smallest magnitude) first (ties
     keep the drawing order): an order the networks learn far better than the distance
-    (README, "Blends of more than two galaxies").
+    (docs/studies/slot-order.md).
     """
     counts = np.asarray(counts, dtype=np.int64)
     n_slots = n_slots or int(counts.max(initial=2))

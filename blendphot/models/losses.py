@@ -8,7 +8,7 @@ no flux to compare an absent slot with, but there is a truth: no galaxy, so no f
 of the central's true flux; the blend's loss is the weighted mean (each present slot weighs
 1, each absent one w). With w = 0 the absent slots are left out (the mean over the present
 slots alone). A network that must say "nothing here" has to tell how many galaxies a blend
-holds (``training.absent_weight``; README.md, "Blends of more than two galaxies", measures
+holds (``training.absent_weight``; docs/studies/multi-galaxy.md measures
 w = 1 and w = 0 side by side).
 
 On a row whose slots are all present it is Keras's MAPE; pair sets (K = 2) keep

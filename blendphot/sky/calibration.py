@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import pprint
+import shlex
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-galaxies", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=None, help="default: the config's seed")
     parser.add_argument("--write-priors", action="store_true", help="rewrite priors_data.py")
+    parser.add_argument(
+        "--markdown", default=None, help="also write the table, with the command, for a study page"
+    )
     args = parser.parse_args(argv)
     path = reference_path(args.reference)
     reference = load_reference_galaxies(path)
@@ -152,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"reference: {path} ({len(reference)} unique galaxies)")
     print(f"synthetic: {len(sample)} galaxies drawn with {args.config} sky settings, seed {seed}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if args.markdown:
+        from blendphot.docs import write_study_table
+        from blendphot.evaluate.tables import markdown_table
+
+        given = sys.argv[1:] if argv is None else argv
+        command = shlex.join(["python", "-m", "blendphot.sky.calibration", *given])
+        write_study_table(args.markdown, markdown_table(table.round(4)), command=command)
     return 0
 
 
