@@ -15,6 +15,19 @@ from blendphot.stages import all_stages, run_stage
 from blendphot.version import software_version
 
 
+class PrintVersion(argparse.Action):
+    """``--version``: print the version line as it is (argparse's own action wraps it at the
+    terminal's width) and exit."""
+
+    def __init__(self, option_strings, version: str, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+        self.version = version
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(self.version)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: one sub-command per stage, its files as options."""
     parser = argparse.ArgumentParser(
@@ -24,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     found = software_version()
     shown = f"blendphot {found['version']} (commit {found['commit']})"
-    parser.add_argument("--version", action="version", version=shown)
+    parser.add_argument("--version", action=PrintVersion, version=shown)
     sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for name, stage in all_stages().items():
         p = sub.add_parser(name, help=stage.help.splitlines()[0], description=stage.help)

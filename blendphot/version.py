@@ -48,8 +48,10 @@ def software_version() -> dict[str, str]:
 def _recorded() -> dict[str, str]:
     """The version and commit that setuptools_scm wrote into ``blendphot/_version.py``
     (its ``g<hash>`` as a plain short hash); empty when the file is absent."""
-    try:
-        from blendphot import _version
+    import importlib
+
+    try:  # through sys.modules, not the package's attribute
+        _version = importlib.import_module("blendphot._version")
     except ImportError:
         return {}
     commit = getattr(_version, "commit_id", None) or ""
