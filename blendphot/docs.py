@@ -373,14 +373,31 @@ def headline_table(summary_text: str) -> tuple[str, str]:
     return dataset, "\n".join(lines)
 
 
+def recorded_commit(config_path: Path) -> str | None:
+    """The commit a run recorded in the comment lines of its effective config; None when it
+    recorded none (or an unknown one)."""
+    if not config_path.exists():
+        return None
+    prefix = "# blendphot commit:"
+    for line in config_path.read_text().splitlines()[:5]:
+        if line.startswith(prefix):
+            commit = line[len(prefix) :].strip()
+            if not commit or commit == "unknown":
+                return None
+            return commit[:10] + ("-dirty" if commit.endswith("-dirty") else "")
+    return None
+
+
 def readme_block(summary: str | Path, date: str | None = None, commit: str | None = None) -> str:
     """The README's block between the summary markers, from a run's ``summary.md``: the date
-    is the file's (when the run wrote it), the commit the one checked out now, unless given."""
+    is the file's (when the run wrote it), the commit the one the run recorded in its
+    effective config (``results/<dataset>/config.yaml``), else the one checked out now,
+    unless given."""
     summary = Path(summary)
     dataset, table = headline_table(summary.read_text())
     if date is None:
         date = dt.datetime.fromtimestamp(summary.stat().st_mtime, dt.UTC).date().isoformat()
-    commit = commit or git_commit()
+    commit = commit or recorded_commit(summary.parent.parent / "config.yaml") or git_commit()
     return (
         f"Flux MAPE in per cent, centrals and companions where sep found them (the paper's "
         f"Figure 5 selection), dataset `{dataset}`, run on {date} at commit `{commit}`; the "
