@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 from pathlib import Path
 
 
@@ -53,7 +54,7 @@ def user_error(exc: BaseException) -> str | None:
     """The one line a user can act on for a bad input or a full or read-only disk; None for
     anything else (a programming error keeps its traceback)."""
     if isinstance(exc, InputError):
-        return str(exc)
+        return " ".join(str(exc).split())  # one line, whatever a library's message held
     if not isinstance(exc, OSError):
         return None
     code = exc.errno if exc.errno in DISK_ERRNOS else None
@@ -62,5 +63,17 @@ def user_error(exc: BaseException) -> str | None:
         code = next((c for m, c in DISK_MESSAGES.items() if m in text), None)
     if code is None:
         return None
-    where = exc.filename or "an output file"
-    return f"{where}: cannot write: {DISK_ERRNOS[code]} ({exc})"
+    found = re.search(r"filename = '([^']+)'", str(exc))  # HDF5 names it in its text
+    where = exc.filename or (found.group(1) if found else "an output file")
+    return f"{output_of(str(where))}: cannot write: {DISK_ERRNOS[code]}"
+
+
+def output_of(path: str) -> str:
+    """The output a temporary file of :func:`blendphot.io.atomic_path` stands for
+    (``dir/.train.k3j9x0ab.part.h5`` -> ``dir/train.h5``); other paths as they are."""
+    folder, _, name = path.rpartition("/")
+    found = re.fullmatch(r"\.(.+)\.[A-Za-z0-9_]+\.part(\.[^/]*)?", name)
+    if not found:
+        return path
+    target = found.group(1) + (found.group(2) or "")
+    return f"{folder}/{target}" if folder else target

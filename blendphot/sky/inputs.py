@@ -112,7 +112,7 @@ def check_catalog(catalog: pd.DataFrame, path: str | Path) -> pd.DataFrame:
         raise InputError(
             path,
             f"column radius: {int(bad.sum())} radius/radii not finite and positive (pixels), "
-            f"first at id {catalog['id'][bad].iloc[0]} ({catalog['radius'][bad].iloc[0]!r}); "
+            f"first at id {catalog['id'][bad].iloc[0]} ({catalog['radius'][bad].iloc[0]}); "
             "the isolation cut and the cleaning need every object's size",
         )
     if "type" in catalog.columns:
