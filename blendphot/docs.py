@@ -322,7 +322,12 @@ def config_reference(schema: dict | None = None, demo_config: str | Path | None 
 
 def parse_markdown_table(text: str) -> list[dict[str, str]]:
     """The rows of the first Markdown table in ``text`` (header row as keys)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("|")]
+    lines: list[str] = []
+    for line in (raw.strip() for raw in text.splitlines()):
+        if line.startswith("|"):
+            lines.append(line)
+        elif lines:  # the first table ends here
+            break
     if len(lines) < 2:
         raise ValueError("no Markdown table found")
 

@@ -343,6 +343,7 @@ rule summary:
     input:
         reference=f"results/{config['evaluate']['paper_reference']['name']}/metrics.csv",
         ours="results/{dataset}/metrics.csv",
+        catalog="results/{dataset}/output_catalog.csv",
     output:
         csv="results/{dataset}/tables/summary.csv",
         md=report(
@@ -350,6 +351,7 @@ rule summary:
             caption="../report/summary.rst",
             category="Tables",
         ),
+        claims="results/{dataset}/tables/claims.csv",
     log:
         "results/{dataset}/logs/summary.log",
     conda:
@@ -360,5 +362,6 @@ rule summary:
         runtime=5,
     params:
         dataset="{dataset}",
+        settings=settings_for("summary"),
     script:
         "../scripts/stage.py"
