@@ -123,6 +123,9 @@ class BlendStream:
             {k: specs[k] for k in self.targets},
         )
         ds = tf.data.Dataset.from_generator(self, output_signature=signature)
+        # the batches of a pass, known: Keras then neither guesses an epoch's length nor
+        # warns that the input "ran out of data" when a pass ends
+        ds = ds.apply(tf.data.experimental.assert_cardinality(len(self)))
         return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -357,6 +360,7 @@ class InMemoryBlends:
             tf.TensorSpec(shape=(None,), dtype=tf.int64),
         )
         ds = tf.data.Dataset.from_generator(self.indices, output_signature=signature)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(len(self)))  # as BlendStream's
         ds = ds.map(self._batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return ds.prefetch(tf.data.AUTOTUNE)
 

@@ -580,6 +580,7 @@ def _fit_and_save(
         validation_data=val,
         epochs=settings["epochs"],
         callbacks=[*callbacks, *extra_callbacks],
+        shuffle=False,  # the feed shuffles (per pass, seeded); Keras cannot shuffle a dataset
         verbose=2,
     )
     seconds = time.perf_counter() - start
