@@ -28,7 +28,7 @@ def tiny_config() -> dict:
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> dict:
     """Sky, stamps and blend sets of the tiny config, built once per test session."""
-    from .chain import run_data_chain
+    from blendphot.testing import run_data_chain
 
     config = tiny_config_dict()
     d = tmp_path_factory.mktemp("tiny")

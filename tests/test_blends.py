@@ -306,8 +306,7 @@ def test_val_fraction_keeps_validation_galaxies_out_of_training(tiny_data, tmp_p
 def test_multi_galaxy_layout_checked(tmp_path):
     """A K-slot set passes the checker; NaN fluxes must mark exactly the absent slots."""
     from blendphot.blends.layout import galaxy_counts, present_slots, slot_count
-
-    from .multiset import write_multi_set
+    from blendphot.testing import write_multi_set
 
     path = write_multi_set(tmp_path / "multi.h5", [2, 3, 4, 2], size=48)
     with h5py.File(path, "r") as h5:

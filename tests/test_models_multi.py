@@ -7,9 +7,9 @@ import pytest
 
 from blendphot.errors import ConfigError
 from blendphot.models import get_architecture, load_model_modules
+from blendphot.testing import write_multi_set
 
 from .conftest import tiny_config_dict
-from .multiset import write_multi_set
 
 SIZE = 48
 COUNTS = [2, 3, 4, 2, 4, 3, 2, 4, 3, 2, 4, 2, 3, 4, 2, 3]

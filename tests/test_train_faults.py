@@ -2,7 +2,7 @@
 
 Real faults where the sandbox allows them: a path through a regular file, a read-only mount, a
 full disk (a small tmpfs, filled when training ends); the mount tests skip, saying why, where
-mounting is refused. The blend sets are small Gaussian pairs (tests/multiset.py), the model
+mounting is refused. The blend sets are small Gaussian pairs (blendphot.testing), the model
 the smallest blend2flux.
 """
 
@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 
 from blendphot.errors import ConfigError, InputError
+from blendphot.testing import write_multi_set
 
 from .conftest import tiny_config_dict
-from .multiset import write_multi_set
 
 SIZE = 32
 MODEL = {"architecture": "blend2flux", "params": {"filters": 2, "dense_units": 4}}
