@@ -1,4 +1,27 @@
-"""Shared fixtures: a tiny validated config and a tiny data set built through the library."""
+"""Shared fixtures (a tiny validated config, a tiny data set built through the library) and
+the test tiers.
+
+Tiers (nested: each adds to the one before)::
+
+    pytest                 units, config and schema checks, contract checks, style checks
+    pytest --run-slow      + tests that build data, run Snakemake jobs, train networks
+    pytest --run-slurm     + the real one-node Slurm cluster (implies --run-slow)
+
+Which tier a test is in is decided here, from what the test does, never by hand:
+
+- it is a Slurm test when it uses a fixture of :data:`SLURM_FIXTURES` (the cluster) or is
+  marked ``slurm``;
+- otherwise it is slow when it uses, directly or through another fixture, a fixture of
+  :data:`SLOW_FIXTURES` (they build data through the real stages, run the workflow or
+  train), or carries one of :data:`SLOW_MARKERS`: ``workflow`` (it runs Snakemake jobs; a dry
+  run ``-n`` does not count), ``train`` (it trains a network), ``faults`` (the fault battery,
+  on trained networks), or ``slow`` itself (anything else that takes seconds);
+- otherwise it is in the default tier.
+
+Tests of a tier not asked for are deselected, not skipped, and the run ends with one line
+saying how many were left out and which option runs them. A default-tier test whose call takes
+more than :data:`DEFAULT_TIER_SECONDS` is named at the end, so that it gets its marker.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +35,21 @@ from blendphot.config import validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny.yaml"
+
+SLOW_FIXTURES = {
+    "tiny_data": "sky, stamps and blend sets of the tiny config, through the real stages",
+    "world": "tests/test_faults.py: the tiny data, two trained networks and every later file",
+    "multi_sets": "tests/test_blends.py: blend sets of 2 to 4 galaxies from the tiny stamps",
+    "tiny_run": "tests/test_workflow.py: the tiny workflow, run locally in the background",
+    "tiny_multi_run": "tests/test_workflow.py: the tiny workflow of 2 to 4 galaxies, likewise",
+}
+"""Fixtures that make a test slow, and what they build."""
+SLURM_FIXTURES = {"slurm_cluster": "tests/test_slurm.py: a running one-node Slurm cluster"}
+"""Fixtures that put a test in the Slurm tier."""
+SLOW_MARKERS = ("slow", "workflow", "train", "faults")
+"""Markers that put a test in the slow tier (pyproject.toml describes them)."""
+DEFAULT_TIER_SECONDS = 5.0
+"""A default-tier test slower than this (call phase) is named at the end of the run."""
 
 
 def tiny_config_dict() -> dict:
@@ -34,3 +72,83 @@ def tiny_data(tmp_path_factory) -> dict:
     d = tmp_path_factory.mktemp("tiny")
     paths = run_data_chain(config, d)
     return {"config": copy.deepcopy(config), "dir": d, **paths}
+
+
+# ------------------------------------------------------------------------------ tiers
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("blendphot tiers")
+    group.addoption(
+        "--run-slow",
+        action="store_true",
+        help="also run the slow tier: data-building fixtures, Snakemake runs, training",
+    )
+    group.addoption(
+        "--run-slurm",
+        action="store_true",
+        help="also run the tests on a real one-node Slurm cluster (root on Debian; implies "
+        "--run-slow)",
+    )
+
+
+def tier(item: pytest.Item) -> str:
+    """'slurm', 'slow' or 'default': the tier of a collected test (see the module's doc)."""
+    used = set(getattr(item, "fixturenames", ()))
+    markers = {mark.name for mark in item.iter_markers()}
+    if used & set(SLURM_FIXTURES) or "slurm" in markers:
+        return "slurm"
+    if used & set(SLOW_FIXTURES) or markers & set(SLOW_MARKERS):
+        return "slow"
+    return "default"
+
+
+def pytest_collection_modifyitems(config, items):
+    run_slurm = config.getoption("--run-slurm")
+    wanted = {"default", "slow", "slurm"} if run_slurm else {"default"}
+    if config.getoption("--run-slow"):
+        wanted.add("slow")
+    kept, deselected, left = [], [], {"slow": 0, "slurm": 0}
+    for item in items:
+        t = tier(item)
+        if t != "default":
+            item.add_marker(pytest.mark.slow)
+        if t in wanted:
+            kept.append(item)
+        else:
+            deselected.append(item)
+            left[t] += 1
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+    config.stash[LEFT_OUT] = left
+
+
+LEFT_OUT = pytest.StashKey[dict]()
+SLOW_CALLS = pytest.StashKey[list]()
+
+
+def pytest_configure(config):
+    config.stash[SLOW_CALLS] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    slow = item.get_closest_marker("slow") is not None
+    if report.when == "call" and not slow and report.duration > DEFAULT_TIER_SECONDS:
+        item.config.stash[SLOW_CALLS].append((item.nodeid, report.duration))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    left = config.stash.get(LEFT_OUT, {})
+    if left.get("slow"):
+        terminalreporter.write_line(f"{left['slow']} slow tests not run: use --run-slow")
+    if left.get("slurm"):
+        terminalreporter.write_line(f"{left['slurm']} Slurm tests not run: use --run-slurm")
+    for nodeid, seconds in config.stash.get(SLOW_CALLS, []):
+        terminalreporter.write_line(
+            f"default-tier test took {seconds:.1f} s (> {DEFAULT_TIER_SECONDS:.0f} s): "
+            f"{nodeid}; mark it (workflow, train, slow) or make it faster"
+        )

@@ -564,6 +564,7 @@ def test_galaxy_counts_setting_is_normalised(tiny_config):
     validate_config(config, "overlay.yaml")
 
 
+@pytest.mark.workflow
 def test_snakemake_overlay_merges_galaxy_counts_into_the_default(tmp_path):
     """What Snakemake makes of an overlay: its counts merged into the default's {2: 1.0},
     so an overlay without pairs must give them 0; one that does not is refused by name."""

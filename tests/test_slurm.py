@@ -25,8 +25,6 @@ import yaml
 
 from .conftest import ROOT, TINY
 
-pytestmark = pytest.mark.slurm
-
 PROFILE = ROOT / "profiles" / "slurm"
 OVERLAY = ROOT / "tests" / "slurm"
 SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: (\S+?)\)\.")
@@ -196,6 +194,7 @@ def test_cluster_config_declares_partitions_and_fake_gpu(tmp_path):
 # ---------------------------------------------------------------- on the cluster
 
 
+@pytest.mark.slurm
 def test_tiny_workflow_through_slurm_equals_local_run(slurm_cluster, tmp_path):
     """Every job goes through sbatch (its SLURM job id in the executor's log and in squeue);
     the GPU rules run on the gpu partition with CUDA_VISIBLE_DEVICES set, the others on cpu
@@ -311,6 +310,7 @@ def wait_for_state(layout, comment_prefix: str, state: str, proc, timeout_s: flo
     return ""
 
 
+@pytest.mark.slurm
 def test_training_timeout_resumes_from_saved_epoch(slurm_cluster, tmp_path):
     """A training job that outlives its SLURM time limit gets TIMEOUT from Slurm; Snakemake
     retries it with more runtime, the retry continues from the epoch the first attempt saved

@@ -90,6 +90,7 @@ def assert_holds(expected, actual, path="config"):
         assert actual == expected, f"{path}: {actual!r} instead of {expected!r}"
 
 
+@pytest.mark.workflow
 def test_paper_overlay_yields_exactly_the_paper_config(tmp_path):
     """--configfile config/paper.yaml gives every value paper.yaml writes, the demo's model
     settings included (no dense_units: 32, no epochs: 2 leaking in), and the fiducial
@@ -113,6 +114,7 @@ def test_paper_overlay_yields_exactly_the_paper_config(tmp_path):
     assert model.count_params() / 1e6 == pytest.approx(25.7, rel=0.01)
 
 
+@pytest.mark.workflow
 def test_overlay_setting_one_nested_key_changes_that_key_only(tmp_path):
     default = effective_config(tmp_path / "a", "demo")
     overlay = tmp_path / "overlay.yaml"
@@ -333,6 +335,7 @@ def planned_rules(dry_run: str) -> set[str]:
     return set(re.findall(r"^(?:local)?rule (\w+):", dry_run, flags=re.M))
 
 
+@pytest.mark.workflow
 def test_paper_reference_dataset_through_the_workflow(tmp_path):
     """The paper's table alone, from the copy shipped in the package, runs the same metrics
     and figure rules."""
@@ -347,6 +350,7 @@ def test_paper_reference_dataset_through_the_workflow(tmp_path):
     assert not (work / "results/tiny").exists()  # nothing of the synthetic chain ran
 
 
+@pytest.mark.workflow
 def test_tracked_files_alone_run_the_paper_reference(tmp_path):
     """A copy of the tracked files, with nothing beside it, finds the paper's table (shipped
     in the package) from the library and the workflow; no tracked file names a folder
