@@ -26,6 +26,9 @@ more than :data:`DEFAULT_TIER_SECONDS` is named at the end, so that it gets its 
 from __future__ import annotations
 
 import copy
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,8 +43,7 @@ SLOW_FIXTURES = {
     "tiny_data": "sky, stamps and blend sets of the tiny config, through the real stages",
     "world": "tests/test_faults.py: the tiny data, two trained networks and every later file",
     "multi_sets": "tests/test_blends.py: blend sets of 2 to 4 galaxies from the tiny stamps",
-    "tiny_run": "tests/test_workflow.py: the tiny workflow, run locally in the background",
-    "tiny_multi_run": "tests/test_workflow.py: the tiny workflow of 2 to 4 galaxies, likewise",
+    "tiny_runs": "the tiny workflow and its variant of 2 to 4 galaxies, run by Snakemake",
 }
 """Fixtures that make a test slow, and what they build."""
 SLURM_FIXTURES = {"slurm_cluster": "tests/test_slurm.py: a running one-node Slurm cluster"}
@@ -72,6 +74,69 @@ def tiny_data(tmp_path_factory) -> dict:
     d = tmp_path_factory.mktemp("tiny")
     paths = run_data_chain(config, d)
     return {"config": copy.deepcopy(config), "dir": d, **paths}
+
+
+class SnakemakeRun:
+    """Snakemake on a working directory, started in the background now (run from the
+    repository root, so that the workflow profile applies; its output goes to a log file
+    beside the directory). :meth:`result` waits for it."""
+
+    def __init__(self, workdir: Path, *args: str):
+        self.workdir = workdir
+        self.log = workdir.with_name(workdir.name + ".log")
+        cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+        with open(self.log, "w") as out:
+            self.proc = subprocess.Popen(
+                [*cmd, "-d", str(workdir), *args], cwd=ROOT, stdout=out,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+    def result(self, timeout: float = 1200) -> subprocess.CompletedProcess:
+        """The finished run: its return code, and its output (stdout and stderr) as stdout."""
+        self.proc.wait(timeout)
+        return subprocess.CompletedProcess(
+            self.proc.args, self.proc.returncode, self.log.read_text(), ""
+        )
+
+    def stop(self) -> None:
+        """Kill the run if it still goes (a test that needed it failed first)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def workdir_with(path: Path, config_text: str) -> Path:
+    """A working directory whose config/config.yaml holds ``config_text``."""
+    (path / "config").mkdir(parents=True, exist_ok=True)
+    (path / "config" / "config.yaml").write_text(config_text)
+    return path
+
+
+def tiny_multi_text() -> str:
+    """The tiny config with blends of 2 to 4 galaxies (dataset tiny_multi), without scarlet
+    (it fits pairs only)."""
+    text = TINY.read_text().replace("dataset: tiny", "dataset: tiny_multi")
+    text = text.replace("blends:\n", "blends:\n  n_galaxies: {2: 0.5, 3: 0.3, 4: 0.2}\n")
+    return text.replace("scarlet: {enabled: true", "scarlet: {enabled: false")
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory) -> dict[str, SnakemakeRun]:
+    """The whole tiny workflow run locally with --cores 2, as users run it: ``tiny`` (pairs,
+    every stage, scarlet included) and ``tiny_multi`` (blends of 2 to 4 galaxies), both
+    started at once in the background, once per session (together they take about half the
+    time they take one after the other). The workflow tests check them; the Slurm test
+    compares its cluster run with ``tiny``."""
+    base = tmp_path_factory.mktemp("tiny_runs")
+    configs = {"tiny": TINY.read_text(), "tiny_multi": tiny_multi_text()}
+    runs = {
+        name: SnakemakeRun(workdir_with(base / name, text), "--cores", "2")
+        for name, text in configs.items()
+    }
+    yield runs
+    for name, run in runs.items():
+        run.stop()
+        shutil.rmtree(base / name / ".snakemake", ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------ tiers

@@ -214,7 +214,6 @@ def test_training_on_blends_of_two_to_four_and_prediction(sets, tmp_path):
         write_predictions(out / "b2f.keras", many, tmp_path / "x.h5", "b")
 
 
-@pytest.mark.train
 def test_a_builder_without_slots_trains_pairs_only(sets, tmp_path):
     from blendphot.models.registry import get_architecture as arch
     from blendphot.models.train import build_model, train_model
