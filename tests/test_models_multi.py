@@ -259,6 +259,7 @@ def test_segmentation_scores_each_present_slot(sets, tmp_path):
     pred[:, 3] = 1  # the fourth slot everywhere: IoU < 1 where present, left out where absent
     with h5py.File(tmp_path / "p.h5", "w") as h5:
         h5["id"], h5["masks"] = ids, pred
+        h5.attrs["model"] = "u"  # the predictions contract: the method's name
     table = segmentation_table(sets["test"], {"u": tmp_path / "p.h5"})
     assert list(table.columns[2:7]) == ["n_galaxies", "iou_central", "iou_companion",
                                         "iou_g3", "iou_g4"]  # fmt: skip
