@@ -168,6 +168,7 @@ def tier(item: pytest.Item) -> str:
     return "default"
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m, so that "-m slow" sees the markers set here
 def pytest_collection_modifyitems(config, items):
     run_slurm = config.getoption("--run-slurm")
     wanted = {"default", "slow", "slurm"} if run_slurm else {"default"}
