@@ -124,9 +124,9 @@ def tiny_multi_text() -> str:
 def tiny_runs(tmp_path_factory) -> dict[str, SnakemakeRun]:
     """The whole tiny workflow run locally with --cores 2, as users run it: ``tiny`` (pairs,
     every stage, scarlet included) and ``tiny_multi`` (blends of 2 to 4 galaxies), both
-    started at once in the background, once per session (together they take about half the
-    time they take one after the other). The workflow tests check them; the Slurm test
-    compares its cluster run with ``tiny``."""
+    started at once in the background, once per session (on 2 cores: about 2 min together,
+    3.5 one after the other). The workflow tests check them; the Slurm test compares its
+    cluster run with ``tiny``."""
     base = tmp_path_factory.mktemp("tiny_runs")
     configs = {"tiny": TINY.read_text(), "tiny_multi": tiny_multi_text()}
     runs = {
