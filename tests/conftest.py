@@ -7,16 +7,19 @@ Tiers (nested: each adds to the one before)::
     pytest --run-slow      + tests that build data, run Snakemake jobs, train networks
     pytest --run-slurm     + the real one-node Slurm cluster (implies --run-slow)
 
-Which tier a test is in is decided here, from what the test does, never by hand:
+A test's tier is decided here (:func:`tier`), from what the test does: the fixtures it uses
+and the markers that say what it runs.
 
-- it is a Slurm test when it uses a fixture of :data:`SLURM_FIXTURES` (the cluster) or is
-  marked ``slurm``;
-- otherwise it is slow when it uses, directly or through another fixture, a fixture of
-  :data:`SLOW_FIXTURES` (they build data through the real stages, run the workflow or
-  train), or carries one of :data:`SLOW_MARKERS`: ``workflow`` (it runs Snakemake jobs; a dry
-  run ``-n`` does not count), ``train`` (it trains a network), ``faults`` (the fault battery,
-  on trained networks), or ``slow`` itself (anything else that takes seconds);
-- otherwise it is in the default tier.
+- Slurm tier: it uses a fixture of :data:`SLURM_FIXTURES` (the cluster) or is marked
+  ``slurm``.
+- Slow tier: it uses a fixture of :data:`SLOW_FIXTURES` (data built through the real stages,
+  the workflow run by Snakemake), directly or through another fixture (``world`` of the fault
+  battery, which trains on ``tiny_data``, counts too), or carries one of
+  :data:`SLOW_MARKERS`: ``workflow`` (it runs Snakemake jobs; a dry run or ``--lint``, a
+  second or two, does not count), ``train`` (it trains a network), ``faults`` (the fault
+  battery), or ``slow`` (anything else that takes seconds, by hand).
+- Default tier: the rest. Every test outside it gets the ``slow`` marker, so that
+  ``pytest --run-slow -m slow`` runs the slow tiers alone.
 
 Tests of a tier not asked for are deselected, not skipped, and the run ends with one line
 saying how many were left out and which option runs them. A default-tier test whose call takes
@@ -41,11 +44,9 @@ TINY = ROOT / "tests" / "data" / "tiny.yaml"
 
 SLOW_FIXTURES = {
     "tiny_data": "sky, stamps and blend sets of the tiny config, through the real stages",
-    "world": "tests/test_faults.py: the tiny data, two trained networks and every later file",
-    "multi_sets": "tests/test_blends.py: blend sets of 2 to 4 galaxies from the tiny stamps",
     "tiny_runs": "the tiny workflow and its variant of 2 to 4 galaxies, run by Snakemake",
 }
-"""Fixtures that make a test slow, and what they build."""
+"""Fixtures that make a test slow (and every fixture built on them), and what they build."""
 SLURM_FIXTURES = {"slurm_cluster": "tests/test_slurm.py: a running one-node Slurm cluster"}
 """Fixtures that put a test in the Slurm tier."""
 SLOW_MARKERS = ("slow", "workflow", "train", "faults")
@@ -157,6 +158,12 @@ def pytest_addoption(parser):
     )
 
 
+LEFT_OUT = pytest.StashKey[dict]()
+"""Tests deselected by tier: {'slow': n, 'slurm': n}."""
+SLOW_CALLS = pytest.StashKey[list]()
+"""(node id, seconds) of the default-tier tests slower than DEFAULT_TIER_SECONDS."""
+
+
 def tier(item: pytest.Item) -> str:
     """'slurm', 'slow' or 'default': the tier of a collected test (see the module's doc)."""
     used = set(getattr(item, "fixturenames", ()))
@@ -188,10 +195,6 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
     config.stash[LEFT_OUT] = left
-
-
-LEFT_OUT = pytest.StashKey[dict]()
-SLOW_CALLS = pytest.StashKey[list]()
 
 
 def pytest_configure(config):
