@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from blendphot.baseline import measure_set  # noqa: E402
 from blendphot.baseline.sep_photometry import Limits, run_limits  # noqa: E402
 from blendphot.config import load_config  # noqa: E402
-from tests.chain import run_data_chain  # noqa: E402
+from blendphot.testing import run_data_chain  # noqa: E402
 
 SEP_DEFAULT_PIXSTACK = 300000
 

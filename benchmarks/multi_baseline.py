@@ -1,7 +1,7 @@
 """Benchmark: the sep baseline on blends of 2 to K galaxies (cost, and the association gate).
 
 (1) Cost: ms per blend of the whole measurement (cold/hot passes, Kron, the isolated
-    reference) on two sets of round Gaussian galaxies (tests/multiset.py, ``--size`` pixel
+    reference) on two sets of round Gaussian galaxies (blendphot.testing, ``--size`` pixel
     stamps, ``--n`` blends): pairs in a K = 2 set (the paper's association) and blends of
     2 to 4 galaxies in a K = 4 set (the members' association); interleaved rounds, one core.
 (2) The gate: on the 2-4 set above, on ``--blend-set`` if given (e.g. a demo test set of
@@ -42,7 +42,7 @@ from blendphot.blends.layout import GALAXY_FIELDS, slot_names, slot_prefix  # no
 from blendphot.config import load_config  # noqa: E402
 from blendphot.evaluate.oracle import oracle_photometry  # noqa: E402
 from blendphot.io import read_table, write_table  # noqa: E402
-from tests.multiset import write_multi_set  # noqa: E402
+from blendphot.testing import write_multi_set  # noqa: E402
 
 GATES = {  # label -> (minimum, factor of the radius)
     "3 px": (3.0, 0.0),

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.blend_set:
             path = Path(args.blend_set)
         else:
-            from tests.chain import run_data_chain
+            from blendphot.testing import run_data_chain
 
             path = run_data_chain(config, Path(tmp))["test"]
         psf = sc.stage_psf(config["sky"], config["scarlet"]["psf"])

@@ -50,13 +50,19 @@ WIDTH_KINDS = ("model", "symmetries", "none")
 SKIPPED = "skipped"
 
 
+def _plain(value):
+    """A numpy scalar as the Python value it holds (``12``, not ``np.int64(12)``), for a
+    message."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _mismatch(found: np.ndarray, expected: np.ndarray) -> str:
     """How two id columns differ, for a message."""
     if len(found) != len(expected):
         return f"{len(found)} rows, the blend set has {len(expected)}"
     rows = np.flatnonzero(found != expected)
     return f"ids differ from the blend set's in {describe_rows(rows)} (row {rows[0]}: " + (
-        f"{found[rows[0]]!r} against {expected[rows[0]]!r})"
+        f"{_plain(found[rows[0]])!r} against {_plain(expected[rows[0]])!r})"
     )
 
 
@@ -396,5 +402,7 @@ def check_stamps(h5: h5py.File, path: str | Path) -> int:
         ids = group["id"][()]
         unique, seen = np.unique(ids, return_counts=True)
         if (seen > 1).any():
-            raise InputError(path, f"catalog/id: id {unique[seen > 1][0]!r} appears more than once")
+            raise InputError(
+                path, f"catalog/id: id {_plain(unique[seen > 1][0])!r} appears more than once"
+            )
     return n

@@ -328,8 +328,7 @@ def test_found_mask_and_detection_codes_of_member_matches():
 
 def test_measure_set_on_a_multi_galaxy_set(tmp_path, caplog):
     from blendphot.baseline.run import columns_for, found_per_slot, join_shards
-
-    from .multiset import write_multi_set
+    from blendphot.testing import write_multi_set
 
     counts = [2, 3, 4, 4, 3, 2]
     path = write_multi_set(tmp_path / "multi.h5", counts, size=64)
@@ -366,7 +365,7 @@ def test_measure_set_on_a_multi_galaxy_set(tmp_path, caplog):
 
 
 def test_multi_set_association_finds_a_missing_member_and_a_spurious_one(tmp_path):
-    from .multiset import gaussian, write_multi_set
+    from blendphot.testing import gaussian, write_multi_set
 
     path = write_multi_set(tmp_path / "multi.h5", [3, 3], size=64, seed=2)
     with h5py.File(path, "r+") as h5:
@@ -384,8 +383,7 @@ def test_multi_set_association_finds_a_missing_member_and_a_spurious_one(tmp_pat
 
 def test_pairs_keep_the_paper_association_unless_members_are_asked_for(tmp_path):
     from blendphot.baseline.run import MEMBER_COLUMNS, columns_for
-
-    from .multiset import write_multi_set
+    from blendphot.testing import write_multi_set
 
     path = write_multi_set(tmp_path / "pairs.h5", [2, 2, 2], size=64)
     assert columns_for(2) == COLUMNS

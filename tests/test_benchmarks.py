@@ -7,9 +7,12 @@ import csv
 import os
 import subprocess
 
+import pytest
+
 from .conftest import ROOT
 
 
+@pytest.mark.train
 def test_gpu_script_smoke_run_writes_its_csv(tmp_path):
     out = tmp_path / "gpu.csv"
     env = {**os.environ, "QUICK": "1", "BENCH_DIR": str(tmp_path), "CSV": str(out)}

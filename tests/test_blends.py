@@ -306,8 +306,7 @@ def test_val_fraction_keeps_validation_galaxies_out_of_training(tiny_data, tmp_p
 def test_multi_galaxy_layout_checked(tmp_path):
     """A K-slot set passes the checker; NaN fluxes must mark exactly the absent slots."""
     from blendphot.blends.layout import galaxy_counts, present_slots, slot_count
-
-    from .multiset import write_multi_set
+    from blendphot.testing import write_multi_set
 
     path = write_multi_set(tmp_path / "multi.h5", [2, 3, 4, 2], size=48)
     with h5py.File(path, "r") as h5:
@@ -565,6 +564,7 @@ def test_galaxy_counts_setting_is_normalised(tiny_config):
     validate_config(config, "overlay.yaml")
 
 
+@pytest.mark.workflow
 def test_snakemake_overlay_merges_galaxy_counts_into_the_default(tmp_path):
     """What Snakemake makes of an overlay: its counts merged into the default's {2: 1.0},
     so an overlay without pairs must give them 0; one that does not is refused by name."""

@@ -156,6 +156,7 @@ def test_config_override_of_a_wrong_type_fails_naming_config_and_the_key(overrid
     assert str(err.value).startswith("--config: " + message), str(err.value)
 
 
+@pytest.mark.workflow
 def test_config_override_of_a_nested_integer_through_snakemake(tmp_path):
     """--config blends='{n_test: 5}' plans the workflow, and the run's effective config (a
     cheap rule, run for real) holds the integer."""

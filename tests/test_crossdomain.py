@@ -62,7 +62,7 @@ def test_other_datasets_must_exist_before_the_run(tmp_path, monkeypatch):
     # networks of pairs only: neither this run nor the other may hold larger blends
     with pytest.raises(ConfigError, match="up to 4 galaxies"):
         check_other_datasets(["cosmos"], "demo", ["blend2flux"], max_galaxies=4)
-    from .multiset import write_multi_set
+    from blendphot.testing import write_multi_set
 
     write_multi_set(files["test"], [2, 3], size=32)
     with pytest.raises(ConfigError, match="'cosmos' holds blends of more than two galaxies"):

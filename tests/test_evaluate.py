@@ -206,8 +206,7 @@ def test_output_catalog_of_larger_blends(tmp_path):
 
     from blendphot.contracts import write_prediction_file
     from blendphot.evaluate.catalog import build_output_catalog
-
-    from .multiset import write_multi_set
+    from blendphot.testing import write_multi_set
 
     test = write_multi_set(tmp_path / "test.h5", [2, 3, 4], size=48)
     with h5py.File(test, "r") as h5:
@@ -243,8 +242,7 @@ def test_blend_histograms_pool_every_companion(tmp_path):
     """The companions' geometry of a K-slot set counts every present companion, once."""
     from blendphot.figures.blends import blend_histograms, companion_geometry
     from blendphot.io import read_table
-
-    from .multiset import write_multi_set
+    from blendphot.testing import write_multi_set
 
     path = write_multi_set(tmp_path / "test.h5", [2, 3, 4, 4], size=48)
     with h5py.File(path, "r") as h5:

@@ -7,9 +7,9 @@ import pytest
 
 from blendphot.errors import ConfigError
 from blendphot.models import get_architecture, load_model_modules
+from blendphot.testing import write_multi_set
 
 from .conftest import tiny_config_dict
-from .multiset import write_multi_set
 
 SIZE = 48
 COUNTS = [2, 3, 4, 2, 4, 3, 2, 4, 3, 2, 4, 2, 3, 4, 2, 3]
@@ -152,6 +152,7 @@ def _settings(**extra) -> dict:
     return {**tiny_config_dict()["training"], "epochs": 2, "batch_size": 8, **extra}
 
 
+@pytest.mark.train
 def test_training_on_blends_of_two_to_four_and_prediction(sets, tmp_path):
     import json
     import zipfile

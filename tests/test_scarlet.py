@@ -163,8 +163,7 @@ def test_psf_of_each_sky_source(tmp_path):
 
 def test_a_multi_galaxy_set_is_refused_before_any_fit(tmp_path, monkeypatch):
     from blendphot.errors import InputError
-
-    from .multiset import write_multi_set
+    from blendphot.testing import write_multi_set
 
     def no_fitter(*args, **kwargs):
         raise AssertionError("a Fitter was built")

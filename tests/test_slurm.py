@@ -15,17 +15,17 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 import yaml
 
 from .conftest import ROOT, TINY
-
-pytestmark = pytest.mark.slurm
 
 PROFILE = ROOT / "profiles" / "slurm"
 OVERLAY = ROOT / "tests" / "slurm"
@@ -196,27 +196,27 @@ def test_cluster_config_declares_partitions_and_fake_gpu(tmp_path):
 # ---------------------------------------------------------------- on the cluster
 
 
-def test_tiny_workflow_through_slurm_equals_local_run(slurm_cluster, tmp_path):
+@pytest.mark.slurm
+def test_tiny_workflow_through_slurm_equals_local_run(
+    slurm_cluster, training_timeout_run, tiny_runs, tmp_path
+):
     """Every job goes through sbatch (its SLURM job id in the executor's log and in squeue);
     the GPU rules run on the gpu partition with CUDA_VISIBLE_DEVICES set, the others on cpu
     without; the outputs are bit for bit those of a local run: data stages, predictions and
-    model weights alike (training.deterministic: true, the same thread counts)."""
+    model weights alike (training.deterministic: true, the same thread counts).
+
+    The local reference is the session's tiny run (``tiny_runs``, --cores 2), which goes on
+    while the cluster runs, as does the training-timeout scenario (``training_timeout_run``,
+    checked by the next test): the cluster run mostly waits on status checks, the scenario on
+    Slurm's time limit. Results do not depend on what shares the CPUs."""
     config = tiny()
-    local = workdir_with(tmp_path / "local", config)
     cluster = workdir_with(tmp_path / "slurm", config)
-    # The local reference run shares the CPUs with the SLURM run; results do not depend on it.
-    local_run = subprocess.Popen(
-        snakemake_cmd(local) + ["--cores", "2"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     result = run_snakemake(
         slurm_cluster, cluster, "--profile", str(PROFILE), "--profile", str(OVERLAY)
     )
-    local_out = local_run.communicate(timeout=900)[0]
-    assert local_run.returncode == 0, local_out[-4000:]
+    local_run = tiny_runs["tiny"].result()
+    local = tiny_runs["tiny"].workdir
+    assert local_run.returncode == 0, local_run.stdout[-4000:]
     assert result.returncode == 0, tail(result)
     output = result.stdout + result.stderr
 
@@ -311,52 +311,99 @@ def wait_for_state(layout, comment_prefix: str, state: str, proc, timeout_s: flo
     return ""
 
 
-def test_training_timeout_resumes_from_saved_epoch(slurm_cluster, tmp_path):
-    """A training job that outlives its SLURM time limit gets TIMEOUT from Slurm; Snakemake
-    retries it with more runtime, the retry continues from the epoch the first attempt saved
-    (BackupAndRestore in results/<dataset>/resume/<model>), and the run finishes.
+class Background:
+    """A function run in a thread from now on; :meth:`result` waits for it and gives what it
+    returned (or raises what it raised)."""
 
-    The first attempt is made slow through slow_net's delay file; once squeue shows the
-    TIMEOUT, the test clears the file so that the retry takes seconds. The data stages run
-    locally first; the SLURM run builds the model."""
+    def __init__(self, function):
+        self._value, self._error = None, None
+        self._thread = threading.Thread(target=self._run, args=(function,), daemon=True)
+        self._thread.start()
+
+    def _run(self, function):
+        try:
+            self._value = function()
+        except BaseException as exc:  # raised in the test that waits for it
+            self._error = exc
+
+    def result(self, timeout: float = 1500):
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError(f"still running after {timeout} s")
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def training_timeout(layout, tmp_path: Path) -> SimpleNamespace:
+    """The training-timeout scenario (see the test below), run on the cluster; what the test
+    checks. The first training attempt is made slow through slow_net's delay file; once
+    squeue shows the TIMEOUT, the delay file is cleared so that the retry takes seconds. The
+    data stages run locally first; the SLURM run builds the model."""
     delay = tmp_path / "delay_seconds"
     delay.write_text(str(SLOW_SECONDS))
     config = fault_config(delay)
     work = workdir_with(tmp_path / "work", config)
     res = work / "results" / config["dataset"]
+    found = SimpleNamespace(res=res, work=work, timed_out="", first_epochs=[], proc=None)
     blends = [f"results/{config['dataset']}/blends/{s}.h5" for s in ("train", "val", "test")]
-    prepared = subprocess.run(
+    found.prepared = subprocess.run(
         snakemake_cmd(work) + ["--cores", "2", "--", *blends],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
     )
-    assert prepared.returncode == 0, tail(prepared)
+    if found.prepared.returncode != 0:
+        return found
 
     profile = timeout_profile(tmp_path / "timeout_profile")
-    model = f"results/{config['dataset']}/models/slow/model.keras"
+    found.model = f"results/{config['dataset']}/models/slow/model.keras"
     out_path = tmp_path / "snakemake.out"
     with open(out_path, "w") as out:
-        proc = subprocess.Popen(
-            snakemake_cmd(work) + ["--profile", str(PROFILE), "--profile", str(profile), model],
+        proc = found.proc = subprocess.Popen(
+            snakemake_cmd(work)
+            + ["--profile", str(PROFILE), "--profile", str(profile), found.model],
             cwd=ROOT,
-            env=onenode.client_env(slurm_cluster),
+            env=onenode.client_env(layout),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
         try:
-            timed_out = wait_for_state(slurm_cluster, "rule_train_model", "TIMEOUT", proc, 300)
+            found.timed_out = wait_for_state(layout, "rule_train_model", "TIMEOUT", proc, 300)
             # What the first attempt printed, before Snakemake starts the retry (which
             # begins a new log): the epoch it was in when Slurm killed it.
-            train_log = res / "logs" / "train_model" / "slow.log"
-            first_epochs = epochs_logged(train_log.read_text()) if timed_out else []
+            found.train_log = res / "logs" / "train_model" / "slow.log"
+            if found.timed_out:
+                found.first_epochs = epochs_logged(found.train_log.read_text())
             delay.write_text("0")
             proc.wait(timeout=600)
         finally:
             if proc.poll() is None:
                 proc.kill()
-    output = out_path.read_text()
+    found.output = out_path.read_text()
+    return found
+
+
+@pytest.fixture(scope="module")
+def training_timeout_run(slurm_cluster, tmp_path_factory) -> Background:
+    """The training-timeout scenario, started in the background when first asked for (the
+    cluster test above asks for it, so that both wait on Slurm at the same time)."""
+    run = Background(lambda: training_timeout(slurm_cluster, tmp_path_factory.mktemp("timeout")))
+    yield run
+    run.result()  # never outlive the cluster
+
+
+@pytest.mark.slurm
+def test_training_timeout_resumes_from_saved_epoch(slurm_cluster, training_timeout_run):
+    """A training job that outlives its SLURM time limit gets TIMEOUT from Slurm; Snakemake
+    retries it with more runtime, the retry continues from the epoch the first attempt saved
+    (BackupAndRestore in results/<dataset>/resume/<model>), and the run finishes
+    (:func:`training_timeout`)."""
+    found = training_timeout_run.result()
+    assert found.prepared.returncode == 0, tail(found.prepared)
+    proc, output, timed_out = found.proc, found.output, found.timed_out
+    res, train_log, first_epochs = found.res, found.train_log, found.first_epochs
     assert timed_out, "the training job did not get TIMEOUT:\n" + output[-4000:]
     assert proc.returncode == 0, output[-4000:]
 
@@ -380,4 +427,4 @@ def test_training_timeout_resumes_from_saved_epoch(slurm_cluster, tmp_path):
     history = pd.read_csv(res / "models" / "slow" / "history.csv")
     assert list(history["epoch"]) == list(range(FAULT_EPOCHS))
     assert not (res / "resume" / "slow").exists(), "resume state left after success"
-    assert (work / model).stat().st_size > 0
+    assert (found.work / found.model).stat().st_size > 0

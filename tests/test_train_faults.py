@@ -2,7 +2,7 @@
 
 Real faults where the sandbox allows them: a path through a regular file, a read-only mount, a
 full disk (a small tmpfs, filled when training ends); the mount tests skip, saying why, where
-mounting is refused. The blend sets are small Gaussian pairs (tests/multiset.py), the model
+mounting is refused. The blend sets are small Gaussian pairs (blendphot.testing), the model
 the smallest blend2flux.
 """
 
@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 
 from blendphot.errors import ConfigError, InputError
+from blendphot.testing import write_multi_set
 
 from .conftest import tiny_config_dict
-from .multiset import write_multi_set
 
 SIZE = 32
 MODEL = {"architecture": "blend2flux", "params": {"filters": 2, "dense_units": 4}}
@@ -200,6 +200,7 @@ def test_a_read_only_model_directory_fails_before_the_first_epoch(pairs, tmp_pat
     assert not (tmp_path / "resume" / "backup").exists()
 
 
+@pytest.mark.train
 def test_a_full_output_disk_keeps_the_trained_model_and_the_rerun_only_writes(pairs, tmp_path):
     out, resume = tmp_path / "out", tmp_path / "resume"
     with tmpfs(out):
@@ -228,6 +229,7 @@ def test_a_full_output_disk_keeps_the_trained_model_and_the_rerun_only_writes(pa
         assert not resume.exists()  # removed once every output is written
 
 
+@pytest.mark.train
 def test_a_full_resume_disk_keeps_the_backup_and_the_rerun_resumes_it(pairs, tmp_path):
     out, resume = tmp_path / "out", tmp_path / "resume"
     with tmpfs(resume):
@@ -426,6 +428,7 @@ def test_a_truncated_init_model_fails_training_before_the_first_epoch(saved_mode
     assert record.epochs == []
 
 
+@pytest.mark.train
 def test_the_stage_writes_the_curve_before_the_resume_state_goes(pairs, tmp_path):
     from blendphot.stages import run_stage
 

@@ -234,8 +234,7 @@ def test_oracle_on_a_multi_galaxy_set_is_exact_without_noise_and_calibrated_with
     import h5py
 
     from blendphot.evaluate.oracle import oracle_photometry
-
-    from .multiset import write_multi_set
+    from blendphot.testing import write_multi_set
 
     counts = np.random.default_rng(3).integers(2, 5, 150)
     path = write_multi_set(tmp_path / "multi.h5", counts, size=48, seed=4)

@@ -16,7 +16,7 @@ import pytest
 from blendphot.evaluate import PAPER_COLUMNS
 from blendphot.io import read_table
 
-from .conftest import ROOT, TINY
+from .conftest import ROOT, TINY, workdir_with
 
 RULES = (
     "synthetic_sky",
@@ -45,13 +45,6 @@ def snakemake(*args: str, cwd: Path = ROOT, timeout: int = 900) -> subprocess.Co
     """Run snakemake from the repository root (so the workflow profile applies)."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), *args]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-
-
-def workdir_with(tmp_path: Path, config_text: str) -> Path:
-    """A working directory whose config/config.yaml holds ``config_text``."""
-    (tmp_path / "config").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "config" / "config.yaml").write_text(config_text)
-    return tmp_path
 
 
 @pytest.mark.parametrize("configfile", ["config/config.yaml", "config/paper.yaml"])
@@ -90,6 +83,7 @@ def assert_holds(expected, actual, path="config"):
         assert actual == expected, f"{path}: {actual!r} instead of {expected!r}"
 
 
+@pytest.mark.workflow
 def test_paper_overlay_yields_exactly_the_paper_config(tmp_path):
     """--configfile config/paper.yaml gives every value paper.yaml writes, the demo's model
     settings included (no dense_units: 32, no epochs: 2 leaking in), and the fiducial
@@ -113,6 +107,7 @@ def test_paper_overlay_yields_exactly_the_paper_config(tmp_path):
     assert model.count_params() / 1e6 == pytest.approx(25.7, rel=0.01)
 
 
+@pytest.mark.workflow
 def test_overlay_setting_one_nested_key_changes_that_key_only(tmp_path):
     default = effective_config(tmp_path / "a", "demo")
     overlay = tmp_path / "overlay.yaml"
@@ -201,9 +196,8 @@ def test_registered_plugin_model_is_planned(tmp_path):
 
 
 @pytest.mark.workflow
-def test_tiny_workflow_end_to_end(tmp_path):
-    work = workdir_with(tmp_path, TINY.read_text())
-    result = snakemake("-d", str(work), "--cores", "2")
+def test_tiny_workflow_end_to_end(tiny_runs):
+    work, result = tiny_runs["tiny"].workdir, tiny_runs["tiny"].result()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     res = work / "results" / "tiny"
     for rule in RULES:
@@ -267,8 +261,12 @@ def test_tiny_workflow_end_to_end(tmp_path):
     # A changed setting reruns exactly what it changes (Snakemake's params trigger): a sep
     # threshold replans the baseline, Table 3 and what reads them, nothing upstream.
     config = work / "config" / "config.yaml"
-    config.write_text(config.read_text().replace("cold: {thresh: 5.0", "cold: {thresh: 6.0"))
-    result = snakemake("-d", str(work), "-n")
+    text = config.read_text()
+    config.write_text(text.replace("cold: {thresh: 5.0", "cold: {thresh: 6.0"))
+    try:
+        result = snakemake("-d", str(work), "-n")
+    finally:
+        config.write_text(text)  # the run stays that of the tiny config, for other tests
     assert result.returncode == 0, result.stderr[-3000:]
     assert planned_rules(result.stdout) == {
         "effective_config",
@@ -288,18 +286,14 @@ def test_tiny_workflow_end_to_end(tmp_path):
         "summary",
         "all",
     }
-    shutil.rmtree(work / ".snakemake", ignore_errors=True)
 
 
 @pytest.mark.workflow
-def test_tiny_workflow_of_larger_blends_end_to_end(tmp_path):
+def test_tiny_workflow_of_larger_blends_end_to_end(tiny_runs):
     """Blends of 2 to 4 galaxies through every stage: K-slot sets, networks, sep, the oracle,
-    the catalogue per slot, metrics and figures per number of galaxies."""
-    text = TINY.read_text().replace("dataset: tiny", "dataset: tiny_multi")
-    text = text.replace("blends:\n", "blends:\n  n_galaxies: {2: 0.5, 3: 0.3, 4: 0.2}\n")
-    text = text.replace("scarlet: {enabled: true", "scarlet: {enabled: false")
-    work = workdir_with(tmp_path, text)
-    result = snakemake("-d", str(work), "--cores", "2")
+    the catalogue per slot, metrics and figures per number of galaxies (the tiny config with
+    n_galaxies {2: 0.5, 3: 0.3, 4: 0.2}, scarlet off: tests/conftest.py, tiny_multi_text)."""
+    work, result = tiny_runs["tiny_multi"].workdir, tiny_runs["tiny_multi"].result()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     res = work / "results" / "tiny_multi"
     catalog = pd.read_csv(res / "output_catalog.csv")
@@ -333,6 +327,7 @@ def planned_rules(dry_run: str) -> set[str]:
     return set(re.findall(r"^(?:local)?rule (\w+):", dry_run, flags=re.M))
 
 
+@pytest.mark.workflow
 def test_paper_reference_dataset_through_the_workflow(tmp_path):
     """The paper's table alone, from the copy shipped in the package, runs the same metrics
     and figure rules."""
@@ -347,6 +342,7 @@ def test_paper_reference_dataset_through_the_workflow(tmp_path):
     assert not (work / "results/tiny").exists()  # nothing of the synthetic chain ran
 
 
+@pytest.mark.workflow
 def test_tracked_files_alone_run_the_paper_reference(tmp_path):
     """A copy of the tracked files, with nothing beside it, finds the paper's table (shipped
     in the package) from the library and the workflow; no tracked file names a folder

@@ -150,7 +150,9 @@ def check_blend_file(h5: h5py.File, path: str | Path) -> int:
     ids = h5["table"]["id"][()]
     unique, seen = np.unique(ids, return_counts=True)
     if (seen > 1).any():
-        raise InputError(path, f"table/id: id {unique[seen > 1][0]!r} appears more than once")
+        raise InputError(
+            path, f"table/id: id {unique[seen > 1][0].item()!r} appears more than once"
+        )
     counts = galaxy_counts(h5)
     if k > 2:
         bad = np.flatnonzero((counts < 2) | (counts > k))

@@ -1,5 +1,15 @@
-"""A small blend set of 2 to K Gaussian galaxies in the K-slot layout (blends/layout.py), for
-the unit tests of the stages that read multi-galaxy sets; built directly, not by the chain."""
+"""Builders of small test data, shared by the tests and the benchmarks.
+
+- :func:`run_data_chain`: the data chain of a (tiny) synthetic config outside Snakemake, through
+  the real stages: sky, stamps and blend sets in one folder (a few seconds for
+  ``tests/data/tiny.yaml``).
+- :func:`write_multi_set`: a blend set of 2 to K round Gaussian galaxies in the K-slot layout
+  (:mod:`blendphot.blends.layout`), written directly, not by the chain (milliseconds): for unit
+  tests of the stages and checkers that read blend sets.
+- :func:`gaussian`: one such galaxy image.
+
+Nothing in the workflow imports this module.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +17,30 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
 
 from blendphot.blends.layout import GALAXY_FIELDS, slot_prefix
 from blendphot.io import write_table
 
 NOISE = 0.01
+"""Pixel noise (standard deviation) of :func:`write_multi_set`'s isolated images."""
+
+
+def run_data_chain(config: dict, directory: Path) -> dict[str, Path]:
+    """Sky, stamps and blend sets of a synthetic config in one folder; the paths by name."""
+    from blendphot.stages import run_stage
+
+    directory = Path(directory)
+    p = {k: directory / f"{k}.fits" for k in ("mosaic", "catalog")}
+    p.update({k: directory / f"{k}.h5" for k in ("stamps", "train", "val", "test")})
+    p["table1"] = directory / "table1.csv"
+    sky = ("mosaic", "catalog")
+    run_stage("synthetic_sky", config, {}, {k: p[k] for k in sky}, {})
+    stamps = {k: p[k] for k in ("stamps", "table1")}  # no cleaning report: faster
+    run_stage("stamps", config, {k: p[k] for k in sky}, stamps, {})
+    splits = ("train", "val", "test")
+    run_stage("blend_sets", config, {"stamps": p["stamps"]}, {k: p[k] for k in splits}, {})
+    return p
 
 
 def gaussian(size: int, x: float, y: float, sigma: float, flux: float) -> np.ndarray:
@@ -86,8 +115,6 @@ def write_multi_set(
                 table[f"{g}_{field}"] = fields[field][:, slot]
     if k > 2:
         table["n_galaxies"] = counts
-    import pandas as pd
-
     with h5py.File(path, "w") as h5:
         h5["blend"] = iso.sum(axis=1)
         h5["isolated"] = iso
