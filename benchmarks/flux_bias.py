@@ -36,15 +36,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers, ops
 
 import blendphot.models.train as train_mod
+from blendphot.blends import open_blend_set
 from blendphot.config import load_config
 from blendphot.models.predict import read_predictions, write_predictions
-from blendphot.blends import open_blend_set
 
 EPS = 1e-6
 
@@ -111,9 +110,7 @@ def patch_package(loss: str, output: str, schedule: str, epochs: int, steps: int
 
     def build_model(architecture, params, size, input_scale, flux_scale, slots=2, name=None):
         if output == "linear":
-            return original_build(
-                architecture, params, size, input_scale, flux_scale, slots, name
-            )
+            return original_build(architecture, params, size, input_scale, flux_scale, slots, name)
         core = architecture.build(
             input_shape=(size, size, 1), **architecture.builder_params(params, slots, name)
         )
@@ -198,9 +195,7 @@ def write_markdown(path: Path, result: dict) -> None:
             "central = slot 0, companion = slot 1.\n\n"
         )
     with path.open("a") as fh:
-        fh.write(
-            f"\n<!-- {result['date']} commit {result['commit']}: `{result['command']}` -->\n"
-        )
+        fh.write(f"\n<!-- {result['date']} commit {result['commit']}: `{result['command']}` -->\n")
         fh.write(HEADER)
         fh.write(markdown_rows(result))
 
@@ -258,7 +253,7 @@ def main(argv=None) -> int:
         "seconds": seconds,
         "val_loss": float(history["val_loss"].iloc[-1]),
         "test": evaluate(work / "model.keras", test, work / "pred_test.h5"),
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit(),
         "command": " ".join(["python", *sys.argv]),
         "settings": settings,
