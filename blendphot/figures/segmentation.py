@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from blendphot.blends import open_blend_set
+from blendphot.contracts import check_predictions
 from blendphot.evaluate.segmentation import pooled_iou
 from blendphot.figures.common import asinh_stretch, save_figure
+from blendphot.io import open_h5
 
 SLOT_COLOURS = ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0), (0.0, 0.8, 0.0), (1.0, 0.6, 0.0))
 SLOT_COLOUR_NAMES = ("red", "blue", "green", "orange")
@@ -50,7 +51,8 @@ def figure10(
         blends, truth = h5["blend"][picks], h5["mask"][picks].astype(float)
     predicted = {}
     for name, path in predictions.items():
-        with h5py.File(path) as h5:
+        with open_h5(path) as h5:
+            check_predictions(h5, path, model=name, need=("masks",))
             predicted[name] = h5["masks"][picks].astype(float)
     cols = 2 + len(predicted)
     fig, axes = plt.subplots(
