@@ -21,7 +21,6 @@ import argparse
 import datetime as dt
 import re
 import shlex
-import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,18 +41,12 @@ SUMMARY_MARKERS = ("<!-- summary:start -->", "<!-- summary:end -->")
 def git_commit(root: Path = ROOT) -> str:
     """The commit checked out in ``root`` (short hash, ``-dirty`` with uncommitted changes to
     tracked files), or ``unknown`` outside a git checkout."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short=10", "HEAD"],
-            cwd=root, capture_output=True, text=True, check=True, timeout=30,
-        ).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root, capture_output=True, text=True, check=True, timeout=30,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
+    from blendphot.version import _git_commit
+
+    commit = _git_commit(root)
+    if not commit:
         return "unknown"
-    return f"{head}-dirty" if dirty else head
+    return commit[:10] + ("-dirty" if commit.endswith("-dirty") else "")
 
 
 def today() -> str:

@@ -112,12 +112,10 @@ def check_claims(
 
 def claims_markdown(claims: pd.DataFrame) -> str:
     """The claims as a Markdown table with its title."""
-    lines = [
+    from blendphot.evaluate.tables import markdown_table
+
+    title = (
         "The paper's claims, checked on this run (flux MAPE, bias and outliers: the Figure 5 "
-        "selection, central / companion):",
-        "",
-        "| claim | holds | numbers |",
-        "|---|---|---|",
-    ]
-    lines += [f"| {c} | {h} | {n} |" for c, h, n in claims.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
+        "selection, central / companion):"
+    )
+    return f"{title}\n\n{markdown_table(claims)}"

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 
 from blendphot.blends import open_blend_set
-from blendphot.blends.layout import galaxy_counts, nonfinite_rows, present_slots, slot_count
+from blendphot.blends.layout import galaxy_counts, present_slots, slot_count
 from blendphot.contracts import SKIPPED, read_prediction_file
 from blendphot.errors import InputError
 from blendphot.io import atomic_path
@@ -69,17 +69,7 @@ def write_predictions(
         n, size = h5["blend"].shape[0], h5["blend"].shape[-1]
         k = slot_count(h5)
         absent = ~present_slots(galaxy_counts(h5), k)
-        skipped = np.zeros(n, dtype=bool)
-        skipped[nonfinite_rows(h5)] = True
-    if skipped.any():
-        log.warning(
-            "%s: %d of %d blends of %s have non-finite pixels: skipped (NaN fluxes, counted "
-            "in the metrics)",
-            model_name,
-            skipped.sum(),
-            n,
-            blend_path,
-        )
+    skipped = np.zeros(n, dtype=bool)  # found batch by batch, in the pixels read anyway
     outputs = [o.shape[-1] for o in model.outputs]
     if min(outputs) < k:
         raise InputError(
@@ -89,13 +79,13 @@ def write_predictions(
     stream = BlendStream(blend_path, batch_size, shuffle=False, targets=())
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as out:
         out.create_dataset("id", data=ids, track_times=False)
-        out.create_dataset(SKIPPED, data=skipped, track_times=False)
         datasets: dict[str, h5py.Dataset] = {}
         width = "none"
         start = 0
         for x, _ in stream():
             stop = start + len(x)
-            bad = skipped[start:stop]
+            bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+            skipped[start:stop] = bad
             if bad.any():  # the network never sees them; their outputs are NaN below
                 x = np.where(bad[:, None, None, None], np.float32(0), x)
             pred = model.predict_on_batch(x)
@@ -123,6 +113,7 @@ def write_predictions(
                 maps[bad] = np.nan
                 datasets["masks"][start:stop] = maps
             start = stop
+        out.create_dataset(SKIPPED, data=skipped, track_times=False)
         out.attrs.update(
             {
                 "model": model_name,
@@ -131,6 +122,15 @@ def write_predictions(
                 "outputs": sorted(datasets),
                 "n_skipped": int(skipped.sum()),
             }
+        )
+    if skipped.any():
+        log.warning(
+            "%s: %d of %d blends of %s have non-finite pixels: skipped (NaN fluxes, counted "
+            "in the metrics)",
+            model_name,
+            skipped.sum(),
+            n,
+            blend_path,
         )
     log.info("%s: predicted %s for %d blends", model_name, sorted(datasets), n)
     return n
