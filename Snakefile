@@ -15,6 +15,7 @@ include: "workflow/rules/stamps.smk"  # 2.1 selection, stamps, neighbour removal
 include: "workflow/rules/download.smk"  # optional: the candels-blender data (Zenodo)
 include: "workflow/rules/blends.smk"  # 2.2-2.3 blending and galaxy-disjoint splits
 include: "workflow/rules/models.smk"  # 3.1-3.2 training and prediction, one model per wildcard
+include: "workflow/rules/methods.smk"  # methods of one's own, each an extra rule file
 include: "workflow/rules/baseline.smk"  # 3.3 sep cold/hot baseline
 include: "workflow/rules/results.smk"  # 4 output catalogue, metrics, figures
 include: "workflow/rules/crossdomain.smk"  # optional: trained on one sky, tested on another

@@ -25,6 +25,10 @@ The predictions layout (one HDF5 file per method and blend set):
 - ``masks`` (N, K, S, S), optional: each slot's mask probability
 - ``skipped`` (N,) bool, optional: rows the method could not measure (a blend with non-finite
   pixels); their fluxes are NaN, never a number. Absent: no row skipped
+- ``found`` (N, K) bool, optional: the galaxies the method found (a detection-based method
+  may miss one); a present slot not found holds NaN (it counts as not measured, as sep's
+  misses do), a found one a finite flux; an absent slot is never found. Absent: every
+  present slot of a measured row found
 - attributes: ``model`` (the method's configured name), ``width`` (``model``, ``symmetries``
   or ``none``), ``version`` and ``commit`` (the software's, :mod:`blendphot.version`; files
   written before 0.2.0 have no ``commit``)
@@ -48,6 +52,7 @@ from blendphot.io import open_h5
 PREDICTION_ATTRIBUTES = ("model",)
 WIDTH_KINDS = ("model", "symmetries", "none")
 SKIPPED = "skipped"
+FOUND = "found"
 
 
 def _plain(value):
@@ -112,8 +117,11 @@ def check_predictions(
     if "flux" in h5:
         flux = _slot_values(h5, path, "flux", n, k)
         k = flux.shape[1]
+        found = _found(h5, path, n, k)
+        if found is not None:
+            _check_found(path, flux, found, present)
         if present is not None:
-            _check_slots(path, "flux", flux, present, skipped)
+            _check_slots(path, "flux", flux, present if found is None else found, skipped)
         if "flux_err" in h5:
             err = _slot_values(h5, path, "flux_err", n, k)
             with np.errstate(invalid="ignore"):
@@ -142,6 +150,30 @@ def _slot_values(h5: h5py.File, path: str | Path, name: str, n: int, k: int | No
         expected = f"({n}, {k if k is not None else 'K'})"
         raise InputError(path, f"dataset {name} has shape {data.shape}, expected {expected}")
     return data[()]
+
+
+def _found(h5: h5py.File, path: str | Path, n: int, k: int) -> np.ndarray | None:
+    """The ``found`` dataset (N, K) as booleans, its shape checked; None where absent."""
+    if FOUND not in h5:
+        return None
+    if h5[FOUND].shape != (n, k):
+        raise InputError(path, f"dataset {FOUND} has shape {h5[FOUND].shape}, expected ({n}, {k})")
+    return h5[FOUND][()].astype(bool)
+
+
+def _check_found(
+    path: str | Path, flux: np.ndarray, found: np.ndarray, present: np.ndarray | None
+) -> None:
+    """Found slots hold a finite flux, slots not found NaN, absent slots are never found."""
+    finite = np.isfinite(flux)
+    for rows, rule in (
+        (np.flatnonzero((found != finite).any(axis=1)), "a found slot must hold a finite "
+         "flux and a slot not found NaN"),
+        (np.flatnonzero((found & ~present).any(axis=1)) if present is not None else [],
+         "an absent slot is marked found"),
+    ):  # fmt: skip
+        if len(rows):
+            raise InputError(path, f"dataset {FOUND}, {describe_rows(np.asarray(rows))}: {rule}")
 
 
 def _check_slots(
@@ -176,7 +208,8 @@ def read_prediction_file(
     need: Sequence[str] = (),
 ) -> dict[str, np.ndarray | str | None]:
     """A predictions file, checked (:func:`check_predictions`): ``id``, ``flux``,
-    ``flux_err`` (None where absent), ``skipped`` (N,) and the ``model`` name."""
+    ``flux_err`` (None where absent), ``skipped`` (N,), ``found`` (N, K; None where absent)
+    and the ``model`` name."""
     with open_h5(path) as h5:
         check_predictions(h5, path, ids, model, present, need)
         n = len(h5["id"])
@@ -187,6 +220,7 @@ def read_prediction_file(
             "flux": h5["flux"][()] if "flux" in h5 else None,
             "flux_err": h5["flux_err"][()] if "flux_err" in h5 else None,
             SKIPPED: h5[SKIPPED][()].astype(bool) if SKIPPED in h5 else np.zeros(n, dtype=bool),
+            FOUND: h5[FOUND][()].astype(bool) if FOUND in h5 else None,
         }
 
 
@@ -199,6 +233,7 @@ def write_prediction_file(
     masks: np.ndarray | None = None,
     skipped: np.ndarray | None = None,
     width: str | None = None,
+    found: np.ndarray | None = None,
 ) -> None:
     """Write a predictions file in the layout (atomically), from whole arrays: what a
     method of one's own writes for the workflow to evaluate it like a network. ``width``
@@ -219,6 +254,8 @@ def write_prediction_file(
             for name, values in (("flux", flux), ("flux_err", flux_err)):
                 if values is not None:
                     h5.create_dataset(name, data=np.asarray(values, np.float64), track_times=False)
+            if found is not None:
+                h5.create_dataset(FOUND, data=np.asarray(found, bool), track_times=False)
             if masks is not None:
                 h5.create_dataset("masks", data=np.asarray(masks, np.float16), track_times=False)
             h5.attrs.update(

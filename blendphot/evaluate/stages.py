@@ -9,7 +9,7 @@ from blendphot.stages import stage
 
 log = logging.getLogger("blendphot")
 
-EVALUATION_SETTINGS = ("models", "sky.zeropoint", "evaluate")
+EVALUATION_SETTINGS = ("models", "methods", "sky.zeropoint", "evaluate")
 """What labelling and scoring the methods of a catalogue reads."""
 ORACLE_TOLERANCE = 5.0
 """Points by which the oracle's raw 1-sigma coverage may miss 68.3% before a warning."""
@@ -34,26 +34,41 @@ def oracle_validation(settings: dict, inputs: dict, outputs: dict, params: dict,
 def _catalog(settings: dict, inputs: dict, blends: str, out: str, calibration=None):
     """The output catalogue of one blend set from its inputs: the test set, with predictions
     of every model, or the validation set (``blends`` "val"), of the flux models only; the
-    model-fitting baselines (scarlet) where given."""
-    from blendphot.contracts import match_predictions
+    methods of one's own, the model-fitting baselines (scarlet) where given. A method of
+    one's own whose file breaks the predictions contract is named, with its rule file."""
+    from blendphot.errors import InputError
     from blendphot.evaluate.catalog import FITTED_BASELINES, build_output_catalog
-    from blendphot.evaluate.methods import flux_columns, sep_zeropoint
+    from blendphot.evaluate.methods import method_columns, sep_zeropoint
+    from blendphot.methods import extra_methods, method_error
 
-    networks = settings["evaluate"]["networks"]
-    columns = flux_columns(settings["models"]) if networks else {}
-    names = (list(settings["models"]) if blends == "test" else list(columns)) if networks else []
-    files = match_predictions(inputs.get("predictions", []), names)  # by name, not position
-    return build_output_catalog(
-        Path(inputs[blends]),
-        {name: files[name] for name in columns},
-        columns,
-        Path(inputs["baseline"]),
-        sep_zeropoint(settings),
-        Path(out),
-        oracle_path=Path(inputs["oracle"]) if inputs.get("oracle") else None,
-        fitted={k: Path(inputs[k]) for k in FITTED_BASELINES if inputs.get(k)},
-        calibration=calibration,
-    )
+    names = method_columns(settings, validation=blends == "val")
+    columns = {name: col for name, col in names.items() if col is not None}  # flux methods
+    extras = {str(Path(m.predictions("")).name): m for m in extra_methods(settings).values()}
+    try:
+        files = _predictions_by_method(inputs.get("predictions", []), list(names))
+        return build_output_catalog(
+            Path(inputs[blends]),
+            {name: files[name] for name in columns},
+            columns,
+            Path(inputs["baseline"]),
+            sep_zeropoint(settings),
+            Path(out),
+            oracle_path=Path(inputs["oracle"]) if inputs.get("oracle") else None,
+            fitted={k: Path(inputs[k]) for k in FITTED_BASELINES if inputs.get(k)},
+            calibration=calibration,
+        )
+    except InputError as exc:
+        method = extras.get(Path(exc.path).name) if exc.path else None
+        if method is not None and Path(exc.path).parent.name in ("predictions", "validation"):
+            raise method_error(exc, method) from exc
+        raise
+
+
+def _predictions_by_method(paths: list[str], names: list[str]) -> dict[str, Path]:
+    """Each method's predictions file, matched by its ``model`` attribute."""
+    from blendphot.contracts import match_predictions
+
+    return match_predictions(paths, names)  # by name, not position
 
 
 @stage(
@@ -355,11 +370,13 @@ def table_markdown(settings: dict, inputs: dict, outputs: dict, params: dict, th
 @stage(
     inputs=("catalog", "summaries"),
     outputs=("csv", "md"),
-    settings=("models",),
+    settings=("models", "methods", "evaluate.networks"),
     list_inputs=("summaries",),
+    optional_inputs=("summaries",),
 )
 def table2(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
-    """Table 2: parameters and flux errors on the test set of every flux model."""
+    """Table 2: parameters and flux errors on the test set of every flux model, then of the
+    methods of one's own and the baselines beside them."""
     import json
 
     from blendphot.contracts import read_output_catalog
@@ -367,11 +384,12 @@ def table2(settings: dict, inputs: dict, outputs: dict, params: dict, threads: i
     from blendphot.evaluate.methods import METHOD_LABELS, flux_columns
     from blendphot.evaluate.tables import table2 as make_table2
     from blendphot.evaluate.tables import write_table_files
+    from blendphot.methods import extra_methods
 
     catalog = read_output_catalog(inputs["catalog"])
     models = settings["models"]
-    columns = flux_columns(models)
-    summaries = dict(zip(columns, inputs["summaries"], strict=True))
+    columns = flux_columns(models) if settings["evaluate"]["networks"] else {}
+    summaries = dict(zip(columns, inputs.get("summaries") or [], strict=True))
     rows = {
         name: {
             "column": col,
@@ -381,6 +399,13 @@ def table2(settings: dict, inputs: dict, outputs: dict, params: dict, threads: i
         }
         for name, col in columns.items()
     }
+    for method in extra_methods(settings).values():  # parameters: not the workflow's to count
+        rows[method.label] = {
+            "column": method.column,
+            "architecture": f"extra rule ({method.rule})",
+            "params": dict(method.settings),
+            "parameters": 0,
+        }
     for name in FITTED_BASELINES:  # the model-fitting baselines, for comparison
         if f"g1_flux_{name}" in catalog.columns:
             label = METHOD_LABELS.get(name, name)

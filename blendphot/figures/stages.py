@@ -42,7 +42,7 @@ def blend_figures(settings: dict, inputs: dict, outputs: dict, params: dict, thr
     inputs=("catalog", "binned"),
     outputs=tuple(f"figure{n}_{ext}" for n in (5, 6, 7, 8, 9) for ext in ("png", "pdf")),
     params=("dataset",),
-    settings=("models", "sky.zeropoint", "evaluate"),
+    settings=("models", "methods", "sky.zeropoint", "evaluate"),
 )
 def figures(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
     """Figures 5-9 (PNG and PDF) from the output catalogue and the binned statistics."""
@@ -79,7 +79,7 @@ def figures(settings: dict, inputs: dict, outputs: dict, params: dict, threads: 
     inputs=("catalog",),
     outputs=tuple(f"figure{n}_png" for n in (5, 6, 7, 8, 9)),
     params=("dataset", "n_galaxies"),
-    settings=("models", "sky.zeropoint", "evaluate"),
+    settings=("models", "methods", "sky.zeropoint", "evaluate"),
 )
 def count_figures(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
     """Figures 5-9 (PNG) of the blends of one number of galaxies (``n_galaxies``)."""

@@ -1,4 +1,5 @@
 import sys
+from pathlib import Path
 
 from snakemake.utils import validate
 
@@ -12,6 +13,7 @@ from blendphot.config import (
     validate_config,
 )
 from blendphot.crossdomain.table import check_other_datasets
+from blendphot.methods import check_extra_methods, extra_methods
 from blendphot.data import paper_table_path
 from blendphot.sky.cosmos import check_cosmos_dir
 from blendphot.models.registry import (
@@ -61,6 +63,16 @@ check_slots(
     config["models"], max(GALAXY_COUNTS)
 )  # K fluxes: builders that take `slots`
 MASK_MODELS = mask_models(config["models"])
+# Methods of one's own (config `methods`), each run by its own rule file (rules/methods.smk):
+# evaluated beside the networks and the baselines, with or without evaluate.networks.
+EXTRA_METHODS = extra_methods(config)
+check_extra_methods(
+    EXTRA_METHODS,
+    {name: entry.get("column", name) for name, entry in config["models"].items()},
+    Path.cwd(),
+)
+# Where the library lives: a method's shell command puts it on PYTHONPATH.
+PACKAGE_ROOT = workflow.basedir
 # Noiseless truth (for the oracle) exists only for the skies drawn here (synthetic, COSMOS).
 HAS_TRUTH = config["sky"]["source"] in ("synthetic", "cosmos")
 # A missing or incomplete COSMOS sample fails here, before any job, saying how to get it.
@@ -111,7 +123,7 @@ def final_outputs():
         "results/{dataset}/figures/sky_calibration.png",
     ]
     ours += [f"results/{{dataset}}/figures/figure{n}.png" for n in (5, 6, 7, 8, 9)]
-    if EVALUATED:
+    if EVALUATED or EXTRA_METHODS:
         ours.append("results/{dataset}/tables/table2.md")
     if MASK_MODELS and EVALUATED:
         ours += [
@@ -168,17 +180,23 @@ def flux_model_summaries(wildcards):
     return expand(
         "results/{dataset}/models/{model}/summary.json",
         dataset=wildcards.dataset,
-        model=flux_models(config["models"]),
+        model=[m for m in flux_models(config["models"]) if m in EVALUATED],
     )
 
 
 def model_predictions(wildcards):
-    """One predictions file per evaluated model, in config order."""
+    """One predictions file per evaluated model, in config order, then one per method of
+    one's own."""
     return expand(
         "results/{dataset}/predictions/{model}.h5",
         dataset=wildcards.dataset,
         model=EVALUATED,
-    )
+    ) + [m.predictions(wildcards.dataset) for m in EXTRA_METHODS.values()]
+
+
+def method_options(name):
+    """The settings of method ``name`` of one's own, as command-line options."""
+    return EXTRA_METHODS[name].command_options()
 
 
 def mask_predictions(wildcards):
@@ -216,7 +234,8 @@ def calibration_fit_inputs(wildcards):
             "results/{dataset}/predictions/validation/{model}.h5",
             dataset=wildcards.dataset,
             model=[m for m in flux_models(config["models"]) if m in EVALUATED],
-        ),
+        )
+        + [m.validation_predictions(wildcards.dataset) for m in EXTRA_METHODS.values()],
         "baseline": f"results/{wildcards.dataset}/baseline/validation/sep.csv",
     }
     if HAS_TRUTH:
