@@ -115,16 +115,19 @@ def workdir_with(path: Path, config_text: str) -> Path:
 
 def tiny_multi_text() -> str:
     """The tiny config with blends of 2 to 4 galaxies (dataset tiny_multi), without scarlet
-    (it fits pairs only)."""
+    (it fits pairs only), with the shipped method of one's own (photutils, an extra rule)."""
     text = TINY.read_text().replace("dataset: tiny", "dataset: tiny_multi")
     text = text.replace("blends:\n", "blends:\n  n_galaxies: {2: 0.5, 3: 0.3, 4: 0.2}\n")
+    text += "methods:\n  photutils:\n    rule: workflow/methods/photutils.smk\n"
+    text += "    settings: {thresh: 2.0}\n"
     return text.replace("scarlet: {enabled: true", "scarlet: {enabled: false")
 
 
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory) -> dict[str, SnakemakeRun]:
     """The whole tiny workflow run locally with --cores 2, as users run it: ``tiny`` (pairs,
-    every stage, scarlet included) and ``tiny_multi`` (blends of 2 to 4 galaxies), both
+    every stage, scarlet included) and ``tiny_multi`` (blends of 2 to 4 galaxies, and the
+    photutils method as an extra rule), both
     started at once in the background, once per session (on 2 cores: about 2 min together,
     3.5 one after the other). The workflow tests check them; the Slurm test compares its
     cluster run with ``tiny``."""

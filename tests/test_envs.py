@@ -38,6 +38,7 @@ from blendphot.stages import all_stages
 from .conftest import ROOT
 
 RULES_DIR = ROOT / "workflow" / "rules"
+METHODS_DIR = ROOT / "workflow" / "methods"
 PACKAGE = "blendphot"
 STAGES = all_stages()
 ENVS = sorted((ROOT / "envs").glob("*.yaml"))
@@ -51,6 +52,9 @@ PIP_PIN = re.compile(
 RUNTIME_ONLY = {"python", "pip", "tensorboard", "jaxlib"}
 """Env entries no import shows: the interpreter, pip, TensorBoard (the Keras callback
 loads it at run time) and jaxlib (the compiled backend jax imports)."""
+RUNTIME_ONLY_IN = {"photutils.yaml": {"scikit-image", "scipy"}}
+"""Per env, entries no import of the library shows: photutils imports scikit-image (its
+watershed) and scipy inside its deblending, when it runs; pinned there all the same."""
 # The same software under another name: the CPU build of the TensorFlow wheel.
 ALIASES = {"tensorflow-cpu": "tensorflow"}
 
@@ -64,6 +68,8 @@ class Rule:
     conda: Path | None
     script: Path | None
     shell: bool
+    module: str | None = None
+    """The library module a shell rule runs (``python -m MODULE``), where it runs one."""
 
 
 def rule_blocks(text: str) -> list[tuple[str, str]]:
@@ -90,11 +96,13 @@ def directive(body: str, name: str) -> str | None:
 
 
 def workflow_rules() -> list[Rule]:
-    """Every rule of workflow/rules/*.smk (paths resolved against its .smk file)."""
+    """Every rule of workflow/rules/*.smk and of the shipped methods of one's own
+    (workflow/methods/*.smk; paths resolved against its .smk file)."""
     rules = []
-    for smk in sorted(RULES_DIR.glob("*.smk")):
+    for smk in sorted(RULES_DIR.glob("*.smk")) + sorted(METHODS_DIR.glob("*.smk")):
         for name, body in rule_blocks(smk.read_text()):
             conda, script = directive(body, "conda"), directive(body, "script")
+            module = re.search(rf"python -m ({PACKAGE}[\w.]*)", body)
             rules.append(
                 Rule(
                     name,
@@ -102,6 +110,7 @@ def workflow_rules() -> list[Rule]:
                     (smk.parent / conda).resolve() if conda else None,
                     (smk.parent / script).resolve() if script else None,
                     re.search(r"^\s*shell:", body, re.M) is not None,
+                    module[1] if module else None,
                 )
             )
     return rules
@@ -373,7 +382,12 @@ def string_constants(tree: ast.AST) -> set[str]:
 
 
 def rule_needs(rule: Rule) -> set[str]:
-    """Normalised distributions a rule needs: its script's, and its stage's (named as it)."""
+    """Normalised distributions a rule needs: its script's, and its stage's (named as it); a
+    shell rule running a library module (``python -m``), that module's and its ``main``'s."""
+    if rule.module is not None:
+        tree = module_tree(rule.module)
+        needed = needed_modules(tree, rule.module, {(rule.module, "main")})
+        return {distribution(module) for module in third_party(needed)}
     tree = ast.parse(rule.script.read_text())
     name = f"workflow.scripts.{rule.script.stem}"
     run = STAGES[rule.name].run
@@ -400,6 +414,8 @@ def load_env(path: Path) -> dict:
 
 RULES = workflow_rules()
 SCRIPT_RULES = [rule for rule in RULES if rule.script is not None]
+MODULE_RULES = [rule for rule in RULES if rule.module is not None]
+"""Shell rules that run a library module (the shipped methods of one's own)."""
 
 
 def test_rules_were_found():
@@ -431,12 +447,22 @@ def test_rule_env_declares_what_its_stage_imports(rule):
     assert not missing, f"rule {rule.name}: {rule.conda.name} lacks {missing} (needs {needs})"
 
 
+@pytest.mark.parametrize("rule", MODULE_RULES, ids=lambda r: r.name)
+def test_module_rule_env_declares_what_its_module_imports(rule):
+    needs = rule_needs(rule)
+    declared = env_packages(load_env(rule.conda))
+    missing = sorted(needs - set(declared))
+    assert "photutils" in needs or rule.module != "blendphot.methods.photutils_deblend", needs
+    assert not missing, f"rule {rule.name}: {rule.conda.name} lacks {missing} (needs {needs})"
+
+
 @pytest.mark.parametrize("env_path", ENVS, ids=lambda p: p.name)
 def test_env_holds_only_what_its_rules_use(env_path):
-    rules = [rule for rule in SCRIPT_RULES if rule.conda == env_path]
+    rules = [rule for rule in SCRIPT_RULES + MODULE_RULES if rule.conda == env_path]
     assert rules, f"{env_path.name}: no rule uses it"
     used = set().union(*(rule_needs(rule) for rule in rules))
-    unused = sorted(set(env_packages(load_env(env_path))) - used - RUNTIME_ONLY)
+    runtime = RUNTIME_ONLY | RUNTIME_ONLY_IN.get(env_path.name, set())
+    unused = sorted(set(env_packages(load_env(env_path))) - used - runtime)
     names = [rule.name for rule in rules]
     assert not unused, f"{env_path.name}: {unused} used by none of its rules {names}"
 
@@ -525,6 +551,7 @@ def test_env_stages_import_without_the_other_packages(env_path):
     )
     stage_names = {rule.name for rule in SCRIPT_RULES if rule.conda == env_path}
     imports = stage_import_statements(stage_names)
+    imports += sorted({f"import {r.module}" for r in MODULE_RULES if r.conda == env_path})
     code = f"BLOCKED = {set(blocked)!r}\nIMPORTS = {imports!r}\nROOT = {str(ROOT)!r}\n"
     result = subprocess.run(
         [sys.executable, "-c", code + IMPORT_CHECK], capture_output=True, text=True, timeout=300

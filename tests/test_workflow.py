@@ -318,6 +318,18 @@ def test_tiny_workflow_of_larger_blends_end_to_end(tiny_runs):
         assert (res / "figures" / path).stat().st_size > 100, path
     with h5py.File(res / "blends" / "test.h5") as h5:
         assert h5["flux"].shape == (64, 4)
+    # the method of one's own (photutils, an extra rule): in the catalogue per slot, the
+    # metrics, the calibration, Table 2, the figures' methods and the summary
+    for k in (1, 2, 3, 4):
+        present = catalog["n_galaxies"] >= k
+        assert catalog.loc[~present, f"g{k}_flux_photutils"].isna().all(), k
+        assert np.isfinite(catalog.loc[present, f"g{k}_flux_photutils"]).mean() > 0.5, k
+    assert "g1_flux_photutils_err" in catalog.columns  # calibrated on the validation blends
+    assert "photutils" in set(pd.read_csv(res / "metrics.csv")["method"])
+    assert "photutils" in set(pd.read_csv(res / "tables" / "table2.csv")["model"])
+    assert "photutils" in (res / "tables" / "summary.md").read_text()
+    log = (res / "logs" / "photutils.log").read_text()
+    assert "photutils: 64 blends, 0 skipped" in log
 
 
 def planned_rules(dry_run: str) -> set[str]:

@@ -22,7 +22,7 @@ the shipped example.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,37 +87,48 @@ def extra_methods(config: Mapping) -> dict[str, ExtraMethod]:
     }
 
 
+def rule_file(method: ExtraMethod, roots: Sequence[Path]) -> Path:
+    """The method's rule file, absolute: ``rule`` itself when absolute, else the first of
+    ``roots`` (the working directory, then the workflow's) that holds it; ConfigError when
+    none does."""
+    for root in roots:
+        path = Path(root) / method.rule
+        if path.is_file():
+            return path.resolve()
+    where = " or ".join(str(r) for r in roots)
+    raise ConfigError(None, f"methods.{method.name}.rule: no rule file {method.rule} (in {where})")
+
+
 def check_extra_methods(
-    methods: Mapping[str, ExtraMethod], model_columns: Mapping[str, str], root: Path
-) -> None:
-    """ConfigError for a method whose name or column another method, a model or a baseline
-    holds, or whose rule file (relative to ``root``, the working directory) does not exist."""
+    methods: Mapping[str, ExtraMethod], model_columns: Mapping[str, str], roots: Sequence[Path]
+) -> dict[str, Path]:
+    """Each method's rule file (:func:`rule_file`), by name; ConfigError for a method whose
+    name or column another method, a model or a baseline holds, or whose rule file is not
+    found."""
     taken = {name: f"model '{name}'" for name in model_columns}
     columns = {col: f"model '{name}'" for name, col in model_columns.items()}
     columns |= {col: "a baseline" for col in RESERVED_COLUMNS}
     for method in methods.values():
         where = f"methods.{method.name}"
         if method.name in taken:
-            raise ConfigError(None, f"{where}: the name is {taken[method.name]}'s already")
+            raise ConfigError(None, f"{where}: the name is taken by {taken[method.name]}")
         if method.column in columns:
             raise ConfigError(
-                None, f"{where}.column '{method.column}' is {columns[method.column]}'s already"
+                None, f"{where}.column '{method.column}' is taken by {columns[method.column]}"
             )
         taken[method.name] = f"method '{method.name}'"
         columns[method.column] = f"method '{method.name}'"
-        if not (root / method.rule).is_file():
-            raise ConfigError(None, f"{where}.rule: no rule file {method.rule}")
+    return {name: rule_file(method, roots) for name, method in methods.items()}
 
 
-def check_method_rules(rules: Iterable, methods: Mapping[str, ExtraMethod], dataset: str) -> None:
-    """ConfigError for a method of which no rule of its own rule file writes the predictions
-    files it promises (``rules``: the workflow's rules, the rule files included; paths
-    relative to the working directory)."""
+def check_method_rules(
+    rules: Iterable, methods: Mapping[str, ExtraMethod], files: Mapping[str, Path], dataset: str
+) -> None:
+    """ConfigError for a method of which no rule of its rule file (``files``, by name) writes
+    the predictions files it promises (``rules``: the workflow's, the rule files included)."""
     rules = list(rules)
     for method in methods.values():
-        own = [
-            rule for rule in rules if Path(rule.snakefile).resolve() == Path(method.rule).resolve()
-        ]
+        own = [rule for rule in rules if Path(rule.snakefile).resolve() == files[method.name]]
         for path in (method.predictions(dataset), method.validation_predictions(dataset)):
             if not any(rule.is_producer(path) for rule in own):
                 raise ConfigError(

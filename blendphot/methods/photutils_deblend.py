@@ -95,8 +95,8 @@ def segments(image: np.ndarray, noise: float, settings: PhotutilsSettings, kerne
     )
     return pd.DataFrame(
         {
-            "x": np.asarray(cat.xcentroid, float),
-            "y": np.asarray(cat.ycentroid, float),
+            "x": np.asarray(cat.x_centroid, float),
+            "y": np.asarray(cat.y_centroid, float),
             "flux": np.asarray(cat.segment_flux, float),
             "flux_err": np.asarray(cat.segment_flux_err, float),
         }

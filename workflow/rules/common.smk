@@ -66,10 +66,11 @@ MASK_MODELS = mask_models(config["models"])
 # Methods of one's own (config `methods`), each run by its own rule file (rules/methods.smk):
 # evaluated beside the networks and the baselines, with or without evaluate.networks.
 EXTRA_METHODS = extra_methods(config)
-check_extra_methods(
+# Each one's rule file: relative to the working directory, else to the workflow's own.
+METHOD_RULE_FILES = check_extra_methods(
     EXTRA_METHODS,
     {name: entry.get("column", name) for name, entry in config["models"].items()},
-    Path.cwd(),
+    [Path.cwd(), Path(workflow.basedir)],
 )
 # Where the library lives: a method's shell command puts it on PYTHONPATH.
 PACKAGE_ROOT = workflow.basedir

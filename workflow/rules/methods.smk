@@ -2,10 +2,10 @@
 # predictions files it promises (blendphot.methods; docs/extending.md).
 from blendphot.methods import check_method_rules
 
-for _method in EXTRA_METHODS.values():
+for _rule_file in METHOD_RULE_FILES.values():
 
-    include: str(Path(_method.rule).resolve())
+    include: str(_rule_file)
 
 
 # A rule file that writes none of its method's promised files fails here, before any job.
-check_method_rules(workflow.rules, EXTRA_METHODS, DATASET)
+check_method_rules(workflow.rules, EXTRA_METHODS, METHOD_RULE_FILES, DATASET)
