@@ -25,15 +25,17 @@ sys.path.insert(0, str(ROOT))
 
 from blendphot.config import load_config, merged_config  # noqa: E402
 from blendphot.sky.cosmos import add_cosmos_columns, write_cosmos_sample  # noqa: E402
+from blendphot.sky.settings import SkySettings  # noqa: E402
 from blendphot.sky.synthetic import draw_galaxy_catalog, draw_object, make_psf  # noqa: E402
 
 
-def time_rows(rows: list[dict], sky: dict) -> float:
+def time_rows(rows: list[dict], settings: dict) -> float:
     """Seconds per object to draw ``rows`` with the sky's PSF (COSMOS or synthetic)."""
-    psf, method = make_psf(sky)
+    sky = SkySettings.of(settings)
+    psf, method = make_psf(sky.psf)
     start = time.perf_counter()
     for row in rows:
-        draw_object(row, psf, method, sky["pixel_scale"], sky)
+        draw_object(row, psf, method, sky.pixel_scale, sky)
     return (time.perf_counter() - start) / len(rows)
 
 

@@ -8,6 +8,7 @@ _EXPORTS = {
     "CATALOG_COLUMNS": "blendphot.sky.synthetic",
     "GALAXY_TYPES": "blendphot.sky.synthetic",
     "SHAPE_COLUMNS": "blendphot.sky.synthetic",
+    "SkySettings": "blendphot.sky.settings",
     "draw_galaxy_catalog": "blendphot.sky.synthetic",
     "make_synthetic_sky": "blendphot.sky.synthetic",
     "mosaic_noise": "blendphot.sky.synthetic",

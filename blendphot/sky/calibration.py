@@ -146,11 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {target}")
         return 0
     from blendphot.config import load_config
+    from blendphot.sky.settings import SkySettings
     from blendphot.sky.synthetic import draw_galaxy_catalog
 
     config = load_config(args.config)
     seed = config["seed"] if args.seed is None else args.seed
-    sky = {**config["sky"], "n_galaxies": args.n_galaxies}
+    sky = SkySettings.of({**config["sky"], "n_galaxies": args.n_galaxies})
     catalog = draw_galaxy_catalog(sky, seed)
     sample = catalog[catalog["primary"]]
     table = compare_to_reference(sample, reference)

@@ -16,6 +16,7 @@ is added on top.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from blendphot.errors import ConfigError
+from blendphot.sky.settings import CosmosSettings, SkySettings
 
 if TYPE_CHECKING:
     import galsim
@@ -48,12 +50,14 @@ def catalog_files(directory: Path, sample: str) -> dict[str, Path]:
     }
 
 
-def check_cosmos_dir(cosmos: dict) -> None:
+def check_cosmos_dir(settings: CosmosSettings | Mapping) -> None:
     """Fail (ConfigError) unless ``sky.cosmos.dir`` holds a complete COSMOS sample: the three
-    catalogue files and every image file the catalogue names. Runs at config time."""
+    catalogue files and every image file the catalogue names. Runs at config time
+    (``settings``: the ``sky.cosmos`` section, or its :class:`CosmosSettings`)."""
     from astropy.io import fits
 
-    directory, sample = Path(cosmos["dir"]), str(cosmos["sample"])
+    cosmos = CosmosSettings.of(settings)
+    directory, sample = Path(cosmos.dir), cosmos.sample
     hint = DOWNLOAD_HINT.format(sample=sample, parent=directory.parent)
     where = f"sky.cosmos.dir ({directory})"
     if not directory.is_dir():
@@ -86,10 +90,10 @@ def open_cosmos(directory: str, sample: str, exclusion_level: str) -> galsim.COS
     )
 
 
-def cosmos_of(params: dict) -> galsim.COSMOSCatalog:
-    """The configured COSMOS catalogue."""
-    cfg = params["cosmos"]
-    return open_cosmos(str(cfg["dir"]), str(cfg["sample"]), cfg["exclusion_level"])
+def cosmos_of(settings: CosmosSettings | SkySettings | Mapping) -> galsim.COSMOSCatalog:
+    """The configured COSMOS catalogue (``settings``: the sky's, or its ``cosmos`` part)."""
+    cosmos = CosmosSettings.of(settings)
+    return open_cosmos(cosmos.dir, cosmos.sample, cosmos.exclusion_level)
 
 
 def sersic_index(cosmos: galsim.COSMOSCatalog) -> np.ndarray:
@@ -111,9 +115,11 @@ def assign_cosmos(types: np.ndarray, cosmos: galsim.COSMOSCatalog, seed: int) ->
     return out
 
 
-def add_cosmos_columns(catalog: pd.DataFrame, params: dict, seed: int) -> pd.DataFrame:
+def add_cosmos_columns(
+    catalog: pd.DataFrame, settings: CosmosSettings | SkySettings | Mapping, seed: int
+) -> pd.DataFrame:
     """The catalogue with ``cosmos_index`` (usable-object index) and ``cosmos_ident``."""
-    cosmos = cosmos_of(params)
+    cosmos = cosmos_of(settings)
     index = assign_cosmos(catalog["type"].to_numpy(), cosmos, seed)
     catalog["cosmos_index"] = index
     idents = cosmos.real_cat.ident
@@ -121,16 +127,18 @@ def add_cosmos_columns(catalog: pd.DataFrame, params: dict, seed: int) -> pd.Dat
     return catalog
 
 
-def cosmos_profile(row: pd.Series | dict, params: dict) -> galsim.GSObject:
+def cosmos_profile(row: pd.Series | dict, settings: SkySettings | Mapping) -> galsim.GSObject:
     """The row's COSMOS galaxy (deconvolved from the HST PSF), rotated by ``beta``, dilated to
-    the catalogue's half-light radius and scaled to its flux (before the PSF)."""
+    the catalogue's half-light radius (on the sky's pixel scale) and scaled to its flux
+    (before the PSF)."""
     import galsim
 
-    cosmos = cosmos_of(params)
+    sky = SkySettings.of(settings)
+    cosmos = cosmos_of(sky.cosmos)
     index = int(row["cosmos_index"])
     gal = cosmos.makeGalaxy(index, gal_type="real", noise_pad_size=0)
     hlr = float(cosmos.getValue("hlr", index)[0])
-    target = float(row["radius"]) * params["pixel_scale"]
+    target = float(row["radius"]) * sky.pixel_scale
     gal = gal.rotate(float(row["beta"]) * galsim.degrees).dilate(target / max(hlr, 1e-3))
     return gal.withFlux(float(row["flux"]))
 

@@ -14,11 +14,12 @@ DRAWN_SOURCES = ("synthetic", "cosmos")
 def synthetic_sky(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
     """Draw the synthetic CANDELS-like sky (or its COSMOS twin): FITS mosaic and catalogue."""
     from blendphot.errors import ConfigError
+    from blendphot.sky.settings import SkySettings
     from blendphot.sky.synthetic import make_synthetic_sky
 
-    sky = settings["sky"]
-    if sky["source"] not in DRAWN_SOURCES:
-        raise ConfigError(None, f"sky.source is '{sky['source']}': no sky to draw")
+    sky = SkySettings.of(settings["sky"])
+    if sky.source not in DRAWN_SOURCES:
+        raise ConfigError(None, f"sky.source is '{sky.source}': no sky to draw")
     make_synthetic_sky(sky, settings["seed"], Path(outputs["mosaic"]), Path(outputs["catalog"]))
 
 

@@ -18,6 +18,7 @@ the catalogue's ``flux``: the catalogue is the truth of what was injected, and
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from blendphot.io import atomic_path
 from blendphot.isolation import Crowd
 from blendphot.sky import shapes
 from blendphot.sky.priors import sample_properties
+from blendphot.sky.settings import PsfSettings, SkySettings, SyntheticSettings, TypeFractions
 
 log = logging.getLogger(__name__)
 
@@ -100,39 +102,43 @@ NATIVE_PIXEL = 0.13  # arcsec
 DRIZZLE_DROP = 0.1024  # arcsec
 
 
-def make_psf(params: dict) -> tuple[galsim.GSObject, str]:
-    """The PSF and the GalSim drawing method that goes with it.
+def make_psf(settings: PsfSettings | SkySettings | Mapping) -> tuple[galsim.GSObject, str]:
+    """The PSF (``settings``: :class:`PsfSettings`, or the sky's) and the GalSim drawing method
+    that goes with it.
 
     ``airy``: Airy (1539 nm, 2.4 m, obscuration 0.33) x native pixel x drizzle drop, drawn by
     FFT, which adds the 0.06 arcsec output pixel. ``gaussian``/``moffat`` (beta 3.5): an
     effective PSF of FWHM ``psf_fwhm``, pixel included, drawn with ``no_pixel``.
     """
-    model = params["psf_model"]
+    spec = PsfSettings.of(settings)
+    model = spec.psf_model
     if model == "airy":
         optics = galsim.Airy(**AIRY, scale_unit=galsim.arcsec)
         psf = galsim.Convolve(optics, galsim.Pixel(NATIVE_PIXEL), galsim.Pixel(DRIZZLE_DROP))
         return psf, "fft"
     if model == "gaussian":
-        return galsim.Gaussian(fwhm=params["psf_fwhm"]), "no_pixel"
+        return galsim.Gaussian(fwhm=spec.psf_fwhm), "no_pixel"
     if model == "moffat":
-        return galsim.Moffat(beta=3.5, fwhm=params["psf_fwhm"]), "no_pixel"
+        return galsim.Moffat(beta=3.5, fwhm=spec.psf_fwhm), "no_pixel"
     raise InputError(None, f"unknown sky.psf_model '{model}'")
 
 
-def psf_fwhm(params: dict) -> float:
+def psf_fwhm(settings: PsfSettings | SkySettings | Mapping) -> float:
     """FWHM (arcsec) of the effective PSF (output pixel included), measured on a fine grid."""
-    psf, method = make_psf(params)
+    settings = PsfSettings.of(settings)
+    psf, method = make_psf(settings)
     if method != "no_pixel":
-        psf = galsim.Convolve(psf, galsim.Pixel(params["pixel_scale"]))
+        psf = galsim.Convolve(psf, galsim.Pixel(settings.pixel_scale))
     image = psf.drawImage(nx=200, ny=200, scale=0.005, method="no_pixel")
     return float(image.calculateFWHM())
 
 
-def psf_image(params: dict, size: int) -> np.ndarray:
+def psf_image(settings: PsfSettings | SkySettings | Mapping, size: int) -> np.ndarray:
     """The effective PSF on the stamps' pixel grid (``size`` odd), drawn as the sky's
     galaxies are (same model, same drawing method), normalised to 1."""
-    psf, method = make_psf(params)
-    image = psf.drawImage(nx=size, ny=size, scale=params["pixel_scale"], method=method)
+    settings = PsfSettings.of(settings)
+    psf, method = make_psf(settings)
+    image = psf.drawImage(nx=size, ny=size, scale=settings.pixel_scale, method=method)
     return image.array / image.array.sum()
 
 
@@ -164,9 +170,9 @@ def _power_law_magnitudes(n: int, low: float, high: float, rng: np.random.Genera
     return np.log(a + u * (b - a)) / slope
 
 
-def _draw_types(n: int, fractions: dict, rng: np.random.Generator) -> np.ndarray:
+def _draw_types(n: int, fractions: TypeFractions, rng: np.random.Generator) -> np.ndarray:
     """``n`` galaxy types drawn with the configured fractions."""
-    weights = np.array([fractions[t] for t in GALAXY_TYPES], dtype=float)
+    weights = np.array([fractions.share(t) for t in GALAXY_TYPES], dtype=float)
     if weights.sum() <= 0:
         raise InputError(None, "sky.type_fractions must not all be zero")
     return rng.choice(np.array(GALAXY_TYPES), size=n, p=weights / weights.sum())
@@ -237,18 +243,21 @@ def _add_realistic_shapes(catalog: pd.DataFrame, seed: int) -> pd.DataFrame:
     return catalog
 
 
-def draw_galaxy_catalog(params: dict, seed: int) -> pd.DataFrame:
-    """Draw the catalogue of primaries and neighbours (truth, before any measurement).
+def draw_galaxy_catalog(settings: SkySettings | Mapping, seed: int) -> pd.DataFrame:
+    """Draw the catalogue of primaries and neighbours (truth, before any measurement), with
+    the sky's synthetic settings and zero point.
 
     With ``realistic_shapes`` the discs are inclined thick discs (edge-on included), some with
     clumps or knotty arms, and the irregulars asymmetric (:func:`realistic_shape_columns`);
     without, smooth profiles and symmetric knots. The other columns are the same either way.
     """
+    sky = SkySettings.of(settings)
+    synthetic = sky.synthetic
     rng = np.random.default_rng([seed, STAGE_STREAM])
-    n = params["n_galaxies"]
-    cell = params["cell_size"]
+    n = synthetic.n_galaxies
+    cell = synthetic.cell_size
     side = int(np.ceil(np.sqrt(n)))
-    types = _draw_types(n, params["type_fractions"], rng)
+    types = _draw_types(n, synthetic.type_fractions, rng)
     props = _draw_properties(types, rng)
     jitter = rng.uniform(-0.1 * cell, 0.1 * cell, size=(n, 2))
     cells = np.arange(n)
@@ -273,21 +282,21 @@ def draw_galaxy_catalog(params: dict, seed: int) -> pd.DataFrame:
             }
         )
     radii = props["radius"].to_numpy(dtype=float)
-    rows += _neighbour_rows(params, xs, ys, radii, n + 1, rng)
+    rows += _neighbour_rows(synthetic, xs, ys, radii, n + 1, rng)
     catalog = pd.DataFrame(rows)
-    catalog["flux"] = 10.0 ** (-0.4 * (catalog["mag"] - params["zeropoint"]))
+    catalog["flux"] = 10.0 ** (-0.4 * (catalog["mag"] - sky.zeropoint))
     catalog["ra"] = np.nan
     catalog["dec"] = np.nan
     catalog["arm_fraction"] = 0.0
     catalog["knot_offset"] = 0.0
-    catalog["realistic"] = bool(params.get("realistic_shapes", False))
+    catalog["realistic"] = synthetic.realistic_shapes
     if catalog["realistic"].any():
         catalog = _add_realistic_shapes(catalog, seed)
     return catalog[[*CATALOG_COLUMNS, *SHAPE_COLUMNS]]
 
 
 def _neighbour_rows(
-    params: dict,
+    synthetic: SyntheticSettings,
     xs: np.ndarray,
     ys: np.ndarray,
     radii: np.ndarray,
@@ -300,20 +309,20 @@ def _neighbour_rows(
     ``PLACEMENT_TRIES`` times) while it lies closer to any primary than
     ``neighbour_min_separation`` x the sum of the two radii.
     """
-    counts = rng.poisson(params["neighbours_per_galaxy"], size=len(xs))
+    counts = rng.poisson(synthetic.neighbours_per_galaxy, size=len(xs))
     total = int(counts.sum())
-    types = _draw_types(total, params["type_fractions"], rng)
+    types = _draw_types(total, synthetic.type_fractions, rng)
     props = _draw_properties(types, rng)
-    mags = _power_law_magnitudes(total, *params["neighbour_mag_range"], rng)
-    d_min, d_max = params["neighbour_distance"]
-    separation = params["neighbour_min_separation"]
+    mags = _power_law_magnitudes(total, *synthetic.neighbour_mag_range, rng)
+    d_min, d_max = synthetic.neighbour_distance
+    separation = synthetic.neighbour_min_separation
     tries = rng.uniform(size=(total, PLACEMENT_TRIES, 2))
     primaries = Crowd(xs, ys, radii)
     hosts = np.repeat(np.arange(len(xs)), counts)
     rows = []
     for k in range(total):
         kind = str(types[k])
-        radius = float(props.at[k, "radius"] * params["neighbour_size_scale"])
+        radius = float(props.at[k, "radius"] * synthetic.neighbour_size_scale)
         for u, w in tries[k]:
             dist, angle = d_min + u * (d_max - d_min), 2.0 * np.pi * w
             x = float(xs[hosts[k]] + dist * np.cos(angle))
@@ -479,16 +488,17 @@ def draw_object(
     psf: galsim.GSObject,
     method: str,
     scale: float,
-    sky: dict | None = None,
+    sky: SkySettings | Mapping | None = None,
 ):
     """One object convolved with the PSF in its postage stamp, summing exactly to its flux.
 
-    A row with a ``cosmos_index`` (``sky.source: cosmos``, ``sky`` given) is its real COSMOS
+    A row with a ``cosmos_index`` (``sky`` given, its source ``cosmos``) is its real COSMOS
     galaxy (:func:`blendphot.sky.cosmos.cosmos_profile`). Returns (pixels float64, x0, y0):
     the stamp and the 0-based mosaic pixel of its corner.
     """
     size = postage_stamp_size(row)
-    if sky is not None and sky.get("source") == "cosmos" and "cosmos_index" in row:
+    sky = None if sky is None else SkySettings.of(sky)
+    if sky is not None and sky.is_cosmos and "cosmos_index" in row:
         from blendphot.sky.cosmos import cosmos_profile
 
         profile = cosmos_profile(row, sky)
@@ -517,9 +527,10 @@ def add_stamp(canvas: np.ndarray, x0: int, y0: int, pixels: np.ndarray, cx: int,
     ]
 
 
-def mosaic_shape(params: dict) -> tuple[int, int]:
+def mosaic_shape(settings: SyntheticSettings | SkySettings | Mapping) -> tuple[int, int]:
     """(ny, nx) of the mosaic: a square grid of cells, one primary each."""
-    side = int(np.ceil(np.sqrt(params["n_galaxies"]))) * params["cell_size"]
+    synthetic = SyntheticSettings.of(settings)
+    side = int(np.ceil(np.sqrt(synthetic.n_galaxies))) * synthetic.cell_size
     return side, side
 
 
@@ -529,31 +540,34 @@ def mosaic_noise(shape: tuple[int, int], sigma: float, seed: int) -> np.ndarray:
     return rng.normal(0.0, sigma, size=shape).astype(np.float32)
 
 
-def render_noiseless(catalog: pd.DataFrame, params: dict) -> np.ndarray:
-    """Every catalogue object, convolved with the PSF, summed into one float64 image."""
-    psf, method = make_psf(params)
-    canvas = np.zeros(mosaic_shape(params), dtype=np.float64)
+def render_noiseless(catalog: pd.DataFrame, settings: SkySettings | Mapping) -> np.ndarray:
+    """Every catalogue object, convolved with the sky's PSF, summed into one float64 image."""
+    sky = SkySettings.of(settings)
+    psf, method = make_psf(sky.psf)
+    canvas = np.zeros(mosaic_shape(sky.synthetic), dtype=np.float64)
     for row in catalog.to_dict("records"):
-        pixels, x0, y0 = draw_object(row, psf, method, params["pixel_scale"], params)
+        pixels, x0, y0 = draw_object(row, psf, method, sky.pixel_scale, sky)
         add_stamp(canvas, x0, y0, pixels, 0, 0)
     return canvas
 
 
-def render_mosaic(catalog: pd.DataFrame, params: dict, seed: int) -> np.ndarray:
+def render_mosaic(catalog: pd.DataFrame, settings: SkySettings | Mapping, seed: int) -> np.ndarray:
     """The noiseless sky plus white noise of ``noise_sigma``, as float32."""
-    pixels = render_noiseless(catalog, params).astype(np.float32)
-    return pixels + mosaic_noise(pixels.shape, params["noise_sigma"], seed)
+    sky = SkySettings.of(settings)
+    pixels = render_noiseless(catalog, sky).astype(np.float32)
+    return pixels + mosaic_noise(pixels.shape, sky.synthetic.noise_sigma, seed)
 
 
 def render_truth_stamp(
-    row: pd.Series | dict, params: dict, x0: int, y0: int, size: int
+    row: pd.Series | dict, settings: SkySettings | Mapping, x0: int, y0: int, size: int
 ) -> np.ndarray:
     """The noiseless image of one object alone on the size x size grid whose corner is (x0, y0).
 
     The pixels are those that went into the mosaic for this object (same drawing, same grid).
     """
-    psf, method = make_psf(params)
-    pixels, sx, sy = draw_object(row, psf, method, params["pixel_scale"], params)
+    sky = SkySettings.of(settings)
+    psf, method = make_psf(sky.psf)
+    pixels, sx, sy = draw_object(row, psf, method, sky.pixel_scale, sky)
     canvas = np.zeros((size, size), dtype=np.float64)
     add_stamp(canvas, sx, sy, pixels, x0, y0)
     return canvas.astype(np.float32)
@@ -569,31 +583,33 @@ def mosaic_wcs(shape: tuple[int, int], pixel_scale: float) -> WCS:
     return wcs
 
 
-def make_synthetic_sky(params: dict, seed: int, mosaic_path: Path, catalog_path: Path) -> dict:
+def make_synthetic_sky(
+    settings: SkySettings | Mapping, seed: int, mosaic_path: Path, catalog_path: Path
+) -> dict:
     """Draw a catalogue and a mosaic and write them (FITS image, FITS table). Returns counts."""
-    catalog = draw_galaxy_catalog(params, seed)
-    source = params.get("source", "synthetic")
-    if source == "cosmos":
+    sky = SkySettings.of(settings)
+    catalog = draw_galaxy_catalog(sky, seed)
+    if sky.is_cosmos:
         from blendphot.sky.cosmos import add_cosmos_columns
 
-        catalog = add_cosmos_columns(catalog, params, seed)
-    pixels = render_mosaic(catalog, params, seed)
-    wcs = mosaic_wcs(pixels.shape, params["pixel_scale"])
+        catalog = add_cosmos_columns(catalog, sky.cosmos, seed)
+    pixels = render_mosaic(catalog, sky, seed)
+    wcs = mosaic_wcs(pixels.shape, sky.pixel_scale)
     ra, dec = wcs.all_pix2world(catalog["x"], catalog["y"], 0)
     catalog["ra"], catalog["dec"] = ra, dec
     header = wcs.to_header()
     header["BUNIT"] = ("ELECTRONS/S", "count rate")
     header["FILTER"] = ("F160W", "HST WFC3/IR filter emulated")
-    header["MAGZERO"] = (params["zeropoint"], "AB zero point")
-    header["NOISE"] = (params["noise_sigma"], "white noise sigma per pixel")
-    header["PSFMODEL"] = (params["psf_model"], "PSF recipe (blendphot.sky.synthetic)")
-    header["PSFFWHM"] = (round(psf_fwhm(params), 4), "PSF FWHM on this grid, arcsec")
+    header["MAGZERO"] = (sky.zeropoint, "AB zero point")
+    header["NOISE"] = (sky.synthetic.noise_sigma, "white noise sigma per pixel")
+    header["PSFMODEL"] = (sky.psf.psf_model, "PSF recipe (blendphot.sky.synthetic)")
+    header["PSFFWHM"] = (round(psf_fwhm(sky.psf), 4), "PSF FWHM on this grid, arcsec")
     header["SEED"] = (seed, "master seed")
-    header["SKYSRC"] = (source, "blendphot sky: synthetic or cosmos")
+    header["SKYSRC"] = (sky.source, "blendphot sky: synthetic or cosmos")
     with atomic_path(mosaic_path) as tmp:
         fits.PrimaryHDU(data=pixels, header=header).writeto(tmp, overwrite=True)
     table = Table.from_pandas(catalog)
-    table.meta["MAGZERO"] = params["zeropoint"]
+    table.meta["MAGZERO"] = sky.zeropoint
     with atomic_path(catalog_path) as tmp:
         table.write(tmp, format="fits", overwrite=True)
     counts = {
