@@ -98,7 +98,7 @@ def patch_package(loss: str, output: str, schedule: str, epochs: int, steps: int
 
     def compile_model(model, targets, settings, jit, slots=2):
         original_compile(model, targets, settings, jit, slots)
-        lr = settings["learning_rate"]
+        lr = settings.learning_rate  # a TrainingSettings, as train_model hands it over
         if schedule == "cosine":
             lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * steps)
         model.compile(

@@ -86,8 +86,10 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
+    from blendphot.config import with_defaults
     from blendphot.models.data import training_dataset
     from blendphot.models.registry import get_architecture, load_model_modules
+    from blendphot.models.settings import TrainingSettings
     from blendphot.models.train import (
         build_model,
         compile_model,
@@ -104,7 +106,8 @@ def main() -> None:
     jit = resolve_switch(args.xla, gpus)
     keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
     load_model_modules()
-    settings = {"learning_rate": 1e-3, "mask_loss_weight": 0.1}
+    # the schema's training defaults (learning_rate 1e-3, mask_loss_weight 0.1)
+    settings = TrainingSettings.of(with_defaults({"training": {}})["training"])
     rng = np.random.default_rng(0)
     n = args.images
     x = rng.normal(0, 0.01, size=(n, 128, 128, 1)).astype(np.float32)

@@ -6,6 +6,7 @@ from blendphot.lazy import lazy_exports
 
 _EXPORTS = {
     "BLEND_DATASETS": "blendphot.blends.layout",
+    "BlendSettings": "blendphot.blends.settings",
     "build_blend_sets": "blendphot.blends.build",
     "check_blend_file": "blendphot.blends.layout",
     "check_disjoint_splits": "blendphot.blends.build",
@@ -13,6 +14,7 @@ _EXPORTS = {
     "galaxy_counts": "blendphot.blends.layout",
     "draw_shift": "blendphot.blends.pairing",
     "open_blend_set": "blendphot.blends.layout",
+    "Pairing": "blendphot.blends.settings",
     "present_slots": "blendphot.blends.layout",
     "shift_stamp": "blendphot.blends.build",
     "slot_count": "blendphot.blends.layout",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import h5py
@@ -28,7 +28,8 @@ from blendphot.blends.pairing import (
     draw_pairs,
     split_by_galaxy,
 )
-from blendphot.config import PAIRS_ONLY, galaxy_count_shares
+from blendphot.blends.settings import BlendSettings
+from blendphot.config import PAIRS_ONLY
 from blendphot.errors import InputError
 from blendphot.io import atomic_path, config_hash, write_table
 from blendphot.stamps.layout import read_stamps
@@ -312,24 +313,71 @@ def check_disjoint_splits(paths: dict[str, Path], val_disjoint: bool = False) ->
         )
 
 
-def blends_hash(params: dict) -> str:
-    """The blend sets' ``config_hash``: of the ``blends`` settings, leaving out
-    ``n_galaxies`` when it is the default (pairs only), so that pair sets keep their hash."""
-    if galaxy_count_shares(params.get("n_galaxies")) == PAIRS_ONLY:
-        params = {key: value for key, value in params.items() if key != "n_galaxies"}
-    return config_hash(params)
+def blends_hash(settings: BlendSettings | Mapping) -> str:
+    """The blend sets' ``config_hash``: of the ``blends`` settings
+    (:meth:`~blendphot.blends.settings.BlendSettings.as_config`), leaving out ``n_galaxies``
+    when it is the default (pairs only), so that pair sets keep their hash."""
+    settings = BlendSettings.of(settings)
+    section = settings.as_config()
+    if settings.shares == PAIRS_ONLY:
+        section.pop("n_galaxies", None)
+    return config_hash(section)
+
+
+def _draw_slots(
+    mags: np.ndarray,
+    radii: np.ndarray,
+    pools: dict[str, np.ndarray],
+    settings: BlendSettings,
+    half: int,
+    rng: np.random.Generator,
+    galaxies: np.ndarray,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each split's (members, shifts), drawn from its pool of stamps (:func:`draw_blends`;
+    pairs: :func:`draw_pairs`, train and validation pairs drawn in one go when they share
+    their galaxies)."""
+    shares, sizes, pairing = settings.shares, settings.sizes, settings.pairing
+    if shares != PAIRS_ONLY:
+        counts = {s: blend_counts(shares, sizes[s], rng) for s in SPLITS}
+        for split in SPLITS:
+            check_fillable(mags, pools[split], counts[split], settings.mag_window, split, galaxies)
+        k = max(shares)
+        return {
+            s: draw_blends(mags, radii, pools[s], counts[s], pairing, half, rng, galaxies, k)
+            for s in SPLITS
+        }
+    if settings.val_fraction:
+        slots = {
+            split: pair_slots(
+                draw_pairs(mags, radii, pools[split], sizes[split], pairing, half, rng, galaxies)
+            )
+            for split in ("train", "val")
+        }
+    else:
+        n_tv = sizes["train"] + sizes["val"]
+        pairs_tv = draw_pairs(mags, radii, pools["train"], n_tv, pairing, half, rng, galaxies)
+        slots = {
+            "train": pair_slots(pairs_tv[: sizes["train"]]),
+            "val": pair_slots(pairs_tv[sizes["train"] :]),
+        }
+    test = draw_pairs(mags, radii, pools["test"], sizes["test"], pairing, half, rng, galaxies)
+    slots["test"] = pair_slots(test)
+    return slots
 
 
 def build_blend_sets(
-    stamps_path: Path, params: dict, seed: int, out_paths: dict[str, Path]
+    stamps_path: Path, settings: BlendSettings | Mapping, seed: int, out_paths: dict[str, Path]
 ) -> dict[str, int]:
     """Split galaxies (test set aside first), draw blends, write train/val/test blend sets.
 
-    ``params["n_galaxies"]`` (count -> share; default pairs only) fixes each split's number
+    ``settings`` (:class:`~blendphot.blends.settings.BlendSettings`, or a ``blends`` config
+    section): its ``n_galaxies`` (count -> share; default pairs only) fixes each split's number
     of blends of each count (:func:`blend_counts`). Every count must be fillable from every
     split's galaxies (:func:`check_fillable`), checked before any blend is drawn.
     """
-    shares = galaxy_count_shares(params.get("n_galaxies"))
+    settings = BlendSettings.of(settings)
+    shares, sizes = settings.shares, settings.sizes
+    multi = shares != PAIRS_ONLY
     stamps, catalog = read_stamps(stamps_path)
     with stamps:
         source = StampSource(stamps)
@@ -337,48 +385,15 @@ def build_blend_sets(
         half = stamps["image"].shape[-1] // 2
         mags = catalog["mag"].to_numpy(dtype=float)
         radii = catalog["radius"].to_numpy(dtype=float)
-        sizes = {s: params[f"n_{s}"] for s in SPLITS}
-        galaxies = galaxy_keys(catalog, params.get("galaxy_key"), stamps_path)
-        multi = shares != PAIRS_ONLY
+        galaxies = galaxy_keys(catalog, settings.galaxy_key, stamps_path)
         try:
-            trainval, test = split_by_galaxy(galaxies, params["test_fraction"], rng)
-            val_fraction = params.get("val_fraction")
-            if val_fraction:  # validation galaxies set aside from the training ones too
-                k_train, k_val = split_by_galaxy(galaxies[trainval], val_fraction, rng)
+            trainval, test = split_by_galaxy(galaxies, settings.test_fraction, rng)
+            if settings.val_fraction:  # validation galaxies set aside from the training ones
+                k_train, k_val = split_by_galaxy(galaxies[trainval], settings.val_fraction, rng)
                 pools = {"train": trainval[k_train], "val": trainval[k_val], "test": test}
             else:  # train and validation blends drawn from the same galaxies
                 pools = {"train": trainval, "val": trainval, "test": test}
-            if multi:
-                counts = {s: blend_counts(shares, sizes[s], rng) for s in SPLITS}
-                for split in SPLITS:
-                    check_fillable(
-                        mags, pools[split], counts[split], params["mag_window"], split, galaxies
-                    )
-                k = max(shares)
-                slots = {
-                    s: draw_blends(mags, radii, pools[s], counts[s], params, half, rng, galaxies, k)
-                    for s in SPLITS
-                }
-            elif val_fraction:
-                slots = {
-                    split: pair_slots(
-                        draw_pairs(
-                            mags, radii, pools[split], sizes[split], params, half, rng, galaxies
-                        )
-                    )
-                    for split in ("train", "val")
-                }
-            else:
-                n_tv = sizes["train"] + sizes["val"]
-                pairs_tv = draw_pairs(mags, radii, trainval, n_tv, params, half, rng, galaxies)
-                slots = {
-                    "train": pair_slots(pairs_tv[: sizes["train"]]),
-                    "val": pair_slots(pairs_tv[sizes["train"] :]),
-                }
-            if not multi:
-                slots["test"] = pair_slots(
-                    draw_pairs(mags, radii, test, sizes["test"], params, half, rng, galaxies)
-                )
+            slots = _draw_slots(mags, radii, pools, settings, half, rng, galaxies)
         except InputError as exc:
             raise InputError(stamps_path, exc.problem) from exc
         first_id = 0
@@ -386,12 +401,12 @@ def build_blend_sets(
             attrs = {
                 "split": split,
                 "seed": seed,
-                "config_hash": blends_hash(params),
+                "config_hash": blends_hash(settings),
                 **software_version(),  # version and commit
                 "noise": float(stamps.attrs["noise"]),
                 "zeropoint": float(stamps.attrs["zeropoint"]),
-                "recipe": params["recipe"],
-                "galaxy_key": params.get("galaxy_key") or "id",
+                "recipe": settings.recipe,
+                "galaxy_key": settings.galaxy_key or "id",
             }
             if multi:
                 attrs["galaxy_counts"] = json.dumps({str(c): v for c, v in shares.items()})
@@ -403,11 +418,11 @@ def build_blend_sets(
                 out_paths[split],
                 attrs,
                 first_id,
-                params["chunk"],
+                settings.chunk,
                 split_rng,
                 galaxies,
             )
             first_id += len(slots[split][0])
-    check_disjoint_splits(out_paths, bool(params.get("val_fraction")))
+    check_disjoint_splits(out_paths, bool(settings.val_fraction))
     log.info("blend sets: %s; no test galaxy in train or val", sizes)
     return sizes

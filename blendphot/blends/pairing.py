@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
+from blendphot.blends.settings import BlendSettings, Pairing
 from blendphot.errors import InputError
 
 MAX_TRIES = 25  # the released generator's limit on shift draws for one pair
@@ -116,17 +119,20 @@ def draw_pairs(
     radii: np.ndarray,
     pool: np.ndarray,
     n_blends: int,
-    params: dict,
+    pairing: Pairing | BlendSettings | Mapping,
     half_size: int,
     rng: np.random.Generator,
     galaxies: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw ``n_blends`` (central, companion, dx, dy) rows from the galaxies in ``pool``.
 
-    The companion's magnitude lies strictly within ``mag_window`` of the central's; with
+    The companion's magnitude lies strictly within ``pairing.mag_window`` of the central's,
+    its shift drawn by :func:`draw_shift` under ``pairing.recipe`` (``pairing``: a
+    :class:`~blendphot.blends.settings.Pairing`, or what :meth:`Pairing.of` takes); with
     ``galaxies`` (each stamp's galaxy key), a pair of two stamps of one galaxy is drawn again.
     """
-    window = params["mag_window"]
+    pairing = Pairing.of(pairing)
+    window = pairing.mag_window
     order, lo, hi, n_candidates = window_candidates(mags, pool, window)
     usable = np.flatnonzero(n_candidates > 0)
     if usable.size == 0:
@@ -151,8 +157,8 @@ def draw_pairs(
             radii[cen],
             radii[comp],
             half_size,
-            params["recipe"],
-            params["min_distance_factor"],
+            pairing.recipe,
+            pairing.min_distance_factor,
             rng,
         )
         if shift is None:
@@ -232,7 +238,7 @@ def _companion(
     placed: list[tuple[int, int, int]],
     candidates: np.ndarray,
     radii: np.ndarray,
-    params: dict,
+    pairing: Pairing,
     half_size: int,
     rng: np.random.Generator,
     galaxies: np.ndarray | None,
@@ -243,7 +249,7 @@ def _companion(
     allows; None after ``tries`` failed draws."""
     taken = {cen, *(p[0] for p in placed)}
     keys = {galaxies[i] for i in taken} if galaxies is not None else set()
-    recipe, factor = params["recipe"], params["min_distance_factor"]
+    recipe, factor = pairing.recipe, pairing.min_distance_factor
     for _ in range(tries):
         comp = int(candidates[rng.integers(candidates.size)])
         if comp in taken or (galaxies is not None and galaxies[comp] in keys):
@@ -265,7 +271,7 @@ def draw_blends(
     radii: np.ndarray,
     pool: np.ndarray,
     counts: np.ndarray,
-    params: dict,
+    pairing: Pairing | BlendSettings | Mapping,
     half_size: int,
     rng: np.random.Generator,
     galaxies: np.ndarray | None = None,
@@ -273,7 +279,7 @@ def draw_blends(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw blends of ``counts[i]`` galaxies from ``pool``: (members (N, K), -1 in absent
     slots; shifts (N, K, 2), zero for the central and absent slots), K = ``n_slots``
-    (default: the largest count).
+    (default: the largest count); ``pairing`` as :func:`draw_pairs` takes it.
 
     The central and its first companion as :func:`draw_pairs` draws a pair (a failed draw
     redraws the blend); each further companion the same way around the same central (another
@@ -284,9 +290,10 @@ def draw_blends(
     keep the drawing order): an order the networks learn far better than the distance
     (docs/studies/slot-order.md).
     """
+    pairing = Pairing.of(pairing)
     counts = np.asarray(counts, dtype=np.int64)
     n_slots = n_slots or int(counts.max(initial=2))
-    order, lo, hi, n_candidates = window_candidates(mags, pool, params["mag_window"], galaxies)
+    order, lo, hi, n_candidates = window_candidates(mags, pool, pairing.mag_window, galaxies)
     members = np.full((len(counts), n_slots), -1, dtype=np.int64)
     shifts = np.zeros((len(counts), n_slots, 2), dtype=np.int64)
     attempts = 0
@@ -297,7 +304,7 @@ def draw_blends(
             raise InputError(
                 None,
                 f"cannot make blends of {count} galaxies: no central has {count - 1} "
-                f"companions within mag_window={params['mag_window']}",
+                f"companions within mag_window={pairing.mag_window}",
             )
         while True:
             attempts += 1
@@ -314,7 +321,7 @@ def draw_blends(
             while len(placed) < count - 1:
                 tries = MAX_COMPANION_TRIES if placed else 1  # the first: as draw_pairs does
                 found = _companion(
-                    cen, placed, candidates, radii, params, half_size, rng, galaxies, tries
+                    cen, placed, candidates, radii, pairing, half_size, rng, galaxies, tries
                 )
                 if found is None:
                     break

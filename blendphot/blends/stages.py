@@ -12,6 +12,8 @@ from blendphot.stages import stage
 def blend_sets(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
     """Blend galaxies (pairs, or 2 to 4 each) into galaxy-disjoint train/val/test sets."""
     from blendphot.blends.build import build_blend_sets
+    from blendphot.blends.settings import BlendSettings
 
+    blends = BlendSettings.of(settings["blends"])
     paths = {split: Path(outputs[split]) for split in ("train", "val", "test")}
-    build_blend_sets(Path(inputs["stamps"]), settings["blends"], settings["seed"], paths)
+    build_blend_sets(Path(inputs["stamps"]), blends, settings["seed"], paths)

@@ -19,13 +19,14 @@ def train_model(settings: dict, inputs: dict, outputs: dict, params: dict, threa
     """Train one configured model (params: model, resume_dir; inputs init: the trained models
     of init_from, in its order). Every output, the curve included, is written before the
     resume state is removed."""
+    from blendphot.models.settings import ModelSpec, TrainingSettings
     from blendphot.models.train import train_model as train
     from blendphot.models.train import training_settings
 
     name = params["model"]
     train(
-        settings["models"][name],
-        training_settings(settings, name),
+        ModelSpec.of(settings["models"][name]),
+        TrainingSettings.of(training_settings(settings, name)),
         Path(inputs["train"]),
         Path(inputs["val"]),
         Path(outputs["model"]),

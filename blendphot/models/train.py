@@ -24,7 +24,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,16 +46,18 @@ from blendphot.models.registry import (
     WIDTH_TARGET,
     Architecture,
     get_architecture,
-    init_sources,
     load_model_modules,
 )
+from blendphot.models.settings import ModelSpec, TrainingSettings
 from blendphot.version import software_version
 
 log = logging.getLogger(__name__)
 
 
 def training_settings(config: dict, name: str) -> dict:
-    """The global training settings with the model's own overrides applied."""
+    """The global training settings with the model's own overrides applied, as a config
+    section (:meth:`TrainingSettings.of <blendphot.models.settings.TrainingSettings.of>`
+    makes the object the training reads)."""
     return {**config["training"], **config["models"][name].get("training", {})}
 
 
@@ -126,23 +128,31 @@ def build_model(
     return keras.Model(inputs, named, name=core.name)
 
 
-def compile_model(model, targets: Sequence[str], settings: dict, jit: bool, slots: int = 2) -> None:
-    """Adam; MAPE on fluxes, binary cross-entropy (and IoU) on masks; a flux width, if the
-    model has one, the Gaussian NLL of the true fluxes. With ``slots`` > 2 the MAPE scores
-    an absent slot (NaN true flux) by the flux predicted there, weighted by the setting
-    ``absent_weight`` (:class:`~blendphot.models.losses.MaskedMAPE`), and the width's NLL
-    averages over the present slots; the masks of absent slots are empty and stay in the
-    cross-entropy (no galaxy there is the truth the network must learn). Pairs (2 slots) keep
-    Keras's MAPE itself."""
+def compile_model(
+    model,
+    targets: Sequence[str],
+    settings: TrainingSettings | Mapping,
+    jit: bool,
+    slots: int = 2,
+) -> None:
+    """Adam at ``settings.learning_rate``; MAPE on fluxes, binary cross-entropy (and IoU) on
+    masks (weight ``settings.mask_loss_weight`` beside a flux); a flux width, if the model has
+    one, the Gaussian NLL of the true fluxes. With ``slots`` > 2 the MAPE scores an absent
+    slot (NaN true flux) by the flux predicted there, weighted by ``settings.absent_weight``
+    (:class:`~blendphot.models.losses.MaskedMAPE`), and the width's NLL averages over the
+    present slots; the masks of absent slots are empty and stay in the cross-entropy (no
+    galaxy there is the truth the network must learn). Pairs (2 slots) keep Keras's MAPE
+    itself."""
     import keras
 
     from blendphot.models.losses import MaskedMAPE
     from blendphot.models.widths import NLL_OUTPUT, GaussianFluxNLL
 
+    settings = TrainingSettings.of(settings)
     losses, weights, metrics = {}, {}, {}
     if "flux" in targets:
         losses["flux"] = (
-            MaskedMAPE(settings["absent_weight"])
+            MaskedMAPE(settings.absent_weight)
             if slots > 2
             else keras.losses.MeanAbsolutePercentageError()
         )
@@ -152,10 +162,10 @@ def compile_model(model, targets: Sequence[str], settings: dict, jit: bool, slot
         weights[NLL_OUTPUT] = 1.0
     if "masks" in targets:
         losses["masks"] = keras.losses.BinaryCrossentropy()
-        weights["masks"] = settings["mask_loss_weight"] if "flux" in targets else 1.0
+        weights["masks"] = settings.mask_loss_weight if "flux" in targets else 1.0
         metrics["masks"] = [keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")]
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=settings["learning_rate"]),
+        optimizer=keras.optimizers.Adam(learning_rate=settings.learning_rate),
         loss=losses,
         loss_weights=weights,
         metrics=metrics,
@@ -291,10 +301,15 @@ TRAINED_FACTS = "trained.json"
 
 
 def run_identity(
-    model_config: dict, settings: dict, seed: int, slots: int, inputs: Sequence[Path]
+    model: ModelSpec | Mapping,
+    settings: TrainingSettings | Mapping,
+    seed: int,
+    slots: int,
+    inputs: Sequence[Path],
 ) -> dict:
-    """What a resume state depends on: the model's config, the training settings, the seed,
-    K, and the size and modification time of each input file (blend sets, init models)."""
+    """What a resume state depends on: the model's config entry, the training settings (as
+    config, :meth:`~blendphot.models.settings.ModelSpec.as_config`), the seed, K, and the size
+    and modification time of each input file (blend sets, init models)."""
 
     def stamp(path: Path) -> list[int]:
         stat = Path(path).stat()
@@ -303,8 +318,8 @@ def run_identity(
     return json.loads(
         json.dumps(
             {
-                "model": model_config,
-                "training": settings,
+                "model": ModelSpec.of(model).as_config(),
+                "training": TrainingSettings.of(settings).as_config(),
                 "seed": seed,
                 "slots": slots,
                 "inputs": [stamp(p) for p in inputs],
@@ -406,8 +421,8 @@ def write_outputs(
 
 
 def train_model(
-    model_config: dict,
-    settings: dict,
+    model: ModelSpec | Mapping,
+    settings: TrainingSettings | Mapping,
     train_path: Path,
     val_path: Path,
     model_path: Path,
@@ -422,28 +437,32 @@ def train_model(
     name: str | None = None,
     curve_path: Path | None = None,
 ) -> pd.DataFrame:
-    """Train one model (``name``: the configured name, for errors); write model.keras, the
-    history CSV (and TensorBoard logs, a summary JSON, the training curve when asked).
-    Returns the history, one row per epoch. The network predicts the training set's K galaxy
-    slots.
+    """Train one ``model`` (its config entry, a :class:`~blendphot.models.settings.ModelSpec`
+    or a mapping; ``name``: the configured name, for errors) with the training ``settings``
+    (a :class:`~blendphot.models.settings.TrainingSettings` or a mapping, the model's
+    overrides applied); write model.keras, the history CSV (and TensorBoard logs, a summary
+    JSON, the training curve when asked). Returns the history, one row per epoch. The
+    network predicts the training set's K galaxy slots.
 
     Every output directory is checked writable before training. When training ends the
     model is saved in ``resume_dir`` first, then the outputs are written; ``resume_dir`` is
     removed only once they all are. A failed write is one InputError naming the file, and
     leaves ``resume_dir``: the rerun writes the outputs without training again."""
-    load_model_modules([model_config["module"]] if "module" in model_config else [])
-    architecture = get_architecture(model_config["architecture"])
-    all_targets = architecture.targets_for(model_config.get("params", {}))
+    model, settings = ModelSpec.of(model), TrainingSettings.of(settings)
+    load_model_modules([model.module] if model.module is not None else [])
+    architecture = get_architecture(model.architecture)
+    params = dict(model.params)
+    all_targets = architecture.targets_for(params)
     data_targets = tuple(t for t in all_targets if t != WIDTH_TARGET)  # in the blend sets
-    architecture.check_params(model_config.get("params", {}), name)  # before reading the sets
+    architecture.check_params(params, name)  # before reading the sets
     slots = check_inputs([train_path, val_path], data_targets)
-    architecture.builder_params(model_config.get("params", {}), slots, name)  # fail early
-    sources = init_sources(model_config)
+    architecture.builder_params(params, slots, name)  # fail early
+    sources = model.init_sources
     if len(init_paths) != len(sources):
         raise ConfigError(
             None, f"init_from names {sources} but {len(init_paths)} trained model files were given"
         )
-    unknown = set(settings["freeze_init"]) - set(sources)
+    unknown = set(settings.freeze_init) - set(sources)
     if unknown:
         raise ConfigError(None, f"freeze_init {sorted(unknown)} not among init_from {sources}")
     for path in init_paths:
@@ -457,15 +476,13 @@ def train_model(
             resume_dir,
         ]
     )
-    identity = run_identity(
-        model_config, settings, seed, slots, [train_path, val_path, *init_paths]
-    )
+    identity = run_identity(model, settings, seed, slots, [train_path, val_path, *init_paths])
     open_resume_state(resume_dir, identity)
     summary = finished_training(resume_dir)
     history_log = resume_dir / "history.csv"  # appended across restarts, copied at the end
     if summary is None:
         summary = _fit_and_save(
-            model_config, settings, train_path, val_path, resume_dir, seed, threads,
+            model, settings, train_path, val_path, resume_dir, seed, threads,
             init_paths, tensorboard_dir, extra_callbacks, name, architecture, all_targets,
             data_targets, slots, sources,
         )  # fmt: skip
@@ -475,7 +492,7 @@ def train_model(
             resume_dir, summary["epochs"],
         )  # fmt: skip
     history = pd.read_csv(history_log).drop_duplicates("epoch", keep="last")
-    title = name or model_config["architecture"]
+    title = name or model.architecture
     args = (model_path, history_path, summary_path, curve_path, title)
     write_outputs(resume_dir, history, summary, *args)
     shutil.rmtree(resume_dir, ignore_errors=True)
@@ -504,8 +521,8 @@ def warn_if_best_epoch_lost(history: pd.DataFrame, monitor: str, early) -> None:
 
 
 def _fit_and_save(
-    model_config: dict,
-    settings: dict,
+    spec: ModelSpec,
+    settings: TrainingSettings,
     train_path: Path,
     val_path: Path,
     resume_dir: Path,
@@ -521,22 +538,23 @@ def _fit_and_save(
     slots: int,
     sources: list[str],
 ) -> dict:
-    """Train (resuming from the Keras backup in ``resume_dir`` if there is one), then save
+    """Train the model of ``spec`` with ``settings`` (resuming from the Keras backup in
+    ``resume_dir`` if there is one), then save
     the model as ``resume_dir/trained.keras`` and its summary as ``trained.json``, in that
     order; return the summary. The backup stays until the caller removes ``resume_dir``."""
     import keras
 
     from blendphot.models.widths import POINT_LOSS, PointLoss, with_nll_target
 
-    gpus = configure_tensorflow(threads, seed, settings["deterministic"])
-    mixed = resolve_switch(settings["mixed_precision"], gpus)
-    jit = resolve_switch(settings["xla"], gpus)
+    gpus = configure_tensorflow(threads, seed, settings.deterministic)
+    mixed = resolve_switch(settings.mixed_precision, gpus)
+    jit = resolve_switch(settings.xla, gpus)
     keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
     log.info("mixed precision: %s, XLA: %s", mixed, jit)
-    batch = settings["batch_size"]
-    limit = settings["memory_limit_gb"]
+    batch = settings.batch_size
+    limit = settings.memory_limit_gb
     targets = data_targets
-    feed = training_source(train_path, batch, True, seed, targets, settings["augment"], limit)
+    feed = training_source(train_path, batch, True, seed, targets, settings.augment, limit)
     train = feed.dataset()
     val = training_dataset(val_path, batch, False, 0, targets, False, limit)
     if WIDTH_TARGET in all_targets:
@@ -544,11 +562,11 @@ def _fit_and_save(
     with open_blend_set(train_path) as h5:
         size = h5["blend"].shape[-1]
     input_scale, flux_scale = normalisation_scales(train_path)
-    params = model_config.get("params", {})
+    params = dict(spec.params)
     model = build_model(architecture, params, size, input_scale, flux_scale, slots, name)
     for source, path in zip(sources, init_paths, strict=True):
         copied = initialise_from(model, Path(path))
-        if source in settings["freeze_init"]:
+        if source in settings.freeze_init:
             freeze(model, copied)
     compile_model(model, all_targets, settings, jit, slots)
     log.info("model %s: %d parameters", model.name, model.count_params())
@@ -556,7 +574,7 @@ def _fit_and_save(
     # a width's loss is left out of the schedule: the fluxes train as they would without one
     monitor = "val_loss" if WIDTH_TARGET not in all_targets else POINT_LOSS
     early = keras.callbacks.EarlyStopping(
-        monitor=monitor, mode="min", patience=settings["patience"], restore_best_weights=True
+        monitor=monitor, mode="min", patience=settings.patience, restore_best_weights=True
     )
     callbacks = [
         *([PointLoss()] if WIDTH_TARGET in all_targets else []),
@@ -566,8 +584,8 @@ def _fit_and_save(
         keras.callbacks.ReduceLROnPlateau(
             monitor=monitor,
             mode="min",
-            factor=settings["lr_factor"],
-            patience=settings["lr_patience"],
+            factor=settings.lr_factor,
+            patience=settings.lr_patience,
         ),
         early,
         keras.callbacks.CSVLogger(str(history_log), append=True),
@@ -578,7 +596,7 @@ def _fit_and_save(
     model.fit(
         train,
         validation_data=val,
-        epochs=settings["epochs"],
+        epochs=settings.epochs,
         callbacks=[*callbacks, *extra_callbacks],
         shuffle=False,  # the feed shuffles (per pass, seeded); Keras cannot shuffle a dataset
         verbose=2,
