@@ -36,6 +36,11 @@ def _check_keys(
         raise ValueError(f"{what}: {'; '.join(problems)}")
 
 
+OPTIONAL_TRAINING = ("gpus",)
+"""Training keys added after 0.1.0's resume states: optional in a section (their defaults
+apply) and left out of a resume state's identity."""
+
+
 @dataclass(frozen=True)
 class TrainingSettings:
     """The ``training`` settings of one model, one field per config key (all of them: the
@@ -56,6 +61,7 @@ class TrainingSettings:
     deterministic: bool
     mixed_precision: bool | str
     xla: bool | str
+    gpus: str | int = "all"
 
     @classmethod
     def of(cls, settings: TrainingSettings | Mapping) -> TrainingSettings:
@@ -65,15 +71,25 @@ class TrainingSettings:
         if isinstance(settings, cls):
             return settings
         names = [field.name for field in dataclasses.fields(cls)]
-        _check_keys("training settings", settings, names)
-        values = {name: settings[name] for name in names}
+        required = [name for name in names if name not in OPTIONAL_TRAINING]
+        _check_keys("training settings", settings, names, required)
+        values = {name: settings[name] for name in names if name in settings}
         values["freeze_init"] = tuple(values["freeze_init"] or ())
         return cls(**values)
 
     def as_config(self) -> dict:
-        """The settings as a ``training`` config section (what a resume state records)."""
+        """The settings as a ``training`` config section."""
         section = dataclasses.asdict(self)
         section["freeze_init"] = list(self.freeze_init)
+        return section
+
+    def identity(self) -> dict:
+        """What a resume state records of the settings: :meth:`as_config` less the keys
+        that say how a model trains, not what it becomes (:data:`OPTIONAL_TRAINING`: the
+        GPUs; a run resumed after a TIMEOUT on another number of GPUs takes up its state)."""
+        section = self.as_config()
+        for name in OPTIONAL_TRAINING:
+            section.pop(name)
         return section
 
 

@@ -93,6 +93,30 @@ def configure_tensorflow(threads: int, seed: int, deterministic: bool) -> list:
     return gpus
 
 
+def training_devices(gpus: list, setting: str | int = "all") -> list[str]:
+    """The devices one training runs on: the visible GPUs (``setting`` "all", or the first
+    n), by name (``/gpu:0``, ...); [] where there is none (the CPU)."""
+    names = [f"/gpu:{i}" for i in range(len(gpus))]
+    if setting == "all":
+        return names
+    if int(setting) > len(names):
+        log.warning(
+            "training.gpus is %s but %d GPU(s) are visible: using those", setting, len(names)
+        )
+    return names[: int(setting)]
+
+
+def training_strategy(devices: Sequence[str]):
+    """tf.distribute's MirroredStrategy over ``devices`` (one model copy per device, each
+    on an equal share of every batch, gradients summed across them) where there are two or
+    more, else the default strategy (one device)."""
+    import tensorflow as tf
+
+    if len(devices) > 1:
+        return tf.distribute.MirroredStrategy(list(devices))
+    return tf.distribute.get_strategy()
+
+
 def build_model(
     architecture: Architecture,
     params: dict,
@@ -319,7 +343,7 @@ def run_identity(
         json.dumps(
             {
                 "model": ModelSpec.of(model).as_config(),
-                "training": TrainingSettings.of(settings).as_config(),
+                "training": TrainingSettings.of(settings).identity(),
                 "seed": seed,
                 "slots": slots,
                 "inputs": [stamp(p) for p in inputs],
@@ -436,6 +460,7 @@ def train_model(
     extra_callbacks: Sequence = (),
     name: str | None = None,
     curve_path: Path | None = None,
+    devices: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Train one ``model`` (its config entry, a :class:`~blendphot.models.settings.ModelSpec`
     or a mapping; ``name``: the configured name, for errors) with the training ``settings``
@@ -447,7 +472,10 @@ def train_model(
     Every output directory is checked writable before training. When training ends the
     model is saved in ``resume_dir`` first, then the outputs are written; ``resume_dir`` is
     removed only once they all are. A failed write is one InputError naming the file, and
-    leaves ``resume_dir``: the rerun writes the outputs without training again."""
+    leaves ``resume_dir``: the rerun writes the outputs without training again.
+
+    ``devices``: the devices to train on (default the GPUs of ``settings.gpus``; two or more:
+    MirroredStrategy, :func:`training_strategy`); the log and the summary name them."""
     model, settings = ModelSpec.of(model), TrainingSettings.of(settings)
     load_model_modules([model.module] if model.module is not None else [])
     architecture = get_architecture(model.architecture)
@@ -484,7 +512,7 @@ def train_model(
         summary = _fit_and_save(
             model, settings, train_path, val_path, resume_dir, seed, threads,
             init_paths, tensorboard_dir, extra_callbacks, name, architecture, all_targets,
-            data_targets, slots, sources,
+            data_targets, slots, sources, devices,
         )  # fmt: skip
     else:
         log.info(
@@ -537,6 +565,7 @@ def _fit_and_save(
     data_targets: tuple[str, ...],
     slots: int,
     sources: list[str],
+    devices: Sequence[str] | None = None,
 ) -> dict:
     """Train the model of ``spec`` with ``settings`` (resuming from the Keras backup in
     ``resume_dir`` if there is one), then save
@@ -551,6 +580,13 @@ def _fit_and_save(
     jit = resolve_switch(settings.xla, gpus)
     keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
     log.info("mixed precision: %s, XLA: %s", mixed, jit)
+    devices = list(devices) if devices is not None else training_devices(gpus, settings.gpus)
+    strategy = training_strategy(devices)
+    log.info(
+        "training on %s: %d replica(s), global batch %d (%d per replica), learning rate %g",
+        ", ".join(devices) or "the CPU", strategy.num_replicas_in_sync, settings.batch_size,
+        settings.batch_size // strategy.num_replicas_in_sync, settings.learning_rate,
+    )  # fmt: skip
     batch = settings.batch_size
     limit = settings.memory_limit_gb
     targets = data_targets
@@ -563,12 +599,13 @@ def _fit_and_save(
         size = h5["blend"].shape[-1]
     input_scale, flux_scale = normalisation_scales(train_path)
     params = dict(spec.params)
-    model = build_model(architecture, params, size, input_scale, flux_scale, slots, name)
-    for source, path in zip(sources, init_paths, strict=True):
-        copied = initialise_from(model, Path(path))
-        if source in settings.freeze_init:
-            freeze(model, copied)
-    compile_model(model, all_targets, settings, jit, slots)
+    with strategy.scope():  # the variables live on every device of the strategy
+        model = build_model(architecture, params, size, input_scale, flux_scale, slots, name)
+        for source, path in zip(sources, init_paths, strict=True):
+            copied = initialise_from(model, Path(path))
+            if source in settings.freeze_init:
+                freeze(model, copied)
+        compile_model(model, all_targets, settings, jit, slots)
     log.info("model %s: %d parameters", model.name, model.count_params())
     history_log = resume_dir / "history.csv"
     # a width's loss is left out of the schedule: the fluxes train as they would without one
@@ -610,6 +647,8 @@ def _fit_and_save(
         "best_val_loss": float(history["val_loss"].min()),
         "seconds_this_run": round(seconds, 3),
         "device": "GPU" if gpus else "CPU",
+        "devices": devices or ["/cpu:0"],
+        "replicas": int(strategy.num_replicas_in_sync),
         "mixed_precision": mixed,
         "xla": jit,
         "targets": list(all_targets),
