@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from blendphot.baseline import measure_set  # noqa: E402
 from blendphot.baseline.sep_photometry import Limits, run_limits  # noqa: E402
+from blendphot.baseline.settings import BaselineSettings  # noqa: E402
 from blendphot.config import load_config  # noqa: E402
 from blendphot.testing import run_data_chain  # noqa: E402
 
@@ -40,7 +41,7 @@ def build_test_set(config: dict, workdir: Path) -> Path:
     return p["test"]
 
 
-def variants(params: dict) -> dict:
+def variants() -> dict:
     """Name -> keyword arguments of measure_set."""
     default = Limits(SEP_DEFAULT_PIXSTACK, run_limits(1).sub_objects)
     return {
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     config = load_config(args.config)
-    params = config["baseline"]
+    settings = BaselineSettings.of(config["baseline"])
     with tempfile.TemporaryDirectory(prefix="bench_baseline_") as tmp:
         if args.blend_set:
             path = Path(args.blend_set)
@@ -69,12 +70,12 @@ def main(argv: list[str] | None = None) -> None:
             t0 = time.perf_counter()
             path = build_test_set(config, Path(tmp))
             print(f"built {args.n_test} test blends in {time.perf_counter() - t0:.1f} s")
-        rates: dict[str, list[float]] = {name: [] for name in variants(params)}
+        rates: dict[str, list[float]] = {name: [] for name in variants()}
         n = 0
         for _ in range(args.repeat):
-            for name, kwargs in variants(params).items():
+            for name, kwargs in variants().items():
                 t0 = time.perf_counter()
-                n = len(measure_set(path, params, **kwargs))
+                n = len(measure_set(path, settings, **kwargs))
                 rates[name].append(n / (time.perf_counter() - t0))
     print(f"{n} blends, {args.repeat} interleaved rounds, one core; blends/s per core:")
     print(f"{'variant':34s} {'best':>8s} {'median':>8s} {'ms/blend':>9s}")

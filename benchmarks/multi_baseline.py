@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from blendphot.baseline import run  # noqa: E402
 from blendphot.baseline import sep_photometry as sp  # noqa: E402
+from blendphot.baseline.settings import BaselineSettings  # noqa: E402
 from blendphot.blends import open_blend_set  # noqa: E402
 from blendphot.blends.layout import GALAXY_FIELDS, slot_names, slot_prefix  # noqa: E402
 from blendphot.config import load_config  # noqa: E402
@@ -106,13 +107,13 @@ def compose_multi_set(pairs: Path, out: Path, max_count: int = 4, seed: int = 0)
     return out
 
 
-def cost(paths: dict[str, Path], params: dict, repeat: int) -> None:
+def cost(paths: dict[str, Path], settings: BaselineSettings, repeat: int) -> None:
     """Print ms per blend of measure_set on each set, best and median of ``repeat`` rounds."""
     times: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(repeat):
         for name, path in paths.items():
             t0 = time.perf_counter()
-            n = len(run.measure_set(path, params))
+            n = len(run.measure_set(path, settings))
             times[name].append(1000 * (time.perf_counter() - t0) / n)
     print(f"{'set':38s} {'best':>8s} {'median':>8s}  ms per blend (Kron + reference)")
     for name, values in times.items():
@@ -139,7 +140,7 @@ def found_shares(found: np.ndarray, present: np.ndarray) -> dict[str, float]:
     }
 
 
-def gate_scan(path: Path, params: dict) -> list[dict]:
+def gate_scan(path: Path, settings: BaselineSettings) -> list[dict]:
     """Print members found per slot for each gate (and the paper's association on pairs)."""
     with open_blend_set(path) as h5:
         truth = h5["flux"][()]
@@ -155,7 +156,7 @@ def gate_scan(path: Path, params: dict) -> list[dict]:
             return sp.member_gates(factor * np.asarray(radii, dtype=float), minimum)
 
         with mock.patch.object(run, "member_gates", gates):
-            result = run.measure_set(path, params, kron=False, reference=False, members=True)
+            result = run.measure_set(path, settings, kron=False, reference=False, members=True)
         bits = result["found"].to_numpy(int)[:, None] >> np.arange(k)[None, :]
         found = (bits & 1).astype(bool)
         flux = result[[f"flux_{r}" for r in roles]].to_numpy(float)
@@ -166,7 +167,7 @@ def gate_scan(path: Path, params: dict) -> list[dict]:
         rows.append({"set": path.name, "gate": label, **found_shares(found, present),
                      "spurious %": round(spurious, 1)})  # fmt: skip
     if k == 2:
-        result = run.measure_set(path, params, kron=False, reference=False)
+        result = run.measure_set(path, settings, kron=False, reference=False)
         code = result["detection"].to_numpy()
         found = np.stack([np.isin(code, (0, 2, 3)), np.isin(code, (1, 2, 3))], axis=1)
         flux = result[["flux_central", "flux_companion"]].to_numpy(float)
@@ -210,22 +211,22 @@ def main(argv: list[str] | None = None) -> None:
         help="also write the gate table, with the command, date and commit, for a study page",
     )
     args = parser.parse_args(argv)
-    params = load_config(args.config)["baseline"]
+    settings = BaselineSettings.of(load_config(args.config)["baseline"])
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory(prefix="bench_multi_") as tmp:
         pairs = write_multi_set(Path(tmp) / "pairs.h5", [2] * args.n, args.size, seed=1)
         counts = rng.integers(2, 5, args.n)
         multi = write_multi_set(Path(tmp) / "multi.h5", counts, args.size, seed=1)
         mean = float(np.mean(counts))
-        cost({"pairs (K = 2)": pairs, f"2-4 galaxies (K = 4, mean {mean:.2f})": multi}, params,
+        cost({"pairs (K = 2)": pairs, f"2-4 galaxies (K = 4, mean {mean:.2f})": multi}, settings,
              args.repeat)  # fmt: skip
-        rows = gate_scan(multi, params)
+        rows = gate_scan(multi, settings)
         oracle_coverage(multi)
         if args.blend_set:
-            rows += gate_scan(Path(args.blend_set), params)
+            rows += gate_scan(Path(args.blend_set), settings)
         if args.blend_set and args.compose:
             composed = compose_multi_set(Path(args.blend_set), Path(tmp) / "composed.h5")
-            rows += gate_scan(composed, params)
+            rows += gate_scan(composed, settings)
             oracle_coverage(composed)
     if args.markdown:
         import pandas as pd

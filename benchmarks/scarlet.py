@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from blendphot.baseline import scarlet as sc  # noqa: E402
+from blendphot.baseline.settings import ScarletSettings  # noqa: E402
 from blendphot.config import load_config  # noqa: E402
 
 sc.configure_jax(1)  # before jax is imported: one core
@@ -43,13 +44,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=None, help="also write the fits as a scarlet.csv")
     args = parser.parse_args(argv)
 
+    import dataclasses
+
     import numpy as np
 
     from blendphot.blends import open_blend_set
 
     config = load_config(args.config)
-    settings = {"scarlet": dict(config["scarlet"]), "baseline": config["baseline"]}
-    settings["scarlet"]["oracle_positions"] = args.oracle_positions
+    settings = ScarletSettings.of({"scarlet": config["scarlet"], "baseline": config["baseline"]})
+    settings = dataclasses.replace(settings, oracle_positions=args.oracle_positions)
     with tempfile.TemporaryDirectory() as tmp:
         if args.blend_set:
             path = Path(args.blend_set)

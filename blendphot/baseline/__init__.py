@@ -5,9 +5,14 @@ Names are imported on first use (blendphot.lazy), so importing the package stays
 from blendphot.lazy import lazy_exports
 
 _EXPORTS = {
+    "BaselineSettings": "blendphot.baseline.settings",
     "COLUMNS": "blendphot.baseline.run",
+    "DetectionSettings": "blendphot.baseline.settings",
     "DETECTION_CODES": "blendphot.baseline.sep_photometry",
+    "KronSettings": "blendphot.baseline.settings",
     "PROBLEMS": "blendphot.baseline.sep_photometry",
+    "PassSettings": "blendphot.baseline.settings",
+    "ScarletSettings": "blendphot.baseline.settings",
     "associate": "blendphot.baseline.sep_photometry",
     "associate_indices": "blendphot.baseline.sep_photometry",
     "gather_shards": "blendphot.baseline.run",

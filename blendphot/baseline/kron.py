@@ -11,8 +11,12 @@ segment.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import sep
+
+from blendphot.baseline.settings import KronSettings
 
 MIN_AXIS = 1e-3  # a degenerate (zero-width) ellipse gets this semi-axis, in pixels
 
@@ -25,14 +29,19 @@ def kron_scale(kron_radius: np.ndarray, factor: float, min_radius: float) -> np.
 
 
 def kron_fluxes(
-    data: np.ndarray, objects: np.ndarray, segmap: np.ndarray, index: np.ndarray, params: dict
+    data: np.ndarray,
+    objects: np.ndarray,
+    segmap: np.ndarray,
+    index: np.ndarray,
+    settings: KronSettings | Mapping,
 ) -> np.ndarray:
     """Kron fluxes of ``objects[index]`` on ``data`` (the image the objects came from).
 
-    ``segmap`` is sep.extract's segmentation map (object i has label i + 1); ``params`` holds
-    ``factor``, ``min_radius`` and ``moments_radius``.
+    ``segmap`` is sep.extract's segmentation map (object i has label i + 1); ``settings``:
+    the aperture's ``factor``, ``min_radius`` and ``moments_radius`` (a ``baseline.kron``
+    section converted by :meth:`KronSettings.of`).
     """
-    return kron_photometry(data, objects, segmap, index, params)[0]
+    return kron_photometry(data, objects, segmap, index, settings)[0]
 
 
 def kron_photometry(
@@ -40,7 +49,7 @@ def kron_photometry(
     objects: np.ndarray,
     segmap: np.ndarray,
     index: np.ndarray,
-    params: dict,
+    settings: KronSettings | Mapping,
     noise: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(Kron fluxes, their 1-sigma errors) of ``objects[index]``, as :func:`kron_fluxes`.
@@ -48,6 +57,7 @@ def kron_photometry(
     The error is sep's: ``noise`` (per pixel, white) times the square root of the aperture's
     unmasked area; NaN when ``noise`` is None.
     """
+    settings = KronSettings.of(settings)
     index = np.asarray(index, dtype=int)
     sel = objects[index]
     x, y = np.asarray(sel["x"], float), np.asarray(sel["y"], float)
@@ -58,9 +68,9 @@ def kron_photometry(
     seg_id = (index + 1).astype(np.int32)
     try:
         radius, _ = sep.kron_radius(
-            data, x, y, a, b, theta, params["moments_radius"], segmap=seg, seg_id=seg_id
+            data, x, y, a, b, theta, settings.moments_radius, segmap=seg, seg_id=seg_id
         )
-        scale = kron_scale(radius, params["factor"], params["min_radius"])
+        scale = kron_scale(radius, settings.factor, settings.min_radius)
         err = {} if noise is None else {"err": float(noise)}
         flux, fluxerr, _ = sep.sum_ellipse(
             data, x, y, a, b, theta, scale, segmap=seg, seg_id=seg_id, subpix=1, **err

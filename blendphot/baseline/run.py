@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,7 @@ from blendphot.baseline.sep_photometry import (
     sep_limits,
     stamp_noise,
 )
+from blendphot.baseline.settings import BaselineSettings
 from blendphot.blends import open_blend_set
 from blendphot.blends.layout import (
     COUNT_COLUMN,
@@ -176,23 +178,23 @@ def _measure_row(
     r_cen: float,
     shift: tuple[float, float],
     known: float | None,
-    params: dict,
+    settings: BaselineSettings,
     kron: bool,
     limits: Limits,
 ) -> tuple:
     """Blend measurement plus the isolated reference for one row of the set."""
     blend_known = None if known is None else known * math.sqrt(2.0)
-    noise, flags = stamp_noise(blend, blend_known, params["noise"])
-    m = measure_blend(blend, noise, r_cen, params, kron, limits)
+    noise, flags = stamp_noise(blend, blend_known, settings.noise)
+    m = measure_blend(blend, noise, r_cen, settings, kron, limits)
     flags |= m.problems
     reference = [np.nan] * 4
     if isolated is not None:
         centre = blend.shape[-1] // 2
         positions = ((centre, centre), (centre + shift[0], centre + shift[1]))
         for k, (x, y) in enumerate(positions):
-            noise_k, bits = stamp_noise(isolated[k], known, params["noise"])
+            noise_k, bits = stamp_noise(isolated[k], known, settings.noise)
             flux, auto, more = measure_isolated(
-                isolated[k], noise_k, float(x), float(y), params, kron, limits
+                isolated[k], noise_k, float(x), float(y), settings, kron, limits
             )
             reference[k], reference[2 + k] = flux, auto
             flags |= bits | more
@@ -221,7 +223,7 @@ def _measure_members_row(
     radii: np.ndarray,
     n_slots: int,
     known: float | None,
-    params: dict,
+    settings: BaselineSettings,
     kron: bool,
     limits: Limits,
 ) -> tuple:
@@ -229,8 +231,8 @@ def _measure_members_row(
     members at ``positions`` (n, 2) with radii ``radii`` (n,), and their isolated stamps."""
     n = len(positions)
     blend_known = None if known is None else known * math.sqrt(n)
-    noise, flags = stamp_noise(blend, blend_known, params["noise"])
-    m = measure_members(blend, noise, positions, member_gates(radii), params, kron, limits)
+    noise, flags = stamp_noise(blend, blend_known, settings.noise)
+    m = measure_members(blend, noise, positions, member_gates(radii), settings, kron, limits)
     flags |= m.problems
     per_slot = {
         key: np.full(n_slots, np.nan) for key in ("flux", "kron", "err", "kerr", "iso", "ikron")
@@ -239,9 +241,9 @@ def _measure_members_row(
         per_slot[key][:n] = values
     if isolated is not None:
         for k, (x, y) in enumerate(positions):
-            noise_k, bits = stamp_noise(isolated[k], known, params["noise"])
+            noise_k, bits = stamp_noise(isolated[k], known, settings.noise)
             flux, auto, more = measure_isolated(
-                isolated[k], noise_k, float(x), float(y), params, kron, limits
+                isolated[k], noise_k, float(x), float(y), settings, kron, limits
             )
             per_slot["iso"][k], per_slot["ikron"][k] = flux, auto
             flags |= bits | more
@@ -274,7 +276,7 @@ def _measure_members_row(
 
 def measure_set(
     blend_path: Path,
-    params: dict,
+    settings: BaselineSettings | Mapping,
     rows: slice | None = None,
     kron: bool = True,
     reference: bool = True,
@@ -282,7 +284,8 @@ def measure_set(
     limits: Limits | None = None,
     members: bool | None = None,
 ) -> pd.DataFrame:
-    """sep photometry of the blends ``rows`` of a set (all by default); one row per blend.
+    """sep photometry of the blends ``rows`` of a set (all by default); one row per blend
+    (``settings``: the ``baseline`` settings, :meth:`BaselineSettings.of`).
 
     Reads only that slice, ``block`` blends at a time. ``kron=False`` / ``reference=False``
     leave those columns NaN (the cold/hot isophotal pass alone). ``limits``: sep's buffers
@@ -290,6 +293,7 @@ def measure_set(
     members' association (K > 2 sets' rule) instead of the paper's, or not; default: on
     K > 2 sets only (the workflow's; ``True`` on pairs is for comparisons).
     """
+    settings = BaselineSettings.of(settings)
     with open_blend_set(blend_path) as h5:
         n = h5["blend"].shape[0]
         n_slots = slot_count(h5)
@@ -316,13 +320,15 @@ def measure_set(
                         j, c = first - start + i, counts[first - start + i]
                         args = (positions[j, :c], radii[j, :c], n_slots)
                         out.append(
-                            _measure_members_row(blends[i], iso, *args, known, params, kron, limits)
+                            _measure_members_row(
+                                blends[i], iso, *args, known, settings, kron, limits
+                            )
                         )
                         continue
                     shift = (float(row.shift_x), float(row.shift_y))
                     out.append(
                         _measure_row(
-                            blends[i], iso, float(row.g1_rad), shift, known, params, kron, limits
+                            blends[i], iso, float(row.g1_rad), shift, known, settings, kron, limits
                         )
                     )
     result = pd.DataFrame(out, columns=list(columns_for(n_slots, multi)[1:]))
@@ -432,15 +438,16 @@ def log_summary(result: pd.DataFrame, label: str) -> None:
 
 def run_baseline(
     blend_path: Path,
-    params: dict,
+    settings: BaselineSettings | Mapping,
     out_path: Path,
     shard: int = 0,
     n_shards: int = 1,
     block: int = 256,
 ) -> pd.DataFrame:
-    """sep photometry of one shard of a blend set (the whole set by default) -> CSV."""
+    """sep photometry of one shard of a blend set (the whole set by default) -> CSV
+    (``settings``: the ``baseline`` settings, :meth:`BaselineSettings.of`)."""
     rows = set_shard_rows(blend_path, shard, n_shards)
-    result = measure_set(blend_path, params, rows, block=block)
+    result = measure_set(blend_path, BaselineSettings.of(settings), rows, block=block)
     write_csv(result, out_path)
     log_summary(result, f"shard {shard}/{n_shards} rows {rows.start}:{rows.stop}")
     return result

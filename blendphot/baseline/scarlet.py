@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from blendphot.baseline.run import (
     set_shard_rows,
 )
 from blendphot.baseline.sep_photometry import detect_blend, run_limits, sep_limits, stamp_noise
+from blendphot.baseline.settings import ScarletSettings
 from blendphot.blends import open_blend_set
 from blendphot.blends.layout import slot_count
 from blendphot.errors import InputError
@@ -299,17 +301,22 @@ def start_values(
 
 
 def blend_sources(
-    image: np.ndarray, noise: float, r_cen: float, shift: tuple[float, float], settings: dict
+    image: np.ndarray,
+    noise: float,
+    r_cen: float,
+    shift: tuple[float, float],
+    settings: ScarletSettings | Mapping,
 ) -> tuple[list[tuple[float, float]], list[float] | None, list[int], int, str]:
     """Where the sources start: (positions (x, y), sizes or None, the slot of the central and
     of the companion among them (-1: not modelled), sep's detection code, its pass).
 
     Detected: the central and companion that the sep baseline associates (cold/hot passes,
     :func:`detect_blend`), started at sep's positions and semi-major axes. ``oracle_positions``:
-    both at their true centres, whatever sep found.
+    both at their true centres, whatever sep found. ``settings``: :meth:`ScarletSettings.of`.
     """
-    det = detect_blend(image, noise, r_cen, settings["baseline"])
-    if settings["scarlet"]["oracle_positions"]:
+    settings = ScarletSettings.of(settings)
+    det = detect_blend(image, noise, r_cen, settings.detection)
+    if settings.oracle_positions:
         centre = image.shape[-1] // 2
         truth = [(centre, centre), (centre + shift[0], centre + shift[1])]
         return [(float(x), float(y)) for x, y in truth], None, [0, 1], det.detection, det.pass_used
@@ -334,9 +341,17 @@ def status_of(result: FitResult | None) -> str:
     return "ok" if result.converged else "not_converged"
 
 
-def fit_row(fitter: Fitter, image: np.ndarray, noise: float, r_cen: float, shift, settings):
+def fit_row(
+    fitter: Fitter,
+    image: np.ndarray,
+    noise: float,
+    r_cen: float,
+    shift: tuple[float, float],
+    settings: ScarletSettings | Mapping,
+) -> tuple:
     """One blend's row of scarlet.csv (without its id); NaN fluxes where a galaxy is not
-    found, or the fit failed or did not converge (its status says which)."""
+    found, or the fit failed or did not converge (its status says which). ``settings``:
+    :meth:`ScarletSettings.of` (the fit's own limits are the ``fitter``'s)."""
     positions, sizes, slots, code, used = blend_sources(image, noise, r_cen, shift, settings)
     result = fitter.fit(image, noise, positions, sizes) if positions else None
     flux, error = np.full(2, np.nan), np.full(2, np.nan)
@@ -368,15 +383,18 @@ def check_pairs(h5, path: Path) -> None:
 
 
 def scarlet_set(
-    blend_path: Path, psf: np.ndarray, settings: dict, rows: slice | None = None
+    blend_path: Path,
+    psf: np.ndarray,
+    settings: ScarletSettings | Mapping,
+    rows: slice | None = None,
 ) -> tuple[pd.DataFrame, Fitter]:
     """scarlet2 fits of the blends ``rows`` of a set (all by default), one row per blend.
 
-    ``settings``: ``scarlet`` (max_iter, tolerance, patience, oracle_positions) and the
-    ``baseline``'s
-    detection settings (cold, hot, central_radius_factor, noise).
+    ``settings``: :meth:`ScarletSettings.of`: the fit's ``max_iter``, ``tolerance``,
+    ``patience`` and ``oracle_positions``, and the sep detection they start from
+    (``detection``: the cold and hot passes, ``central_radius_factor``, ``noise``).
     """
-    params = settings["scarlet"]
+    settings = ScarletSettings.of(settings)
     with open_blend_set(blend_path) as h5:
         check_pairs(h5, blend_path)
         n, size = h5["blend"].shape[0], h5["blend"].shape[-1]
@@ -388,15 +406,15 @@ def scarlet_set(
     fitter = Fitter(
         size,
         psf,
-        max_iter=params["max_iter"],
-        tolerance=params["tolerance"],
-        patience=params["patience"],
+        max_iter=settings.max_iter,
+        tolerance=settings.tolerance,
+        patience=settings.patience,
     )
     blend_known = None if known is None else known * math.sqrt(2.0)
     out = []
     with sep_limits(run_limits(size * size)):
         for image, row in zip(blends, table.itertuples(), strict=True):
-            noise, _ = stamp_noise(image, blend_known, settings["baseline"]["noise"])
+            noise, _ = stamp_noise(image, blend_known, settings.detection.noise)
             shift = (float(row.shift_x), float(row.shift_y))
             out.append(fit_row(fitter, image, noise, float(row.g1_rad), shift, settings))
     result = pd.DataFrame(out, columns=list(COLUMNS[1:]))
@@ -413,12 +431,13 @@ def status_counts(result: pd.DataFrame) -> dict[str, int]:
 def run_scarlet(
     blend_path: Path,
     psf: np.ndarray,
-    settings: dict,
+    settings: ScarletSettings | Mapping,
     out_path: Path,
     shard: int = 0,
     n_shards: int = 1,
 ) -> pd.DataFrame:
-    """scarlet2 fits of one shard of a blend set -> CSV; counts per status in the log."""
+    """scarlet2 fits of one shard of a blend set -> CSV; counts per status in the log
+    (``settings``: :meth:`ScarletSettings.of`)."""
     rows = set_shard_rows(blend_path, shard, n_shards)
     began = time.perf_counter()
     result, fitter = scarlet_set(blend_path, psf, settings, rows)

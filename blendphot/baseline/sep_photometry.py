@@ -34,12 +34,14 @@ once with larger limits; each case sets a bit of the ``problems`` mask (:data:`P
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
 import sep
 
 from blendphot.baseline.kron import kron_fluxes, kron_photometry
+from blendphot.baseline.settings import BaselineSettings, DetectionSettings, KronSettings
 from blendphot.sepcall import (  # noqa: F401 - re-exported: the baseline's problem bits
     BLANK,
     CONVERTED,
@@ -179,17 +181,19 @@ class Detection(NamedTuple):
 def cold_hot_pass(
     data: np.ndarray,
     noise: float,
-    params: dict,
+    settings: DetectionSettings | BaselineSettings | Mapping,
     min_objects: int,
     segmentation: bool = False,
     limits: Limits | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, str, int]:
     """(objects, segmap, pass used, problem bits): the cold pass, replaced by the hot one
-    where it found fewer than ``min_objects`` objects, on a prepared image."""
-    objects, segmap, flags = sep_pass(data, noise, params["cold"], segmentation, limits)
+    where it found fewer than ``min_objects`` objects, on a prepared image (``settings``:
+    the passes, :meth:`DetectionSettings.of`)."""
+    passes = DetectionSettings.of(settings)
+    objects, segmap, flags = sep_pass(data, noise, passes.cold.as_config(), segmentation, limits)
     if len(objects) >= min_objects:
         return objects, segmap, "cold", flags
-    objects, segmap, bits = sep_pass(data, noise, params["hot"], segmentation, limits)
+    objects, segmap, bits = sep_pass(data, noise, passes.hot.as_config(), segmentation, limits)
     return objects, segmap, "hot", flags | bits
 
 
@@ -199,11 +203,11 @@ def matched_fluxes(
     segmap: np.ndarray | None,
     match: np.ndarray,
     noise: float,
-    params: dict,
-    kron: bool,
+    kron: KronSettings | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(isophotal, its error, Kron, its error) per galaxy of ``match`` (the detection index
-    of each galaxy, -1 where not found: NaN)."""
+    of each galaxy, -1 where not found: NaN); ``kron``: the Kron aperture, None: no Kron
+    flux (NaN)."""
     match = np.asarray(match, dtype=int)
     iso, iso_err, auto, auto_err = (np.full(len(match), np.nan) for _ in range(4))
     slots = np.flatnonzero(match >= 0)
@@ -211,9 +215,9 @@ def matched_fluxes(
     if len(found):
         iso[slots] = objects["flux"][found]
         iso_err[slots] = isophotal_errors(objects[found], noise)
-        if kron and segmap is not None:
+        if kron is not None and segmap is not None:
             auto[slots], auto_err[slots] = kron_photometry(
-                data, objects, segmap, found, params["kron"], noise
+                data, objects, segmap, found, kron, noise
             )
     return iso, iso_err, auto, auto_err
 
@@ -222,21 +226,23 @@ def detect_blend(
     image: np.ndarray,
     noise: float,
     r_cen: float,
-    params: dict,
+    settings: DetectionSettings | BaselineSettings | Mapping,
     segmentation: bool = False,
     limits: Limits | None = None,
 ) -> Detection:
     """The paper's detection on a blend: cold pass, hot pass if fewer than two objects, then
-    the association (:func:`associate_indices`). Shared by the sep and scarlet baselines."""
+    the association (:func:`associate_indices`). Shared by the sep and scarlet baselines
+    (``settings``: :meth:`DetectionSettings.of`)."""
+    settings = DetectionSettings.of(settings)
     data, flags = prepare_image(image)
     if not usable_noise(noise):
         flags |= SEP_FAILED
     if flags & (BLANK | SEP_FAILED):
         return Detection(data, _empty_objects(), None, "none", flags, -1, -1, -1)
-    objects, segmap, used, bits = cold_hot_pass(data, noise, params, 2, segmentation, limits)
+    objects, segmap, used, bits = cold_hot_pass(data, noise, settings, 2, segmentation, limits)
     flags |= bits
     centre = data.shape[-1] // 2
-    i_cen, i_comp, code = associate_indices(objects, centre, r_cen, params["central_radius_factor"])
+    i_cen, i_comp, code = associate_indices(objects, centre, r_cen, settings.central_radius_factor)
     return Detection(data, objects, segmap, used, flags, i_cen, i_comp, code)
 
 
@@ -244,18 +250,20 @@ def measure_blend(
     image: np.ndarray,
     noise: float,
     r_cen: float,
-    params: dict,
+    settings: BaselineSettings | Mapping,
     kron: bool = True,
     limits: Limits | None = None,
 ) -> BlendMeasure:
-    """Cold pass, hot pass if fewer than two objects, association, isophotal (+ Kron) fluxes."""
-    det = detect_blend(image, noise, r_cen, params, kron, limits)
+    """Cold pass, hot pass if fewer than two objects, association, isophotal (+ Kron) fluxes
+    (``settings``: :meth:`BaselineSettings.of`)."""
+    settings = BaselineSettings.of(settings)
+    det = detect_blend(image, noise, r_cen, settings.detection, kron, limits)
     data, objects, segmap, used, flags = det[:5]
     if used == "none":
         return BlendMeasure(np.nan, np.nan, -1, "none", 0, np.nan, np.nan, flags)
     i_cen, i_comp, code = det.central, det.companion, det.detection
     iso, iso_err, auto, auto_err = matched_fluxes(
-        data, objects, segmap, np.array([i_cen, i_comp]), noise, params, kron
+        data, objects, segmap, np.array([i_cen, i_comp]), noise, settings.kron if kron else None
     )
     return BlendMeasure(
         iso[0],
@@ -338,12 +346,14 @@ def measure_members(
     noise: float,
     positions: np.ndarray,
     gates: np.ndarray,
-    params: dict,
+    settings: BaselineSettings | Mapping,
     kron: bool = True,
     limits: Limits | None = None,
 ) -> MemberMeasure:
     """Cold pass, hot pass if it found fewer objects than members, the members matched to
-    detections (:func:`match_members`), isophotal (+ Kron) fluxes of those found."""
+    detections (:func:`match_members`), isophotal (+ Kron) fluxes of those found
+    (``settings``: :meth:`BaselineSettings.of`)."""
+    settings = BaselineSettings.of(settings)
     n = len(positions)
     nan = np.full(n, np.nan)
     data, flags = prepare_image(image)
@@ -351,10 +361,11 @@ def measure_members(
         flags |= SEP_FAILED
     if flags & (BLANK | SEP_FAILED):
         return MemberMeasure(nan, nan, nan, nan, -1, "none", 0, 0, 0, np.nan, flags)
-    objects, segmap, used, bits = cold_hot_pass(data, noise, params, n, kron, limits)
+    objects, segmap, used, bits = cold_hot_pass(data, noise, settings.detection, n, kron, limits)
     flags |= bits
     match = match_members(objects, positions, gates)
-    iso, iso_err, auto, auto_err = matched_fluxes(data, objects, segmap, match, noise, params, kron)
+    aperture = settings.kron if kron else None
+    iso, iso_err, auto, auto_err = matched_fluxes(data, objects, segmap, match, noise, aperture)
     separation = detection_separation(objects, int(match[0]), int(match[1])) if n > 1 else np.nan
     return MemberMeasure(
         iso,
@@ -389,31 +400,30 @@ def measure_isolated(
     noise: float,
     x: float,
     y: float,
-    params: dict,
+    settings: BaselineSettings | Mapping,
     kron: bool = True,
     limits: Limits | None = None,
 ) -> tuple[float, float, int]:
-    """(isophotal flux, Kron flux, problem bits) of the galaxy at (x, y) on its own stamp.
+    """(isophotal flux, Kron flux, problem bits) of the galaxy at (x, y) on its own stamp
+    (``settings``: :meth:`BaselineSettings.of`).
 
     Same estimators as on the blend: cold pass, hot only where cold found nothing; the galaxy
     is the detection nearest (x, y). NaN fluxes when nothing is detected.
     """
+    settings = BaselineSettings.of(settings)
     data, flags = prepare_image(image)
     if not usable_noise(noise):
         flags |= SEP_FAILED
     if flags & (BLANK | SEP_FAILED):
         return np.nan, np.nan, flags
-    objects, segmap, bits = sep_pass(data, noise, params["cold"], kron, limits)
+    objects, segmap, _, bits = cold_hot_pass(data, noise, settings.detection, 1, kron, limits)
     flags |= bits
-    if len(objects) == 0:
-        objects, segmap, bits = sep_pass(data, noise, params["hot"], kron, limits)
-        flags |= bits
     i = nearest_index(objects, x, y)
     if i < 0:
         return np.nan, np.nan, flags
     auto = np.nan
     if kron and segmap is not None:
-        auto = float(kron_fluxes(data, objects, segmap, np.array([i]), params["kron"])[0])
+        auto = float(kron_fluxes(data, objects, segmap, np.array([i]), settings.kron)[0])
     return float(objects["flux"][i]), auto, flags
 
 
@@ -439,18 +449,18 @@ def stamp_noise(image: np.ndarray, known: float | None, mode: str) -> tuple[floa
     return (float(known) if usable else np.nan), NOISE_FALLBACK
 
 
-def table3(params: dict):
-    """The paper's Table 3 (sep settings for the hot and cold passes), from the config."""
+def table3(settings: DetectionSettings | BaselineSettings | Mapping):
+    """The paper's Table 3 (sep settings for the hot and cold passes), from the config
+    (``settings``: :meth:`DetectionSettings.of`)."""
     import pandas as pd
 
+    passes = DetectionSettings.of(settings)
+    hot, cold = passes.hot.as_config(), passes.cold.as_config()
     names = {
         "thresh": "Detection threshold",
         "minarea": "Minimum pixel area per object",
         "deblend_cont": "Minimum contrast ratio",
         "deblend_nthresh": "Number of thresholds for deblending",
     }
-    rows = [
-        {"parameter": v, "hot": params["hot"][k], "cold": params["cold"][k]}
-        for k, v in names.items()
-    ]
+    rows = [{"parameter": v, "hot": hot[k], "cold": cold[k]} for k, v in names.items()]
     return pd.DataFrame(rows, dtype=object)  # integers stay integers (64, not 64.0)

@@ -1,4 +1,7 @@
-"""The sep baseline (paper 3.3) in shards, and the gather that joins them; Table 3."""
+"""The sep baseline (paper 3.3) in shards, and the gather that joins them; Table 3.
+
+Each stage builds its settings object (:mod:`blendphot.baseline.settings`) from its config
+sections once and hands it to the science code."""
 
 from __future__ import annotations
 
@@ -12,14 +15,15 @@ def sep_baseline_shard(settings: dict, inputs: dict, outputs: dict, params: dict
     """sep cold/hot photometry (+ Kron, isolated reference) of one shard of the test set
     (params: shard, 0-based, of baseline.shards)."""
     from blendphot.baseline.run import run_baseline
+    from blendphot.baseline.settings import BaselineSettings
 
-    baseline = settings["baseline"]
+    baseline = BaselineSettings.of(settings["baseline"])
     run_baseline(
         Path(inputs["test"]),
         baseline,
         Path(outputs["shard"]),
         shard=int(params["shard"]),
-        n_shards=int(baseline["shards"]),
+        n_shards=int(baseline.shards),
     )
 
 
@@ -30,8 +34,10 @@ def sep_baseline_validation(
     """The sep baseline on the validation blends, in one job (for the calibration of its
     flux uncertainties)."""
     from blendphot.baseline.run import run_baseline
+    from blendphot.baseline.settings import BaselineSettings
 
-    run_baseline(Path(inputs["val"]), settings["baseline"], Path(outputs["baseline"]))
+    baseline = BaselineSettings.of(settings["baseline"])
+    run_baseline(Path(inputs["val"]), baseline, Path(outputs["baseline"]))
 
 
 @stage(
@@ -44,11 +50,13 @@ def sep_baseline(settings: dict, inputs: dict, outputs: dict, params: dict, thre
     """Join the baseline shards, in order, into one CSV checked against the test set; Table 3."""
     from blendphot.baseline.run import gather_shards
     from blendphot.baseline.sep_photometry import table3
+    from blendphot.baseline.settings import DetectionSettings
     from blendphot.io import write_csv
 
+    passes = DetectionSettings.of(settings["baseline"])  # the cold and hot passes alone
     shards = [Path(p) for p in inputs["shards"]]
     gather_shards(shards, Path(inputs["test"]), Path(outputs["baseline"]))
-    write_csv(table3(settings["baseline"]), Path(outputs["table3"]))
+    write_csv(table3(passes), Path(outputs["table3"]))
 
 
 SCARLET_DETECTION = (
@@ -85,15 +93,17 @@ def scarlet_shard(settings: dict, inputs: dict, outputs: dict, params: dict, thr
     """scarlet2 fits of one shard of the test set, started from sep's detections (params:
     shard, 0-based, of scarlet.shards)."""
     from blendphot.baseline.scarlet import configure_jax, read_psf, run_scarlet
+    from blendphot.baseline.settings import ScarletSettings
 
+    scarlet = ScarletSettings.of(settings)
     configure_jax(threads)
     run_scarlet(
         Path(inputs["test"]),
         read_psf(Path(inputs["psf"])),
-        settings,
+        scarlet,
         Path(outputs["shard"]),
         shard=int(params["shard"]),
-        n_shards=int(settings["scarlet"]["shards"]),
+        n_shards=int(scarlet.shards),
     )
 
 
@@ -102,10 +112,12 @@ def scarlet_validation(settings: dict, inputs: dict, outputs: dict, params: dict
     """scarlet2 fits of the validation blends, in one job (for the calibration of its flux
     uncertainties)."""
     from blendphot.baseline.scarlet import configure_jax, read_psf, run_scarlet
+    from blendphot.baseline.settings import ScarletSettings
 
+    scarlet = ScarletSettings.of(settings)
     configure_jax(threads)
     run_scarlet(
-        Path(inputs["val"]), read_psf(Path(inputs["psf"])), settings, Path(outputs["baseline"])
+        Path(inputs["val"]), read_psf(Path(inputs["psf"])), scarlet, Path(outputs["baseline"])
     )
 
 
