@@ -201,15 +201,19 @@ def test_tiny_workflow_through_slurm_equals_local_run(
     slurm_cluster, training_timeout_run, tiny_runs, tmp_path
 ):
     """Every job goes through sbatch (its SLURM job id in the executor's log and in squeue);
-    the GPU rules run on the gpu partition with CUDA_VISIBLE_DEVICES set, the others on cpu
-    without; the outputs are bit for bit those of a local run: data stages, predictions and
-    model weights alike (training.deterministic: true, the same thread counts).
+    the GPU rules run on the gpu partition with CUDA_VISIBLE_DEVICES set (both of the node's
+    GPUs for the model whose training.gpus is 2), the others on cpu without; the outputs are
+    bit for bit those of a local run: data stages, predictions and model weights alike
+    (training.deterministic: true, the same thread counts).
 
     The local reference is the session's tiny run (``tiny_runs``, --cores 2), which goes on
     while the cluster runs, as does the training-timeout scenario (``training_timeout_run``,
     checked by the next test): the cluster run mostly waits on status checks, the scenario on
     Slurm's time limit. Results do not depend on what shares the CPUs."""
     config = tiny()
+    # one model asks for both of the node's GPUs (training.gpus: 2, --gpus=fake:2); no
+    # GPU that TensorFlow can use: it trains on the CPU, as the local run does
+    config["models"]["blend2flux"]["training"] = {"gpus": 2}
     cluster = workdir_with(tmp_path / "slurm", config)
     result = run_snakemake(
         slurm_cluster, cluster, "--profile", str(PROFILE), "--profile", str(OVERLAY)
@@ -232,7 +236,9 @@ def test_tiny_workflow_through_slurm_equals_local_run(
         partition = "gpu" if rule in expected_gpu else "cpu"
         assert states[job] == ("COMPLETED", partition), (rule, job, states[job])
         assert env["SLURM_JOB_PARTITION"] == partition, rule
-        if partition == "gpu":
+        if rule == "train_model" and log.parent.name == f"{config['dataset']}_blend2flux":
+            assert env.get("CUDA_VISIBLE_DEVICES") == "0,1", (rule, log, env)
+        elif partition == "gpu":
             assert env.get("CUDA_VISIBLE_DEVICES") in ("0", "1"), (rule, env)
         else:
             assert "CUDA_VISIBLE_DEVICES" not in env, rule

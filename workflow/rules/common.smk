@@ -63,10 +63,11 @@ check_slots(
     config["models"], max(GALAXY_COUNTS)
 )  # K fluxes: builders that take `slots`
 MASK_MODELS = mask_models(config["models"])
-# Methods of one's own (config `methods`), each run by its own rule file (rules/methods.smk):
-# evaluated beside the networks and the baselines, with or without evaluate.networks.
+# Methods of one's own (config `methods`), each run by the rules of its own file, included by
+# rules/methods.smk; evaluated beside the networks and the baselines, with or without
+# evaluate.networks.
 EXTRA_METHODS = extra_methods(config)
-# Each one's rule file: relative to the working directory, else to the workflow's own.
+# Where each one's rules are: relative to the working directory, else to the workflow's own.
 METHOD_RULE_FILES = check_extra_methods(
     EXTRA_METHODS,
     {name: entry.get("column", name) for name, entry in config["models"].items()},
@@ -174,6 +175,14 @@ def training_inputs(wildcards):
             model=parents,
         )
     return inputs
+
+
+def training_gpus(wildcards):
+    """GPUs one training job asks for: the model's training.gpus, or 1 where it is "all"
+    (every GPU the job is given, one by default)."""
+    own = config["models"][wildcards.model].get("training", {})
+    gpus = own.get("gpus", config["training"]["gpus"])
+    return 1 if gpus == "all" else int(gpus)
 
 
 def flux_model_summaries(wildcards):

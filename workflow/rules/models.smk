@@ -13,6 +13,9 @@ rule train_model:
         "../../envs/train.yaml"
     threads: workflow.cores
     resources:
+        # GPUs the job asks for (the profile's gpu_model says which): the model's
+        # training.gpus, 1 for "all" (docs/user-guide/cluster.md)
+        gpu=training_gpus,
         mem_mb=8000,
         runtime=600,
     params:
