@@ -6,7 +6,9 @@
 # blendphot.models.data.training_dataset). Prints images/s and the projected time of 70
 # epochs of 25 000 blends, and writes them to a CSV (one row per model and switch setting).
 # Goal on one H100: blend2flux >= 3000 images/s (the paper's K80 did about 100), end to end
-# as fast as network only.
+# as fast as network only. Then one training on every GPU it finds (training.gpus,
+# MirroredStrategy) against the same training on one GPU: images/s of each and the largest
+# relative weight difference (benchmarks/distribute.py; on one GPU it compares it with itself).
 # Usage: bash benchmarks/gpu.sh            (on a GPU node, TensorFlow with CUDA installed)
 #        QUICK=1 bash benchmarks/gpu.sh    (a seconds-long smoke run, e.g. on a CPU)
 #        CSV=out.csv BENCH_DIR=/scratch/me bash benchmarks/gpu.sh
@@ -22,6 +24,10 @@ if [ "${QUICK:-0}" = "1" ]; then
   python benchmarks/train.py --preset demo --only "flux (demo" --images 64 --epochs 1 --batch-size 32 \
     --mode both --blend-set "$BENCH_DIR/quick.h5" --augment --csv "$CSV"
   cat "$CSV"
+  echo "== one training on every device found (2 logical CPUs without a GPU)"
+  if nvidia-smi -L >/dev/null 2>&1; then LOGICAL=0; else LOGICAL=2; fi
+  python benchmarks/distribute.py --logical-cpus "$LOGICAL" --images 64 --size 32 --epochs 2 \
+    --batch-size 16 --filters 4
   exit 0
 fi
 for model in "blend2flux f=256" "blend2mask2flux"; do
@@ -36,3 +42,5 @@ for model in "blend2flux f=256" "blend2mask2flux"; do
 done
 echo "== $CSV"
 cat "$CSV"
+echo "== one training on every GPU found (MirroredStrategy) against one GPU"
+python benchmarks/distribute.py --images 8192 --size 128 --epochs 3 --batch-size 256 --filters 64

@@ -17,6 +17,7 @@ CONFIG_SECTIONS = (
     "blends",
     "training",
     "models",
+    "methods",
     "baseline",
     "scarlet",
     "evaluate",
