@@ -14,26 +14,10 @@ in blendphot/config.schema.yaml (sections ``baseline`` and ``scarlet``).
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-
-def _check_keys(
-    label: str, section: Mapping, required: Iterable[str], allowed: Iterable[str]
-) -> None:
-    """ValueError naming the ``required`` keys ``section`` lacks and the keys it holds
-    beyond ``allowed``."""
-    missing = [name for name in required if name not in section]
-    unknown = sorted(set(section) - set(allowed))
-    if missing or unknown:
-        problems = [f"lacks {', '.join(missing)}"] if missing else []
-        problems += [f"has unknown {', '.join(unknown)}"] if unknown else []
-        raise ValueError(f"{label} settings: {'; '.join(problems)}")
-
-
-def _names(cls) -> list[str]:
-    return [field.name for field in dataclasses.fields(cls)]
+from blendphot.sections import check_section_keys, field_names
 
 
 @dataclass(frozen=True)
@@ -52,8 +36,8 @@ class PassSettings:
         so that Table 3 writes them as the config does."""
         if isinstance(settings, cls):
             return settings
-        names = _names(cls)
-        _check_keys("sep pass", settings, names, names)
+        names = field_names(cls)
+        check_section_keys("sep pass settings", settings, names, names)
         return cls(**{name: settings[name] for name in names})
 
     def as_config(self) -> dict:
@@ -81,8 +65,8 @@ class KronSettings:
         key; ValueError naming those it lacks or has in excess)."""
         if isinstance(settings, cls):
             return settings
-        names = _names(cls)
-        _check_keys("baseline.kron", settings, names, names)
+        names = field_names(cls)
+        check_section_keys("baseline.kron settings", settings, names, names)
         return cls(**{name: settings[name] for name in names})
 
 
@@ -107,7 +91,9 @@ class DetectionSettings:
             return settings
         if isinstance(settings, BaselineSettings):
             return settings.detection
-        _check_keys("baseline", settings, ("cold", "hot"), _names(BaselineSettings))
+        check_section_keys(
+            "baseline settings", settings, ("cold", "hot"), field_names(BaselineSettings)
+        )
         return cls(
             PassSettings.of(settings["cold"]),
             PassSettings.of(settings["hot"]),
@@ -135,8 +121,8 @@ class BaselineSettings:
         ValueError naming the keys a section lacks or has in excess."""
         if isinstance(settings, cls):
             return settings
-        names = _names(cls)
-        _check_keys("baseline", settings, names, names)
+        names = field_names(cls)
+        check_section_keys("baseline settings", settings, names, names)
         return cls(
             settings["noise"],
             PassSettings.of(settings["cold"]),
@@ -167,7 +153,7 @@ class ScarletPsf:
         if isinstance(settings, cls):
             return settings
         settings = settings or {}
-        _check_keys("scarlet.psf", settings, (), _names(cls))
+        check_section_keys("scarlet.psf settings", settings, (), field_names(cls))
         return cls(settings.get("image"), settings.get("fwhm"))
 
 
@@ -196,10 +182,12 @@ class ScarletSettings:
         (:meth:`DetectionSettings.of`). ValueError naming the keys it lacks or has in excess."""
         if isinstance(settings, cls):
             return settings
-        _check_keys("scarlet stage", settings, ("scarlet", "baseline"), ("scarlet", "baseline"))
+        check_section_keys(
+            "scarlet stage settings", settings, ("scarlet", "baseline"), ("scarlet", "baseline")
+        )
         scarlet = settings["scarlet"]
-        names = [name for name in _names(cls) if name != "detection"]
-        _check_keys("scarlet", scarlet, cls.FIT_KEYS, names)
+        names = [name for name in field_names(cls) if name != "detection"]
+        check_section_keys("scarlet settings", scarlet, cls.FIT_KEYS, names)
         optional = {name: scarlet[name] for name in ("enabled", "shards") if name in scarlet}
         return cls(
             DetectionSettings.of(settings["baseline"]),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from blendphot.config import galaxy_count_shares
+from blendphot.sections import check_section_keys, field_names
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,9 @@ class BlendSettings:
         left out (a section written before it existed: pairs only)."""
         if isinstance(settings, cls):
             return settings
-        names = [field.name for field in dataclasses.fields(cls)]
-        missing = [name for name in names if name not in settings and name != "n_galaxies"]
-        unknown = sorted(set(settings) - set(names))
-        if missing or unknown:
-            problems = [f"lacks {', '.join(missing)}"] if missing else []
-            problems += [f"has unknown {', '.join(unknown)}"] if unknown else []
-            raise ValueError(f"blends settings: {'; '.join(problems)}")
+        names = field_names(cls)
+        required = [name for name in names if name != "n_galaxies"]
+        check_section_keys("blends settings", settings, required, names)
         values = {name: settings.get(name) for name in names}
         if values["n_galaxies"] is not None:
             values["n_galaxies"] = tuple(dict(values["n_galaxies"]).items())

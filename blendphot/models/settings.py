@@ -22,19 +22,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-
-def _check_keys(
-    what: str, settings: Mapping, names: list[str], required: list[str] | None = None
-) -> None:
-    """ValueError naming the ``required`` keys (default: all ``names``) that ``settings``
-    lacks, and those it has that are not among ``names``."""
-    missing = [name for name in (names if required is None else required) if name not in settings]
-    unknown = sorted(set(settings) - set(names))
-    if missing or unknown:
-        problems = [f"lacks {', '.join(missing)}"] if missing else []
-        problems += [f"has unknown {', '.join(unknown)}"] if unknown else []
-        raise ValueError(f"{what}: {'; '.join(problems)}")
-
+from blendphot.sections import check_section_keys
 
 OPTIONAL_TRAINING = ("gpus",)
 """Training keys added after 0.1.0's resume states: optional in a section (their defaults
@@ -72,7 +60,7 @@ class TrainingSettings:
             return settings
         names = [field.name for field in dataclasses.fields(cls)]
         required = [name for name in names if name not in OPTIONAL_TRAINING]
-        _check_keys("training settings", settings, names, required)
+        check_section_keys("training settings", settings, required, names)
         values = {name: settings[name] for name in names if name in settings}
         values["freeze_init"] = tuple(values["freeze_init"] or ())
         return cls(**values)
@@ -116,7 +104,7 @@ class ModelSpec:
         if isinstance(entry, cls):
             return entry
         names = [field.name for field in dataclasses.fields(cls)]
-        _check_keys("model entry", entry, names, ["architecture"])
+        check_section_keys("model entry", entry, ["architecture"], names)
         values = dict(entry)
         values["params"] = MappingProxyType(dict(entry.get("params") or {}))
         if isinstance(values.get("init_from"), (list, tuple)):

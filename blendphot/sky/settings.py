@@ -20,6 +20,8 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from blendphot.sections import check_section_keys, field_names
+
 SKY_KEYS = ("source", "zeropoint", "reference_catalog", "cosmos")
 """Keys of the ``sky`` section held by :class:`SkySettings` itself (``cosmos``: as an object)."""
 READ_ELSEWHERE = ("candels_blender", "fits")
@@ -29,13 +31,8 @@ READ_ELSEWHERE = ("candels_blender", "fits")
 def _values(cls: type, section: Mapping, where: str, *, exact: bool = False) -> dict:
     """The values of ``cls``'s fields in ``section`` (a config mapping); ValueError naming
     the keys it lacks (and, ``exact``, those it has in excess)."""
-    names = [field.name for field in dataclasses.fields(cls)]
-    missing = [name for name in names if name not in section]
-    unknown = sorted(set(section) - set(names)) if exact else []
-    if missing or unknown:
-        problems = [f"lacks {', '.join(missing)}"] if missing else []
-        problems += [f"has unknown {', '.join(unknown)}"] if unknown else []
-        raise ValueError(f"{where} settings: {'; '.join(problems)}")
+    names = field_names(cls)
+    check_section_keys(f"{where} settings", section, names, names if exact else None)
     return {name: section[name] for name in names}
 
 
@@ -157,12 +154,7 @@ class SkySettings:
             return settings
         parts = (PsfSettings, SyntheticSettings)
         required = [*SKY_KEYS, *(f.name for part in parts for f in dataclasses.fields(part))]
-        missing = [name for name in required if name not in settings]
-        unknown = sorted(set(settings) - {*required, *READ_ELSEWHERE})
-        if missing or unknown:
-            problems = [f"lacks {', '.join(missing)}"] if missing else []
-            problems += [f"has unknown {', '.join(unknown)}"] if unknown else []
-            raise ValueError(f"sky settings: {'; '.join(problems)}")
+        check_section_keys("sky settings", settings, required, [*required, *READ_ELSEWHERE])
         return cls(
             settings["source"],
             settings["zeropoint"],

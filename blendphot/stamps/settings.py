@@ -16,6 +16,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from blendphot.sections import check_section_keys, field_names
+
 
 @dataclass(frozen=True)
 class GalaxyMap:
@@ -125,13 +127,8 @@ class StampSettings:
         ValueError naming the keys a section lacks or has in excess."""
         if isinstance(settings, cls):
             return settings
-        names = [field.name for field in dataclasses.fields(cls)]
-        missing = [name for name in names if name not in settings]
-        unknown = sorted(set(settings) - set(names))
-        if missing or unknown:
-            problems = [f"lacks {', '.join(missing)}"] if missing else []
-            problems += [f"has unknown {', '.join(unknown)}"] if unknown else []
-            raise ValueError(f"stamps settings: {'; '.join(problems)}")
+        names = field_names(cls)
+        check_section_keys("stamps settings", settings, names, names)
         values = {name: settings[name] for name in names}
         values["exclude_ids"] = tuple(int(i) for i in values["exclude_ids"] or ())
         return cls(**values)
