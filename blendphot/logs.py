@@ -11,6 +11,20 @@ from pathlib import Path
 
 from blendphot.errors import user_error
 
+TF_LOG_LEVEL = "1"
+"""TensorFlow's native log level in the rules (``TF_CPP_MIN_LOG_LEVEL``): 1 hides its INFO
+lines, warnings and errors still show. The INFO lines it prints at start-up are harmless
+notes: oneDNN's (its kernels may round differently: the deterministic runs of this
+workflow are compared on one machine), the CPU instructions the wheel was not built for, and
+the allocator's memory patch. Set ``TF_CPP_MIN_LOG_LEVEL=0`` in the environment to see
+them."""
+
+
+def quiet_tensorflow_startup() -> None:
+    """Hide TensorFlow's harmless native INFO lines (:data:`TF_LOG_LEVEL`) unless the
+    environment sets a level itself; before TensorFlow is imported."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_LOG_LEVEL)
+
 
 @contextlib.contextmanager
 def redirect_to_log(path: str | Path | None) -> Iterator[None]:

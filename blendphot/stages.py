@@ -271,8 +271,9 @@ def run_from_snakemake(snakemake) -> None:
     read-only disk ends the job with one line (in its log and on stderr), no traceback.
     """
     from blendphot.errors import user_error
-    from blendphot.logs import redirect_to_log
+    from blendphot.logs import quiet_tensorflow_startup, redirect_to_log
 
+    quiet_tensorflow_startup()
     declared = get_stage(snakemake.rule)
     given = set(snakemake.input.keys())
     problems = rule_mismatches(declared, given, snakemake.output.keys(), snakemake.params.keys())

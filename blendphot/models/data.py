@@ -361,8 +361,24 @@ class InMemoryBlends:
         )
         ds = tf.data.Dataset.from_generator(self.indices, output_signature=signature)
         ds = ds.apply(tf.data.experimental.assert_cardinality(len(self)))  # as BlendStream's
-        ds = ds.map(self._batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        # Under op determinism tf.data runs a map one batch at a time anyway, rewriting a
+        # parallel map into a sequential one (and logging an error about an attribute the
+        # rewrite drops): ask for the sequential map itself there.
+        if op_determinism_enabled():
+            ds = ds.map(self._batch)
+        else:
+            ds = ds.map(self._batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def op_determinism_enabled() -> bool:
+    """Whether TensorFlow's op determinism is on (``training.deterministic``); TensorFlow 2.21
+    has no public query for it: False where its private one is missing."""
+    try:
+        from tensorflow.python.framework import config as tf_config
+    except ImportError:
+        return False
+    return bool(getattr(tf_config, "is_op_determinism_enabled", lambda: False)())
 
 
 def training_source(
