@@ -229,3 +229,41 @@ def test_a_rule_file_that_writes_no_promised_file_fails_before_any_job(tmp_path)
     text = result.stdout + result.stderr
     assert result.returncode != 0
     assert f"methods.mine: no rule of {rule} writes results/tiny/predictions/mine.h5" in text
+
+
+def test_a_file_in_another_layout_stops_its_reader_naming_the_method(tiny_data, tmp_path):
+    """The calibration reads the method's validation predictions: one that breaks the
+    contract (a row short) stops it with the contract's message, naming the method and its
+    rule file."""
+    import copy
+
+    from blendphot.stages import run_stage
+
+    config = copy.deepcopy(tiny_data["config"])
+    config["evaluate"]["networks"] = False
+    config["methods"] = {"mine": {"rule": "rules/mine.smk", "settings": {}}}
+    baseline = tmp_path / "sep_val.csv"
+    run_stage(
+        "sep_baseline_validation", config, {"val": tiny_data["val"]}, {"baseline": baseline}, {}
+    )
+    with h5py.File(tiny_data["val"]) as h5:
+        ids, flux = h5["table/id"][()], h5["flux"][()]
+    good = tmp_path / "predictions" / "validation" / "mine.h5"
+    good.parent.mkdir(parents=True)
+    write_prediction_file(good, ids, "mine", flux=0.9 * flux)
+    outputs = {"catalog": tmp_path / "cal.csv", "calibration": tmp_path / "cal.json"}
+    inputs = {"val": tiny_data["val"], "predictions": [str(good)], "baseline": baseline}
+    run_stage("calibration", config, inputs, outputs, {})
+    assert "g1_flux_mine" in open(outputs["catalog"]).readline()
+    write_prediction_file(good, ids[:-1], "mine", flux=0.9 * flux[:-1])
+    with pytest.raises(InputError) as caught:
+        run_stage(
+            "calibration",
+            config,
+            inputs,
+            {k: tmp_path / f"2{v.name}" for k, v in outputs.items()},
+            {},
+        )
+    message = str(caught.value)
+    assert message.startswith(f"{good}: method 'mine' (rule file rules/mine.smk): dataset id:")
+    assert f"{len(ids) - 1} rows, the blend set has {len(ids)}" in message
