@@ -94,3 +94,19 @@ def test_the_science_functions_read_the_object_as_the_section():
     pd.testing.assert_frame_equal(catalog, draw_galaxy_catalog(section, 3))
     mosaic = render_mosaic(catalog, sky, 3)
     np.testing.assert_array_equal(mosaic, render_mosaic(catalog, section, 3))
+
+
+def test_a_key_the_schema_gains_is_not_refused_but_a_stray_one_is(monkeypatch):
+    """A settings object ignores a key the schema names that it does not read (a new
+    version's key with its default), and still names a key the schema does not know."""
+    import blendphot.sections as sections
+
+    section = dict(tiny_config_dict()["sky"])
+    monkeypatch.setattr(
+        sections,
+        "schema_section_keys",
+        lambda path: frozenset({"new_knob"}) if path else frozenset(),
+    )
+    SkySettings.of({**section, "new_knob": 2.0})
+    with pytest.raises(ValueError, match="sky settings: has unknown stray"):
+        SkySettings.of({**section, "stray": 1})

@@ -37,7 +37,7 @@ class PassSettings:
         if isinstance(settings, cls):
             return settings
         names = field_names(cls)
-        check_section_keys("sep pass settings", settings, names, names)
+        check_section_keys("sep pass settings", settings, names, names, "baseline.cold")
         return cls(**{name: settings[name] for name in names})
 
     def as_config(self) -> dict:
@@ -66,7 +66,7 @@ class KronSettings:
         if isinstance(settings, cls):
             return settings
         names = field_names(cls)
-        check_section_keys("baseline.kron settings", settings, names, names)
+        check_section_keys("baseline.kron settings", settings, names, names, "baseline.kron")
         return cls(**{name: settings[name] for name in names})
 
 
@@ -91,9 +91,8 @@ class DetectionSettings:
             return settings
         if isinstance(settings, BaselineSettings):
             return settings.detection
-        check_section_keys(
-            "baseline settings", settings, ("cold", "hot"), field_names(BaselineSettings)
-        )
+        allowed = field_names(BaselineSettings)
+        check_section_keys("baseline settings", settings, ("cold", "hot"), allowed, "baseline")
         return cls(
             PassSettings.of(settings["cold"]),
             PassSettings.of(settings["hot"]),
@@ -122,7 +121,7 @@ class BaselineSettings:
         if isinstance(settings, cls):
             return settings
         names = field_names(cls)
-        check_section_keys("baseline settings", settings, names, names)
+        check_section_keys("baseline settings", settings, names, names, "baseline")
         return cls(
             settings["noise"],
             PassSettings.of(settings["cold"]),
@@ -153,7 +152,7 @@ class ScarletPsf:
         if isinstance(settings, cls):
             return settings
         settings = settings or {}
-        check_section_keys("scarlet.psf settings", settings, (), field_names(cls))
+        check_section_keys("scarlet.psf settings", settings, (), field_names(cls), "scarlet.psf")
         return cls(settings.get("image"), settings.get("fwhm"))
 
 
@@ -187,7 +186,7 @@ class ScarletSettings:
         )
         scarlet = settings["scarlet"]
         names = [name for name in field_names(cls) if name != "detection"]
-        check_section_keys("scarlet settings", scarlet, cls.FIT_KEYS, names)
+        check_section_keys("scarlet settings", scarlet, cls.FIT_KEYS, names, "scarlet")
         optional = {name: scarlet[name] for name in ("enabled", "shards") if name in scarlet}
         return cls(
             DetectionSettings.of(settings["baseline"]),

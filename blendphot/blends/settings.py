@@ -72,7 +72,7 @@ class BlendSettings:
             return settings
         names = field_names(cls)
         required = [name for name in names if name != "n_galaxies"]
-        check_section_keys("blends settings", settings, required, names)
+        check_section_keys("blends settings", settings, required, names, "blends")
         values = {name: settings.get(name) for name in names}
         if values["n_galaxies"] is not None:
             values["n_galaxies"] = tuple(dict(values["n_galaxies"]).items())

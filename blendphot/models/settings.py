@@ -60,7 +60,7 @@ class TrainingSettings:
             return settings
         names = [field.name for field in dataclasses.fields(cls)]
         required = [name for name in names if name not in OPTIONAL_TRAINING]
-        check_section_keys("training settings", settings, required, names)
+        check_section_keys("training settings", settings, required, names, "training")
         values = {name: settings[name] for name in names if name in settings}
         values["freeze_init"] = tuple(values["freeze_init"] or ())
         return cls(**values)
@@ -104,7 +104,7 @@ class ModelSpec:
         if isinstance(entry, cls):
             return entry
         names = [field.name for field in dataclasses.fields(cls)]
-        check_section_keys("model entry", entry, ["architecture"], names)
+        check_section_keys("model entry", entry, ["architecture"], names, "models.*")
         values = dict(entry)
         values["params"] = MappingProxyType(dict(entry.get("params") or {}))
         if isinstance(values.get("init_from"), (list, tuple)):

@@ -28,11 +28,13 @@ READ_ELSEWHERE = ("candels_blender", "fits")
 """Keys of the ``sky`` section that :class:`SkySettings` leaves to others."""
 
 
-def _values(cls: type, section: Mapping, where: str, *, exact: bool = False) -> dict:
+def _values(
+    cls: type, section: Mapping, where: str, *, exact: bool = False, schema_path: str | None = None
+) -> dict:
     """The values of ``cls``'s fields in ``section`` (a config mapping); ValueError naming
     the keys it lacks (and, ``exact``, those it has in excess)."""
     names = field_names(cls)
-    check_section_keys(f"{where} settings", section, names, names if exact else None)
+    check_section_keys(f"{where} settings", section, names, names if exact else None, schema_path)
     return {name: section[name] for name in names}
 
 
@@ -71,7 +73,11 @@ class TypeFractions:
         """From the ``sky.type_fractions`` mapping (all four types, no other key)."""
         if isinstance(settings, cls):
             return settings
-        return cls(**_values(cls, settings, "sky.type_fractions", exact=True))
+        return cls(
+            **_values(
+                cls, settings, "sky.type_fractions", exact=True, schema_path="sky.type_fractions"
+            )
+        )
 
     def share(self, galaxy_type: str) -> float:
         """The weight of one type (``sph``, ``disk``, ``sphd``, ``irr``)."""
@@ -129,7 +135,7 @@ class CosmosSettings:
             return settings.cosmos
         if isinstance(settings.get("cosmos"), Mapping):
             settings = settings["cosmos"]
-        values = _values(cls, settings, "sky.cosmos", exact=True)
+        values = _values(cls, settings, "sky.cosmos", exact=True, schema_path="sky.cosmos")
         return cls(str(values["dir"]), str(values["sample"]), str(values["exclusion_level"]))
 
 
@@ -154,7 +160,7 @@ class SkySettings:
             return settings
         parts = (PsfSettings, SyntheticSettings)
         required = [*SKY_KEYS, *(f.name for part in parts for f in dataclasses.fields(part))]
-        check_section_keys("sky settings", settings, required, [*required, *READ_ELSEWHERE])
+        check_section_keys("sky settings", settings, required, [*required, *READ_ELSEWHERE], "sky")
         return cls(
             settings["source"],
             settings["zeropoint"],

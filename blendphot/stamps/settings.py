@@ -128,7 +128,7 @@ class StampSettings:
         if isinstance(settings, cls):
             return settings
         names = field_names(cls)
-        check_section_keys("stamps settings", settings, names, names)
+        check_section_keys("stamps settings", settings, names, names, "stamps")
         values = {name: settings[name] for name in names}
         values["exclude_ids"] = tuple(int(i) for i in values["exclude_ids"] or ())
         return cls(**values)
