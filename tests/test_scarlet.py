@@ -55,6 +55,7 @@ def blend():
     return gaussian_blend(NOISE)
 
 
+@pytest.mark.slow  # JAX compiles and runs scarlet2 fits: seconds, like a training
 def test_recovers_the_fluxes_of_a_known_blend(fitter, blend):
     """Started 1.5 pixels off and with the wrong profile, the fit finds both fluxes.
 
@@ -73,6 +74,7 @@ def test_recovers_the_fluxes_of_a_known_blend(fitter, blend):
     assert fitter.compile_seconds > 0
 
 
+@pytest.mark.slow  # JAX compiles and runs scarlet2 fits: seconds, like a training
 def test_a_blend_that_breaks_the_fit_gives_nan_and_is_counted(fitter, blend, monkeypatch):
     result = fitter.fit(blend, np.nan, list(TRUE["xy"]))  # a non-finite likelihood
     assert result.failed and np.isnan(result.flux).all() and sc.status_of(result) == "failed"
@@ -88,6 +90,7 @@ def test_a_blend_that_breaks_the_fit_gives_nan_and_is_counted(fitter, blend, mon
     assert result.failed and np.isnan(result.flux).all()
 
 
+@pytest.mark.slow  # JAX compiles and runs scarlet2 fits: seconds, like a training
 def test_a_fit_that_does_not_converge_leaves_nan_fluxes(fitter, blend):
     short = sc.Fitter(SIZE, fitter.psf, max_iter=3)
     short._solvers = fitter._solvers  # max_iter is an argument: the compiled fit is shared
@@ -124,6 +127,7 @@ def test_sources_start_from_the_sep_association(blend, monkeypatch):
     assert calls and code == 0 and slots == [0, -1] and len(positions) == 1
 
 
+@pytest.mark.slow  # JAX compiles and runs scarlet2 fits: seconds, like a training
 def test_a_galaxy_sep_misses_is_nan_for_scarlet_too(fitter, blend, monkeypatch):
     det = detect_blend(blend, NOISE, 2.0, SETTINGS["baseline"])
     monkeypatch.setattr(sc, "detect_blend", lambda *a, **k: det._replace(companion=-1))

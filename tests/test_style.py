@@ -12,7 +12,15 @@ from .conftest import ROOT
 CHECKS = {
     "ruff check": [sys.executable, "-m", "ruff", "check", "."],
     "ruff format": [sys.executable, "-m", "ruff", "format", "--check", "."],
-    "snakefmt": [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/rules"],
+    "snakefmt": [
+        sys.executable,
+        "-m",
+        "snakefmt",
+        "--check",
+        "Snakefile",
+        "workflow/rules",
+        "workflow/methods",
+    ],
 }
 
 
