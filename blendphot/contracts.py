@@ -165,15 +165,13 @@ def _check_found(
     path: str | Path, flux: np.ndarray, found: np.ndarray, present: np.ndarray | None
 ) -> None:
     """Found slots hold a finite flux, slots not found NaN, absent slots are never found."""
-    finite = np.isfinite(flux)
-    for rows, rule in (
-        (np.flatnonzero((found != finite).any(axis=1)), "a found slot must hold a finite "
-         "flux and a slot not found NaN"),
-        (np.flatnonzero((found & ~present).any(axis=1)) if present is not None else [],
-         "an absent slot is marked found"),
-    ):  # fmt: skip
-        if len(rows):
-            raise InputError(path, f"dataset {FOUND}, {describe_rows(np.asarray(rows))}: {rule}")
+    rows = np.flatnonzero((found != np.isfinite(flux)).any(axis=1))
+    if rows.size:
+        rule = "a found slot must hold a finite flux and a slot not found NaN"
+        raise InputError(path, f"dataset {FOUND}, {describe_rows(rows)}: {rule}")
+    rows = np.flatnonzero((found & ~present).any(axis=1)) if present is not None else []
+    if len(rows):
+        raise InputError(path, f"dataset {FOUND}, {describe_rows(rows)}: an absent slot is found")
 
 
 def _check_slots(

@@ -11,7 +11,13 @@ import pytest
 
 from blendphot.contracts import check_predictions, read_prediction_file, write_prediction_file
 from blendphot.errors import ConfigError, InputError
-from blendphot.methods import ExtraMethod, check_extra_methods, extra_methods, method_error
+from blendphot.methods import (
+    ExtraMethod,
+    check_extra_methods,
+    extra_methods,
+    method_error,
+    method_of_file,
+)
 from blendphot.methods.photutils_deblend import (
     PhotutilsSettings,
     main,
@@ -67,6 +73,14 @@ def test_the_rule_file_is_found_in_the_working_directory_then_the_workflow(tmp_p
     method = ExtraMethod.of("photutils", {"rule": PHOTUTILS_RULE})
     found = check_extra_methods({"photutils": method}, {}, [tmp_path, ROOT])
     assert found["photutils"] == (ROOT / PHOTUTILS_RULE).resolve()
+
+
+def test_a_file_is_a_method_s_when_it_is_one_of_its_promised_predictions():
+    methods = {"mine": ExtraMethod.of("mine", {"rule": "r.smk"})}
+    assert method_of_file("/w/results/demo/predictions/mine.h5", methods) is methods["mine"]
+    assert method_of_file("results/x/predictions/validation/mine.h5", methods) is methods["mine"]
+    for other in ("results/demo/predictions/b2f.h5", "results/demo/baseline/mine.h5", None):
+        assert method_of_file(other, methods) is None
 
 
 def test_a_contract_error_names_the_method_and_its_rule_file():
@@ -248,7 +262,7 @@ def test_a_file_in_another_layout_stops_its_reader_naming_the_method(tiny_data, 
     )
     with h5py.File(tiny_data["val"]) as h5:
         ids, flux = h5["table/id"][()], h5["flux"][()]
-    good = tmp_path / "predictions" / "validation" / "mine.h5"
+    good = tmp_path / "results" / "tiny" / "predictions" / "validation" / "mine.h5"
     good.parent.mkdir(parents=True)
     write_prediction_file(good, ids, "mine", flux=0.9 * flux)
     outputs = {"catalog": tmp_path / "cal.csv", "calibration": tmp_path / "cal.json"}

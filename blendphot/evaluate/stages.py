@@ -36,16 +36,16 @@ def _catalog(settings: dict, inputs: dict, blends: str, out: str, calibration=No
     of every model, or the validation set (``blends`` "val"), of the flux models only; the
     methods of one's own, the model-fitting baselines (scarlet) where given. A method of
     one's own whose file breaks the predictions contract is named, with its rule file."""
+    from blendphot.contracts import match_predictions
     from blendphot.errors import InputError
     from blendphot.evaluate.catalog import FITTED_BASELINES, build_output_catalog
     from blendphot.evaluate.methods import method_columns, sep_zeropoint
-    from blendphot.methods import extra_methods, method_error
+    from blendphot.methods import extra_methods, method_error, method_of_file
 
     names = method_columns(settings, validation=blends == "val")
     columns = {name: col for name, col in names.items() if col is not None}  # flux methods
-    extras = {str(Path(m.predictions("")).name): m for m in extra_methods(settings).values()}
-    try:
-        files = _predictions_by_method(inputs.get("predictions", []), list(names))
+    try:  # predictions matched to methods by their model attribute, not by position
+        files = match_predictions(inputs.get("predictions", []), list(names))
         return build_output_catalog(
             Path(inputs[blends]),
             {name: files[name] for name in columns},
@@ -58,17 +58,10 @@ def _catalog(settings: dict, inputs: dict, blends: str, out: str, calibration=No
             calibration=calibration,
         )
     except InputError as exc:
-        method = extras.get(Path(exc.path).name) if exc.path else None
-        if method is not None and Path(exc.path).parent.name in ("predictions", "validation"):
+        method = method_of_file(exc.path, extra_methods(settings))
+        if method is not None:
             raise method_error(exc, method) from exc
         raise
-
-
-def _predictions_by_method(paths: list[str], names: list[str]) -> dict[str, Path]:
-    """Each method's predictions file, matched by its ``model`` attribute."""
-    from blendphot.contracts import match_predictions
-
-    return match_predictions(paths, names)  # by name, not position
 
 
 @stage(

@@ -138,6 +138,21 @@ def check_method_rules(
                 )
 
 
+def method_of_file(
+    path: str | Path | None, methods: Mapping[str, ExtraMethod]
+) -> ExtraMethod | None:
+    """The method whose predictions file (test or validation, any dataset) ``path`` is;
+    None for any other file."""
+    if path is None:
+        return None
+    path = Path(path)
+    for method in methods.values():
+        for promised in (method.predictions("*"), method.validation_predictions("*")):
+            if path.match(promised):
+                return method
+    return None
+
+
 def method_error(exc: InputError, method: ExtraMethod) -> InputError:
     """``exc`` (a contract violation in one of the method's files) naming the method and its
     rule file."""

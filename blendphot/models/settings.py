@@ -54,7 +54,7 @@ class TrainingSettings:
     @classmethod
     def of(cls, settings: TrainingSettings | Mapping) -> TrainingSettings:
         """A :class:`TrainingSettings` as it is, or built from a ``training`` config section
-        (with a model's overrides applied, :func:`~blendphot.models.train.training_settings`);
+        (with a model's overrides applied, :func:`training_settings`);
         ValueError naming the keys a section lacks or has in excess."""
         if isinstance(settings, cls):
             return settings
@@ -135,3 +135,9 @@ class ModelSpec:
         if not self.init_from:
             return []
         return [self.init_from] if isinstance(self.init_from, str) else list(self.init_from)
+
+
+def training_settings(config: Mapping, name: str) -> dict:
+    """The global training settings with model ``name``'s own overrides applied, as a config
+    section (:meth:`TrainingSettings.of` makes the object the training reads)."""
+    return {**config["training"], **config["models"][name].get("training", {})}

@@ -19,9 +19,8 @@ def train_model(settings: dict, inputs: dict, outputs: dict, params: dict, threa
     """Train one configured model (params: model, resume_dir; inputs init: the trained models
     of init_from, in its order). Every output, the curve included, is written before the
     resume state is removed."""
-    from blendphot.models.settings import ModelSpec, TrainingSettings
+    from blendphot.models.settings import ModelSpec, TrainingSettings, training_settings
     from blendphot.models.train import train_model as train
-    from blendphot.models.train import training_settings
 
     name = params["model"]
     train(

@@ -48,17 +48,14 @@ from blendphot.models.registry import (
     get_architecture,
     load_model_modules,
 )
-from blendphot.models.settings import ModelSpec, TrainingSettings
+from blendphot.models.settings import (  # training_settings: re-exported for the benchmarks
+    ModelSpec,
+    TrainingSettings,
+    training_settings,  # noqa: F401
+)
 from blendphot.version import software_version
 
 log = logging.getLogger(__name__)
-
-
-def training_settings(config: dict, name: str) -> dict:
-    """The global training settings with the model's own overrides applied, as a config
-    section (:meth:`TrainingSettings.of <blendphot.models.settings.TrainingSettings.of>`
-    makes the object the training reads)."""
-    return {**config["training"], **config["models"][name].get("training", {})}
 
 
 def resolve_switch(value: str | bool, gpus: list) -> bool:

@@ -23,6 +23,7 @@ from blendphot.models.registry import (
     init_sources,
     mask_models,
 )
+from blendphot.models.settings import training_settings
 from blendphot.stages import check_rules, stage_settings
 
 # Overlays mean what they say (config/README.md): a model entry of a --configfile replaces the
@@ -180,8 +181,7 @@ def training_inputs(wildcards):
 def training_gpus(wildcards):
     """GPUs one training job asks for: the model's training.gpus, or 1 where it is "all"
     (every GPU the job is given, one by default)."""
-    own = config["models"][wildcards.model].get("training", {})
-    gpus = own.get("gpus", config["training"]["gpus"])
+    gpus = training_settings(config, wildcards.model)["gpus"]
     return 1 if gpus == "all" else int(gpus)
 
 
