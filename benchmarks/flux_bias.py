@@ -12,13 +12,15 @@ Variants (one variable at a time, same seed):
 
 * ``--epochs N``: more (or fewer) epochs at the same settings;
 * ``--loss``: ``mape`` (the package's), ``logmae`` (mean |ln f - ln f_pred|, i.e. magnitudes:
-  no pull towards low fluxes), ``smape`` (|f - f_pred| / ((f + f_pred) / 2), symmetric);
-* ``--output``: ``linear`` (the package's: Dense -> x flux_scale) or ``log`` (the network
-  predicts ln(flux / flux_scale): exp then x flux_scale, always positive);
-* ``--lr-schedule``: ``plateau`` (the package's ReduceLROnPlateau only) or ``cosine``
-  (cosine decay of the learning rate to 0 over the run, on top).
+  no pull towards low fluxes), ``logmse`` (mean (ln f - ln f_pred)^2: zero mean magnitude
+  error at its minimum), ``smape`` (|f - f_pred| / ((f + f_pred) / 2), symmetric);
+* ``--output``: ``linear`` (Dense -> x flux_scale) or ``log`` (the network predicts
+  ln(flux / flux_scale): exp then x flux_scale, always positive);
+* ``--lr-schedule``: ``plateau`` (ReduceLROnPlateau) or ``cosine`` (cosine decay of the
+  learning rate to 0 over the run), the package's ``training.lr_schedule``.
 
-The loss and the output head are swapped in by patching ``blendphot.models.train`` inside
+``mape``/``linear`` and ``logmse``/``log`` are the package's ``training.flux_loss`` ``mape``
+and ``log_mse``; the other pairs are swapped in by patching ``blendphot.models.train`` inside
 this process only; nothing of the package is changed on disk.
 
     python benchmarks/flux_bias.py --blends /tmp/demo1/results/demo/blends \
@@ -38,7 +40,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import ops
 
 import blendphot.models.train as train_mod
 from blendphot.blends import open_blend_set
@@ -64,6 +66,20 @@ class LogFluxMAE(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="flux_bias")
+class LogFluxMSE(keras.losses.Loss):
+    """Mean (ln y - ln y_pred)^2: the squared error in magnitudes (x 1.0857^2), whose
+    minimiser is mean-unbiased in magnitude (the bias the metrics report)."""
+
+    def __init__(self, name="log_flux_mse", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, y_pred.dtype)
+        diff = ops.log(ops.maximum(y_true, EPS)) - ops.log(ops.maximum(y_pred, EPS))
+        return ops.mean(ops.square(diff), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="flux_bias")
 class SymmetricRelativeError(keras.losses.Loss):
     """Mean 100 |y - y_pred| / ((|y| + |y_pred|) / 2): no reward for predicting low."""
 
@@ -76,60 +92,54 @@ class SymmetricRelativeError(keras.losses.Loss):
         return 100.0 * ops.mean(ops.abs(y_true - y_pred) / den, axis=-1)
 
 
-@keras.saving.register_keras_serializable(package="flux_bias")
-class Exp(layers.Layer):
-    """exp(x), clipped so that an early step cannot overflow."""
-
-    def call(self, x):
-        return ops.exp(ops.clip(x, -20.0, 20.0))
-
-
 LOSSES = {
     "mape": keras.losses.MeanAbsolutePercentageError,
     "logmae": LogFluxMAE,
+    "logmse": LogFluxMSE,
     "smape": SymmetricRelativeError,
 }
 
 
-def patch_package(loss: str, output: str, schedule: str, epochs: int, steps: int) -> None:
-    """Swap the flux loss, the output head and the learning-rate schedule in this process."""
-    original_compile = train_mod.compile_model
+PACKAGE_LOSSES = {("mape", "linear"): "mape", ("logmse", "log"): "log_mse"}
+"""The (loss, output) pairs the package trains itself (``training.flux_loss``)."""
+
+
+def patch_package(loss: str, output: str) -> None:
+    """Swap the flux loss and the output head in this process, for the pairs the package
+    does not have (:data:`PACKAGE_LOSSES`); the learning-rate schedule stays the package's."""
     original_build = train_mod.build_model
 
-    def compile_model(model, targets, settings, jit, slots=2):
-        original_compile(model, targets, settings, jit, slots)
-        lr = settings.learning_rate  # a TrainingSettings, as train_model hands it over
-        if schedule == "cosine":
-            lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * steps)
+    def compile_model(model, targets, settings, jit, slots=2, steps_per_epoch=None):
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=lr),
+            optimizer=keras.optimizers.Adam(
+                learning_rate=train_mod.learning_rate(settings, steps_per_epoch)
+            ),
             loss={"flux": LOSSES[loss]()},
             loss_weights={"flux": 1.0},
             jit_compile=jit,
         )
 
-    def build_model(architecture, params, size, input_scale, flux_scale, slots=2, name=None):
+    def build_model(architecture, params, size, input_scale, flux_scale, slots=2, name=None,
+                    log_flux=False):  # fmt: skip
         if output == "linear":
             return original_build(architecture, params, size, input_scale, flux_scale, slots, name)
-        core = architecture.build(
-            input_shape=(size, size, 1), **architecture.builder_params(params, slots, name)
+        return original_build(
+            architecture, params, size, input_scale, flux_scale, slots, name, log_flux=True
         )
-        inputs = keras.Input(shape=(size, size, 1), name="blend")
-        out = core(layers.Rescaling(1.0 / input_scale, name="input_scale")(inputs))
-        out = Exp(name="exp", dtype="float32")(out)
-        flux = layers.Rescaling(flux_scale, name="flux", dtype="float32")(out)
-        return keras.Model(inputs, {"flux": flux}, name=core.name)
 
     train_mod.compile_model = compile_model
     train_mod.build_model = build_model
 
 
-def role_metrics(pred: np.ndarray, true: np.ndarray) -> dict:
-    """bias (mag), MAPE (%) and median ratio per slot, over every blend with both finite."""
+def role_metrics(pred: np.ndarray, true: np.ndarray, selected: dict | None = None) -> dict:
+    """bias (mag), MAPE (%) and median ratio per slot, over every blend with both finite
+    (and, with ``selected``, role -> boolean mask, over those blends only)."""
     out = {}
     for slot, role in enumerate(("central", "companion")):
         p, t = pred[:, slot], true[:, slot]
         ok = np.isfinite(p) & np.isfinite(t) & (t > 0)
+        if selected is not None:
+            ok &= selected[role]
         p, t = p[ok], t[ok]
         mag = -2.5 * np.log10(np.maximum(p, 1e-12)) + 2.5 * np.log10(t)
         out[role] = {
@@ -142,14 +152,28 @@ def role_metrics(pred: np.ndarray, true: np.ndarray) -> dict:
     return out
 
 
-def evaluate(model_path: Path, blend_path: Path, out_path: Path) -> dict:
-    write_predictions(model_path, blend_path, out_path, "b2f", masks=False)
+def evaluate(
+    model_path: Path, blend_path: Path, out_path: Path, baseline: Path | None = None
+) -> dict:
+    """The metrics of a trained model on one blend set; with ``baseline`` (the sep baseline's
+    CSV of this set), on the galaxies sep found (the paper's Figure 5 selection) only."""
+    if not out_path.exists():
+        write_predictions(model_path, blend_path, out_path, "b2f", masks=False)
     ids, pred = read_predictions(out_path)
     with open_blend_set(blend_path) as h5:
         true = h5["flux"][()].astype(float)
         true_ids = h5["table/id"][()]
     assert np.array_equal(np.asarray(ids), np.asarray(true_ids)), "prediction ids out of order"
-    return role_metrics(np.asarray(pred, float), true)
+    selected = None
+    if baseline is not None:
+        import pandas as pd
+
+        from blendphot.evaluate.metrics import selections
+
+        sep = pd.read_csv(baseline)
+        assert np.array_equal(sep["id"].to_numpy(), np.asarray(true_ids)), "baseline ids"
+        selected = selections(sep["detection"].to_numpy())["figure5"]
+    return role_metrics(np.asarray(pred, float), true, selected)
 
 
 def commit() -> str:
@@ -174,7 +198,7 @@ HEADER = (
 
 def markdown_rows(result: dict) -> str:
     rows = []
-    for split in ("test", "val", "train"):
+    for split in ("test", "test figure 5", "val", "train"):
         if split not in result:
             continue
         m = result[split]
@@ -211,11 +235,23 @@ def main(argv=None) -> int:
     ap.add_argument("--output", choices=("linear", "log"), default="linear")
     ap.add_argument("--lr-schedule", choices=("plateau", "cosine"), default="plateau")
     ap.add_argument("--learning-rate", type=float, default=None)
+    ap.add_argument(
+        "--params",
+        type=json.loads,
+        default=None,
+        help="the model's params overridden, e.g. '{\"filters\": 16}'",
+    )
     ap.add_argument("--seed", type=int, default=None, help="default: the config's")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", type=Path, default=Path("flux_bias_runs"))
     ap.add_argument("--markdown", type=Path, default=None)
     ap.add_argument("--no-train-eval", action="store_true", help="skip the val/train rows")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="the test set's sep baseline (sep.csv): also the Figure 5 selection",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -225,24 +261,29 @@ def main(argv=None) -> int:
         settings["epochs"] = args.epochs
     if args.learning_rate:
         settings["learning_rate"] = args.learning_rate
-    if args.lr_schedule == "cosine":  # the schedule replaces the plateau (Keras cannot
-        settings["lr_patience"] = 10**6  # set the rate of an optimizer with a schedule)
+    settings["lr_schedule"] = args.lr_schedule
+    package_loss = PACKAGE_LOSSES.get((args.loss, args.output))
+    settings["flux_loss"] = package_loss or "mape"
     seed = config["seed"] if args.seed is None else args.seed
+    entry = dict(config["models"][args.model])
+    if args.params:
+        entry["params"] = {**entry.get("params", {}), **args.params}
     variant = f"{args.loss}/{args.output}/{args.lr_schedule}"
     if args.learning_rate:
         variant += f"/lr{args.learning_rate:g}"
-    tag = f"{variant.replace('/', '_')}_e{settings['epochs']}_s{seed}"
+    if args.params:
+        variant += "/" + ",".join(f"{k}={v}" for k, v in args.params.items())
+    tag = f"{variant.replace('/', '_').replace(',', '_')}_e{settings['epochs']}_s{seed}"
     work = args.work / tag
     work.mkdir(parents=True, exist_ok=True)
 
     train, val, test = (args.blends / f"{s}.h5" for s in ("train", "val", "test"))
-    with open_blend_set(train) as h5:
-        steps = int(np.ceil(h5["blend"].shape[0] / settings["batch_size"]))
-    patch_package(args.loss, args.output, args.lr_schedule, settings["epochs"], steps)
+    if package_loss is None:
+        patch_package(args.loss, args.output)
 
     start = time.perf_counter()
     history = train_mod.train_model(
-        config["models"][args.model], settings, train, val, work / "model.keras",
+        entry, settings, train, val, work / "model.keras",
         work / "history.csv", work / "resume", seed=seed, threads=args.threads,
         name=args.model,
     )  # fmt: skip
@@ -259,6 +300,10 @@ def main(argv=None) -> int:
         "settings": settings,
         "seed": seed,
     }
+    if args.baseline is not None:
+        result["test figure 5"] = evaluate(
+            work / "model.keras", test, work / "pred_test.h5", args.baseline
+        )
     if not args.no_train_eval:
         result["val"] = evaluate(work / "model.keras", val, work / "pred_val.h5")
         result["train"] = evaluate(work / "model.keras", train, work / "pred_train.h5")

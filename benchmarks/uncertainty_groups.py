@@ -1,20 +1,22 @@
 """Benchmark: calibration groupings of the flux uncertainties, side by side, on a finished run.
 
 Reads ``results/<dataset>/`` (``output_catalog.csv``, ``calibration/validation_catalog.csv``,
-``config.yaml``) and, for each grouping (magnitude-difference edges x sep's detection class,
-or x groups of sep's detection separation), fits the calibration on the validation blends
-and prints per method the test set's 68% and 95% coverage and the worst 68% bin over the
-magnitude-difference and distance/radius bins (as ``tables/uncertainty.md``), then the mean
+``config.yaml``) and, for each grouping (magnitude-difference edges x sep's detection class or
+groups of sep's detection separation, x groups of the method's own magnitude), fits the
+calibration on the validation blends and prints per method the test set's 68% and 95% coverage
+and the worst 68% bin over the bins of the truth (magnitude difference, distance/radius) and of
+the observables (own magnitude, sep's separation; as ``tables/uncertainty.md``), then the mean
 over the methods; and the same scores from a cross-validation within the validation galaxies
-(fit on the entries of a random half of them, score on the other half, both ways,
-``--splits`` times), which does not look at the test set. ``--crosstab COLUMN`` also prints,
-for the configured grouping and one method (a catalogue column suffix, e.g. b2f), the test
-set's 68% coverage per bin of the true magnitude difference (rows) and group the method's own
-fluxes put the galaxy in (columns): what a galaxy measured in the wrong group gets.
-``--reverse`` also fits each grouping on the test blends and scores it on the validation
-ones: a bin that misses in both directions is a lasting miss, one that moves is sampling noise.
-It prints first how closely sep's detection separation (the only observable of the overlap
-the groups can use) follows the true distance / radius of the figure-5 galaxies.
+(fit on the entries of a random half of them, score on the other half, both ways, ``--splits``
+times), which does not look at the test set. ``--crosstab COLUMN`` also prints, for the
+configured grouping and one method (a catalogue column suffix, e.g. b2f), the test set's 68%
+coverage per bin of the true magnitude difference (rows) and group the method's own fluxes put
+the galaxy in (columns): what a galaxy measured in the wrong group gets. ``--reverse`` also
+fits each grouping on the test blends and scores it on the validation ones: a bin that misses
+in both directions is a lasting miss, one that moves is sampling noise. It prints first how
+closely sep's detection separation (the only observable of the overlap the groups can use)
+follows the true distance / radius of the figure-5 galaxies.
+
 Usage: python benchmarks/uncertainty_groups.py [--results results/demo] [--splits 8]
        [--crosstab b2f] [--reverse]
 """
@@ -32,23 +34,37 @@ from blendphot.evaluate import uncertainty as U
 from blendphot.evaluate.methods import evaluation_methods
 
 FINE = [-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5]
-GROUPINGS = {  # name: (magnitude-difference edges, separation edges or None, by detection)
-    "mag [-1,0,1] x detection": ([-1.0, 0.0, 1.0], None, True),
-    "mag [-1,0,1] alone": ([-1.0, 0.0, 1.0], None, False),
-    "mag [-1.5..1.5 by 0.5] x detection": (FINE, None, True),
-    "mag [-1.5..1.5 by 0.5] alone": (FINE, None, False),
-    "mag [-1,0,1] x separation [2]": ([-1.0, 0.0, 1.0], [2.0], False),
-    "mag [-1,0,1] x separation [1.5,2.5]": ([-1.0, 0.0, 1.0], [1.5, 2.5], False),
-    "mag [-1,0,1] x separation [1.2,1.8,2.5]": ([-1.0, 0.0, 1.0], [1.2, 1.8, 2.5], False),
-    "mag [-1,1] x separation [1.5]": ([-1.0, 1.0], [1.5], False),
+SEP3 = [1.2, 1.8, 2.5]
+GROUPINGS = {  # name: (magnitude-difference edges, separation edges or None, by detection,
+    # equal-count groups of the method's own magnitude)
+    "mag [-1,0,1] x detection": ([-1.0, 0.0, 1.0], None, True, 1),
+    "mag [-1,0,1] alone": ([-1.0, 0.0, 1.0], None, False, 1),
+    "mag [-1.5..1.5 by 0.5] x detection": (FINE, None, True, 1),
+    "mag [-1,0,1] x separation [1.2,1.8,2.5]": ([-1.0, 0.0, 1.0], SEP3, False, 1),
+    "mag [-1,0,1] x detection x own mag 3": ([-1.0, 0.0, 1.0], None, True, 3),
+    "mag [-1,0,1] x separation [1.2,1.8,2.5] x own mag 3": ([-1.0, 0.0, 1.0], SEP3, False, 3),
+    "mag [0] x separation [1.2,1.8,2.5] x own mag 3": ([0.0], SEP3, False, 3),
+    "separation [1.2,1.8,2.5] x own mag 2": ([], SEP3, False, 2),
+    "separation [1.2,1.8,2.5] x own mag 3": ([], SEP3, False, 3),
+    "separation [1.2,1.8,2.5] x own mag 4": ([], SEP3, False, 4),
+    "detection x own mag 3": ([], None, True, 3),
 }
 
 
 def scores(fit_on: pd.DataFrame, score_on: pd.DataFrame, methods, grouping, min_group):
-    """Per method: |68% coverage - nominal|, |95% - 95|, worst 68% bin per axis (points)."""
-    edges, separation, by_detection = grouping
+    """Per method: |68% coverage - nominal|, |95% - 95|, worst 68% bin per binned axis
+    (points; the truth's axes and the observables', BINNED_AXES)."""
+    from blendphot.evaluate.metrics import BINNED_AXES
+
+    edges, separation, by_detection, magnitude_groups = grouping
     fits = U.fit_calibration(
-        fit_on, [m.column for m in methods], edges, min_group, by_detection, separation
+        fit_on,
+        [m.column for m in methods],
+        edges,
+        min_group,
+        by_detection,
+        separation,
+        magnitude_groups,
     )
     table = U.uncertainty_table(score_on, methods, fits)
     table = table[(table.selection == "all") & (table.role == "both")].set_index("method")
@@ -61,7 +77,7 @@ def scores(fit_on: pd.DataFrame, score_on: pd.DataFrame, methods, grouping, min_
             "off95": (table.coverage95 - 95).abs(),
         }
     )
-    for axis in ("mag_difference", "distance_over_radius"):
+    for axis in BINNED_AXES:
         part = binned[binned.axis == axis]
         out[f"worst68_{axis}"] = (
             (part.coverage68 - 100 * U.ONE_SIGMA).abs().groupby(part.method).max()
@@ -206,8 +222,13 @@ def main() -> None:
         from blendphot.docs import write_study_table
         from blendphot.evaluate.tables import markdown_table
 
+        mean = pd.DataFrame(summary).T.round(2).reset_index(names="grouping")
         largest = pd.DataFrame(worst).T.round(2).reset_index(names="grouping")
-        write_study_table(args.markdown, markdown_table(largest))
+        write_study_table(
+            args.markdown,
+            f"Mean over the methods (points):\n\n{markdown_table(mean)}\n"
+            f"Largest over the methods (points):\n\n{markdown_table(largest)}",
+        )
 
 
 if __name__ == "__main__":

@@ -461,3 +461,52 @@ def test_blend2flux_width_is_optional_and_leaves_the_flux_network_alone():
     # the same flux layers, plus the width's own Dense(8) and Dense(2)
     assert wide.count_params() - plain.count_params() == (8 * 8 + 8) + (8 * 2 + 2)
     assert wide.output_shape == [(None, 2), (None, 2)]
+
+
+def test_log_flux_loss_with_a_cosine_rate_trains_resumes_and_predicts(tiny_data, tmp_path):
+    """flux_loss log_mse: positive fluxes from the exp head; lr_schedule cosine: the rate
+    falls over the run, and a training killed half-way resumes onto the whole run's weights
+    (the schedule follows the restored optimizer's step count)."""
+    import keras
+
+    from blendphot.models.predict import read_predictions, write_predictions
+
+    class KillAfter(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise Stop("killed after epoch 2")
+
+    cfg = tiny_data["config"]["models"]["blend2flux"]
+    same = {"flux_loss": "log_mse", "lr_schedule": "cosine", "deterministic": True}
+    with pytest.raises(Stop):
+        _train(tiny_data, tmp_path, cfg, callbacks=[KillAfter()], epochs=4, **same)
+    history, out = _train(tiny_data, tmp_path, cfg, epochs=4, **same)
+    _, whole = _train(tiny_data, tmp_path, cfg, epochs=4, tag="whole", **same)
+    assert list(history["epoch"]) == [0, 1, 2, 3]
+    trained = keras.models.load_model(out / "model.keras")
+    start = tiny_data["config"]["training"]["learning_rate"]
+    assert float(trained.optimizer.learning_rate) < 1e-3 * start  # decayed to 0 at the end
+    resumed = trained.get_weights()
+    for a, b in zip(
+        resumed, keras.models.load_model(whole / "model.keras").get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    write_predictions(out / "model.keras", tiny_data["test"], tmp_path / "p.h5", "b2f")
+    flux = read_predictions(tmp_path / "p.h5")[1]
+    assert np.isfinite(flux).all() and (flux > 0).all()
+
+
+def test_log_flux_mse_is_the_squared_log_error_and_scores_absent_slots():
+    import keras
+
+    from blendphot.models.losses import LogFluxMSE
+
+    true = np.array([[2.0, 1.0, np.nan]], "float32")
+    pred = np.array([[1.0, 1.0, 0.5]], "float32")
+    square = np.log(2.0) ** 2
+    left_out = LogFluxMSE(0.0)(true, pred)
+    np.testing.assert_allclose(float(left_out), square / 2, rtol=1e-5)
+    weighted = LogFluxMSE(1.0)(true, pred)  # the absent slot: 0.5 / the central's 2.0
+    np.testing.assert_allclose(float(weighted), (square + 0.25) / 3, rtol=1e-5)
+    restored = keras.losses.deserialize(keras.losses.serialize(LogFluxMSE(0.5)))
+    assert restored.absent_weight == 0.5

@@ -70,7 +70,22 @@ def test_run_identity_of_the_objects_is_that_of_the_config(tiny_config, tmp_path
         expected = run_identity(entry, merged, 1, 2, [data])
         got = run_identity(ModelSpec.of(entry), TrainingSettings.of(merged), 1, 2, [data])
         assert got == expected
-        # the GPUs a model trains on are left out: a resume on another number takes it up
+        # the GPUs a model trains on are left out: a resume on another number takes it up;
+        # the keys added since 0.2.0 at their defaults too: an older state is taken up
+        left_out = ("gpus", "flux_loss", "lr_schedule")
         assert got["model"] == entry and got["training"] == {
-            k: v for k, v in merged.items() if k != "gpus"
+            k: v for k, v in merged.items() if k not in left_out
         }
+
+
+def test_flux_loss_and_schedule_enter_the_resume_identity_only_off_their_defaults(tiny_config):
+    section = {
+        k: v for k, v in tiny_config["training"].items() if k not in ("flux_loss", "lr_schedule")
+    }
+    base = TrainingSettings.of(section)  # a section of 0.2.0, before the two keys
+    assert base.flux_loss == "mape" and base.lr_schedule == "plateau"
+    assert base.identity() == TrainingSettings.of(tiny_config["training"]).identity()
+    assert "flux_loss" not in base.identity() and "lr_schedule" not in base.identity()
+    changed = TrainingSettings.of({**section, "flux_loss": "log_mse"})
+    assert changed.identity()["flux_loss"] == "log_mse"
+    assert changed.identity() != base.identity()

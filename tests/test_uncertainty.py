@@ -82,6 +82,7 @@ def _catalog(n: int, rng, scale_bias: float = 1.0, with_raw: bool = True) -> pd.
             "g2_flux_m": flux[:, 1],
         }
     )
+    cat["sep_separation"] = cat["distance"] / 9.0  # sep's measure of the overlap
     if with_raw:
         cat["g1_flux_m_err_raw"] = scale_bias * sigma[:, 0]
         cat["g2_flux_m_err_raw"] = scale_bias * sigma[:, 1]
@@ -261,3 +262,36 @@ def test_oracle_on_a_multi_galaxy_set_is_exact_without_noise_and_calibrated_with
     fluxes = exact[[f"flux_{r}" for r in roles]].to_numpy()
     np.testing.assert_allclose(fluxes[present], truth[present], rtol=1e-6)
     assert (err[present] >= 0.999 * alone * truth[present]).all()
+
+
+def test_magnitude_groups_calibrate_faint_and_bright_galaxies_each():
+    """Relative errors that grow towards faint fluxes: one calibration for all covers the
+    bright ones too widely and the faint ones too narrowly; equal-count groups of the
+    method's own magnitude bring every own-magnitude bin near 68%."""
+    from blendphot.evaluate.metrics import binned_table
+    from blendphot.evaluate.uncertainty import magnitude_edges, measured_magnitudes
+
+    def catalog(n, rng):
+        cat = _catalog(n, rng, with_raw=False)
+        for g in ("g1", "g2"):
+            true = cat[f"{g}_flux"].to_numpy()
+            relative = 0.3 / true  # 3% at the bright end, 30% at the faint one
+            cat[f"{g}_flux_m"] = true * (1 + relative * rng.standard_normal(n))
+        return cat
+
+    rng = np.random.default_rng(7)
+    val, test = catalog(4000, rng), catalog(4000, rng)
+    edges = magnitude_edges(val["g1_flux_m"].to_numpy(), 3)
+    inner = measured_magnitudes(val["g1_flux_m"].to_numpy())
+    assert len(edges) == 2 and np.mean(inner < edges[0]) == pytest.approx(1 / 3, abs=0.01)
+    methods = [Method("m", "m", 25.96)]
+    keys = ["method", "role", "axis", "type", "bin_low", "bin_high"]
+    worst = {}
+    for groups in (1, 3):
+        fits = fit_calibration(val, ["m"], [], 30, False, None, groups)
+        assert len(fits["m"]["magnitude_edges"]) == groups - 1
+        binned = binned_table(test, methods).merge(binned_coverage(test, methods, fits), on=keys)
+        part = binned[(binned.role == "both") & (binned.axis == "own_magnitude")]
+        assert len(part) == 6 and part["coverage68"].notna().all()
+        worst[groups] = (part["coverage68"] - 68.27).abs().max()
+    assert worst[1] > 15 and worst[3] < worst[1] / 2

@@ -21,6 +21,8 @@ MAX_OUTLIERS = 0.01
 BOTH_FOUND = (74.0, 5.0)
 """Per cent of the pairs in which sep finds both galaxies (the paper: 74.3), and the
 tolerance."""
+UNET_IOU = (0.82, 0.1)
+"""The U-Net's mean IoU on the test blends in the paper (section 4.4), and the tolerance."""
 COLUMNS = ("claim", "holds", "numbers")
 
 
@@ -42,14 +44,18 @@ def _pair(values: list[float], fmt: str) -> str:
 
 
 def check_claims(
-    metrics: pd.DataFrame, networks: dict[str, str], detection: np.ndarray | None = None
+    metrics: pd.DataFrame,
+    networks: dict[str, str],
+    detection: np.ndarray | None = None,
+    iou: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """One row per claim: the claim, whether it holds on this run (``yes``, ``no``, or
     ``n/a`` where the run lacks what it needs), and its numbers (central / companion).
 
     ``metrics``: the run's metrics.csv; ``networks``: each flux network's method label ->
     its architecture; ``detection``: sep's detection class of every test pair (2: both found),
-    None for blends of more galaxies."""
+    None for blends of more galaxies; ``iou``: each U-Net's mean IoU on the test blends (the
+    segmentation table), None or empty without one."""
     rows = []
     sep = _values(metrics, SEP_ISOPHOTAL, "mape_flux")
     found = {label: _values(metrics, label, "mape_flux") for label in networks}
@@ -107,7 +113,19 @@ def check_claims(
         share = 100 * float(np.mean(np.asarray(detection) == 2))
         verdict = _verdict(abs(share - target) <= tolerance)
         rows.append((claim, verdict, f"{share:.1f}% of {len(detection)} test blends"))
+    rows.append(unet_claim(iou or {}))
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def unet_claim(iou: dict[str, float]) -> tuple[str, str, str]:
+    """The segmentation claim: each U-Net's mean IoU within the tolerance of the paper's."""
+    target, tolerance = UNET_IOU
+    claim = f"The U-Net recovers each galaxy's mask: mean IoU {target:g} +- {tolerance:g}"
+    if not iou:
+        return claim, "n/a", "no U-Net evaluated on this run"
+    ok = all(abs(value - target) <= tolerance for value in iou.values())
+    numbers = "; ".join(f"{name} {value:.2f}" for name, value in iou.items())
+    return claim, _verdict(ok), f"{numbers} (paper {target:g})"
 
 
 def claims_markdown(claims: pd.DataFrame) -> str:

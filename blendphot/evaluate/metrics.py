@@ -207,20 +207,41 @@ def count_metrics_table(
     return table[["n_galaxies", *[c for c in table.columns if c != "n_galaxies"]]]
 
 
+SEPARATION_COLUMN = "sep_separation"
+"""Catalogue column: sep's distance between its two detections in units of their sizes (NaN
+where it did not find both)."""
+
+
 def role_quantities(catalog: pd.DataFrame, role: str) -> dict[str, np.ndarray]:
     """Per-galaxy quantities for the binned figures, seen from ``role``'s galaxy:
 
     mag_difference = own magnitude - the other galaxy's (:func:`other_prefix`; positive:
     fainter than the other); distance_over_radius = the distance between the two / own radius;
-    type = own morphology.
+    type = own morphology; true_magnitude = own true magnitude; sep_separation = what sep
+    measured of the blend's overlap (:data:`SEPARATION_COLUMN`; NaN without it).
     """
     own, other = catalog_roles(catalog)[role], other_prefix(role)
     distance = catalog["distance"] if own in ("g1", "g2") else catalog[f"{own}_distance"]
+    separation = (
+        catalog[SEPARATION_COLUMN].to_numpy(float)
+        if SEPARATION_COLUMN in catalog.columns
+        else np.full(len(catalog), np.nan)
+    )
     return {
         "mag_difference": (catalog[f"{own}_mag"] - catalog[f"{other}_mag"]).to_numpy(float),
         "distance_over_radius": (distance / catalog[f"{own}_rad"]).to_numpy(float),
         "type": catalog[f"{own}_type"].astype(str).to_numpy(),
+        "true_magnitude": catalog[f"{own}_mag"].to_numpy(float),
+        "sep_separation": separation,
     }
+
+
+def method_quantities(catalog: pd.DataFrame, method, role: str) -> dict[str, np.ndarray]:
+    """:func:`role_quantities` and the galaxy's magnitude as ``method`` measured it
+    (``own_magnitude``: what a user of the method's catalogue bins by)."""
+    g = catalog_roles(catalog)[role]
+    own = magnitudes(catalog[f"{g}_flux_{method.column}"].to_numpy(float), method.zeropoint)
+    return {**role_quantities(catalog, role), "own_magnitude": own}
 
 
 def binned_stats(x: np.ndarray, dmag: np.ndarray, edges: np.ndarray) -> pd.DataFrame:
@@ -248,7 +269,16 @@ def binned_stats(x: np.ndarray, dmag: np.ndarray, edges: np.ndarray) -> pd.DataF
 BINNED_AXES = {
     "mag_difference": np.linspace(-2.0, 2.0, 7),  # figure 7 (and 9): 6 bins
     "distance_over_radius": None,  # figure 8: 6 bins between the 2nd and 98th percentiles
+    "own_magnitude": None,  # observables: the method's own magnitude, sep's separation
+    "sep_separation": None,
 }
+"""The binned axes: the truth's (the paper's Figures 7-9) and what a user measures
+(:data:`OBSERVABLE_AXES`). Without fixed edges: 6 bins between the 2nd and 98th percentiles
+of the values :data:`EDGES_FROM` names."""
+OBSERVABLE_AXES = ("own_magnitude", "sep_separation")
+EDGES_FROM = {"own_magnitude": "true_magnitude"}
+"""Axes whose bin edges come from another quantity: the true magnitudes for the measured
+ones, so that every method of a role shares the same magnitude bins."""
 
 
 def axis_edges(name: str, values: np.ndarray, n_bins: int = 6) -> np.ndarray:
@@ -261,6 +291,12 @@ def axis_edges(name: str, values: np.ndarray, n_bins: int = 6) -> np.ndarray:
     return np.linspace(lo, hi, n_bins + 1)
 
 
+def binned_edges(axis: str, quantities: dict[str, np.ndarray]) -> np.ndarray:
+    """Bin edges of ``axis`` from the quantities of the galaxies binned
+    (:data:`EDGES_FROM`)."""
+    return axis_edges(axis, quantities[EDGES_FROM.get(axis, axis)])
+
+
 def _selected_role_arrays(catalog: pd.DataFrame, method, role: str) -> dict[str, np.ndarray]:
     """dmag and the binned quantities of one role, over the blends where sep found it;
     role 'both' pools the central and the companion."""
@@ -269,14 +305,15 @@ def _selected_role_arrays(catalog: pd.DataFrame, method, role: str) -> dict[str,
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     mask = catalog_selections(catalog)["figure5"][role]
     mag_pred, mag_true, _, _ = method_arrays(catalog, method, role)
-    out = {k: v[mask] for k, v in role_quantities(catalog, role).items()}
+    out = {k: v[mask] for k, v in method_quantities(catalog, method, role).items()}
     out["dmag"] = (mag_pred - mag_true)[mask]
     return out
 
 
 def binned_table(catalog: pd.DataFrame, methods: list) -> pd.DataFrame:
-    """Figures 7-9 data: binned median and scatter of dmag per method, role and axis, and per
-    morphological type against the magnitude difference.
+    """Figures 7-9 data: binned median and scatter of dmag per method, role and axis (the
+    truth's and the observables', :data:`BINNED_AXES`), and per morphological type against
+    the magnitude difference.
 
     Each role uses the blends where sep found that galaxy (the figure-5 selection); role
     'both' pools the two galaxies. Bin edges are shared by all methods of a role and axis.
@@ -288,7 +325,7 @@ def binned_table(catalog: pd.DataFrame, methods: list) -> pd.DataFrame:
             for method in methods:
                 arrays = _selected_role_arrays(catalog, method, role)
                 if edges is None:
-                    edges = axis_edges(axis, arrays[axis])
+                    edges = binned_edges(axis, arrays)
                 groups = [("all", np.ones(arrays["dmag"].shape, bool))]
                 if axis == "mag_difference":
                     groups += [(t, arrays["type"] == t) for t in ("sph", "disk", "sphd", "irr")]

@@ -95,6 +95,7 @@ def calibration(settings: dict, inputs: dict, outputs: dict, params: dict, threa
         options["min_group"],
         options["by_detection"],
         options.get("separation_groups"),
+        options.get("magnitude_groups", 1),
     )
     k = LEVELS.index(ONE_SIGMA)
     for column, fit in fits.items():
@@ -257,7 +258,9 @@ def uncertainty(settings: dict, inputs: dict, outputs: dict, params: dict, threa
         "(per cent) of the 68% and 95% intervals before (raw: the method's own errors) and "
         "after calibration on the validation set, median relative 1-sigma width, mean "
         "Gaussian NLL, bad widths, and the largest distance (points) of a bin's coverage "
-        "from the nominal one over the magnitude-difference and distance/radius bins. "
+        "from the nominal one (worst_bin) over the bins of the truth's magnitude difference "
+        "and distance/radius, and of what a user measures: the method's own magnitude and "
+        "sep's separation of the two detections (blends where it found both). "
         "Sampling noise of the few distinct test galaxies (blends share them): _se is the "
         f"standard error of a coverage from a bootstrap over the distinct galaxies "
         f"({N_BOOTSTRAP} replicates), _noise the worst-bin distance that this noise alone "
@@ -310,10 +313,11 @@ def segmentation(settings: dict, inputs: dict, outputs: dict, params: dict, thre
 
 
 @stage(
-    inputs=("reference", "ours", "catalog"),
+    inputs=("reference", "ours", "catalog", "segmentation"),
     outputs=("csv", "md", "claims"),
     params=("dataset",),
     settings=("models",),
+    optional_inputs=("segmentation",),  # a run without mask models
 )
 def summary(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
     """The paper's numbers (from its table) beside this project's, figure-5 selection; then
@@ -336,7 +340,13 @@ def summary(settings: dict, inputs: dict, outputs: dict, params: dict, threads: 
     pairs = "n_galaxies" not in catalog.columns or (catalog["n_galaxies"] == 2).all()
     models = settings["models"]
     networks = {name: models[name]["architecture"] for name in flux_models(models)}
-    claims = check_claims(ours, networks, catalog["detection"].to_numpy() if pairs else None)
+    iou = {}
+    if inputs.get("segmentation"):
+        segmentation = pd.read_csv(inputs["segmentation"]).set_index("model")["mean_iou"]
+        unets = [name for name in segmentation.index if models[name]["architecture"] == "unet"]
+        iou = {name: float(segmentation[name]) for name in unets}
+    detection = catalog["detection"].to_numpy() if pairs else None
+    claims = check_claims(ours, networks, detection, iou)
     write_csv(table, Path(outputs["csv"]))
     write_csv(claims, Path(outputs["claims"]))
     title = (

@@ -15,6 +15,13 @@ On a row whose slots are all present it is Keras's MAPE; pair sets (K = 2) keep
 ``keras.losses.MeanAbsolutePercentageError`` itself (the training is then exactly the
 paper's). The masks of absent slots are not masked out: their targets are empty masks (no
 galaxy there), a truth the mask loss keeps.
+
+``training.flux_loss: log_mse`` trains the flux in magnitudes instead: the network's flux
+output is ``scale * exp(z)`` (:class:`LogFlux`, always positive) and :class:`LogFluxMSE` is
+the mean squared error of ln(flux). The MAPE's minimum lies below the true flux where the
+network is unsure of it (a positive magnitude bias of about the squared relative scatter);
+the squared log error's minimum is the mean of ln(flux), so the mean magnitude error, the
+bias the paper reports, is zero there (docs/studies/flux-bias.md).
 """
 
 from __future__ import annotations
@@ -62,6 +69,57 @@ class MaskedMAPE(keras.losses.Loss):
         weight = ops.where(mask, ops.ones_like(diff), self.absent_weight * ops.ones_like(diff))
         score = ops.where(mask, diff, ops.abs(y_pred) / central)
         return 100.0 * ops.sum(weight * score, axis=-1) / ops.sum(weight, axis=-1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "absent_weight": self.absent_weight}
+
+
+LOG_CLIP = 20.0
+"""|z| of :class:`LogFlux` is clipped here (e^20: far beyond any flux ratio) so that an early
+step cannot overflow."""
+
+
+@keras.saving.register_keras_serializable(package="blendphot")
+class LogFlux(keras.layers.Layer):
+    """The flux head of ``flux_loss: log_mse``: ``scale * exp(z)``, z the network's output
+    (ln of the flux in units of ``scale``, the training set's median flux)."""
+
+    def __init__(self, scale: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = float(scale)
+
+    def call(self, z):
+        ops = keras.ops
+        return self.scale * ops.exp(ops.clip(ops.cast(z, "float32"), -LOG_CLIP, LOG_CLIP))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package="blendphot")
+class LogFluxMSE(keras.losses.Loss):
+    """Mean squared error of ln(flux) over each blend's present slots; an absent slot (NaN
+    true flux, blends of fewer galaxies than K) scores its (positive) predicted flux as a
+    fraction of the central's true flux, weighted by ``absent_weight`` as in
+    :class:`MaskedMAPE` (0: left out)."""
+
+    def __init__(self, absent_weight: float = 0.0, name: str = "log_flux_mse", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if not absent_weight >= 0:
+            raise ValueError(f"absent_weight must be >= 0, not {absent_weight}")
+        self.absent_weight = float(absent_weight)
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        y_true = ops.cast(y_true, y_pred.dtype)
+        mask, y = present(y_true)
+        tiny = ops.convert_to_tensor(keras.backend.epsilon(), dtype=y_pred.dtype)
+        log_y = ops.log(ops.maximum(y, tiny))
+        score = ops.square(log_y - ops.log(ops.maximum(y_pred, tiny)))
+        central = ops.maximum(ops.abs(y[:, :1]), tiny)
+        score = ops.where(mask, score, ops.abs(y_pred) / central)
+        weight = ops.where(mask, ops.ones_like(score), self.absent_weight * ops.ones_like(score))
+        return ops.sum(weight * score, axis=-1) / ops.maximum(ops.sum(weight, axis=-1), tiny)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "absent_weight": self.absent_weight}

@@ -27,6 +27,10 @@ from blendphot.sections import check_section_keys
 OPTIONAL_TRAINING = ("gpus",)
 """Training keys added after 0.1.0's resume states: optional in a section (their defaults
 apply) and left out of a resume state's identity."""
+ADDED_TRAINING = {"lr_schedule": "plateau", "flux_loss": "mape"}
+"""Training keys added after 0.2.0's resume states, with their defaults: optional in a
+section; in a resume state's identity only where they differ from the default (they change
+what a model becomes, and an older state trained at the default)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class TrainingSettings:
     mixed_precision: bool | str
     xla: bool | str
     gpus: str | int = "all"
+    lr_schedule: str = "plateau"
+    flux_loss: str = "mape"
 
     @classmethod
     def of(cls, settings: TrainingSettings | Mapping) -> TrainingSettings:
@@ -59,7 +65,8 @@ class TrainingSettings:
         if isinstance(settings, cls):
             return settings
         names = [field.name for field in dataclasses.fields(cls)]
-        required = [name for name in names if name not in OPTIONAL_TRAINING]
+        optional = (*OPTIONAL_TRAINING, *ADDED_TRAINING)
+        required = [name for name in names if name not in optional]
         check_section_keys("training settings", settings, required, names, "training")
         values = {name: settings[name] for name in names if name in settings}
         values["freeze_init"] = tuple(values["freeze_init"] or ())
@@ -74,10 +81,14 @@ class TrainingSettings:
     def identity(self) -> dict:
         """What a resume state records of the settings: :meth:`as_config` less the keys
         that say how a model trains, not what it becomes (:data:`OPTIONAL_TRAINING`: the
-        GPUs; a run resumed after a TIMEOUT on another number of GPUs takes up its state)."""
+        GPUs; a run resumed after a TIMEOUT on another number of GPUs takes up its state),
+        and less the keys of :data:`ADDED_TRAINING` at their defaults."""
         section = self.as_config()
         for name in OPTIONAL_TRAINING:
             section.pop(name)
+        for name, default in ADDED_TRAINING.items():
+            if section[name] == default:
+                section.pop(name)
         return section
 
 

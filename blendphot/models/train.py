@@ -1,6 +1,8 @@
-"""Training one configured model (paper 3.1-3.2): Adam, ReduceLROnPlateau, early stopping.
+"""Training one configured model (paper 3.1-3.2): Adam, ReduceLROnPlateau (or a cosine decay
+of the rate, ``training.lr_schedule``), early stopping.
 
-Flux outputs are trained with the MAPE loss, masks with binary cross-entropy (weight
+Flux outputs are trained with the MAPE loss (or the squared error of ln(flux),
+``training.flux_loss``), masks with binary cross-entropy (weight
 ``mask_loss_weight`` beside a flux loss; IoU reported). A network predicts one flux (and one
 mask) per galaxy slot of the training set (K: 2 for pairs); on sets of K > 2 slots the flux
 losses leave the absent slots out (:mod:`blendphot.models.losses`). A model may start from another
@@ -127,13 +129,17 @@ def build_model(
     flux_scale: float,
     slots: int = 2,
     name: str | None = None,
+    log_flux: bool = False,
 ):
     """The registered network wrapped with its normalisation: raw blend in, a dict out
     (``flux`` (N, K) in the catalogue's flux units, ``masks`` (N, S, S, K) in [0, 1]), for
-    ``slots`` = K galaxy slots (ConfigError naming model ``name`` when its builder cannot)."""
+    ``slots`` = K galaxy slots (ConfigError naming model ``name`` when its builder cannot).
+    The flux is ``flux_scale`` times the network's output, or with ``log_flux`` times its
+    exponential (:class:`~blendphot.models.losses.LogFlux`, ``training.flux_loss: log_mse``)."""
     import keras
     from keras import layers
 
+    from blendphot.models.losses import LogFlux
     from blendphot.models.widths import NLL_OUTPUT, nll_output
 
     core = architecture.build(
@@ -145,7 +151,9 @@ def build_model(
         outs = [outs]
     named = {}
     for target, out in zip(architecture.targets_for(params), outs, strict=True):
-        if target in ("flux", WIDTH_TARGET):
+        if target == "flux" and log_flux:
+            named[target] = LogFlux(flux_scale, name=target, dtype="float32")(out)
+        elif target in ("flux", WIDTH_TARGET):
             named[target] = layers.Rescaling(flux_scale, name=target, dtype="float32")(out)
         else:
             named["masks"] = layers.Activation("linear", name="masks", dtype="float32")(out)
@@ -160,8 +168,12 @@ def compile_model(
     settings: TrainingSettings | Mapping,
     jit: bool,
     slots: int = 2,
+    steps_per_epoch: int | None = None,
 ) -> None:
-    """Adam at ``settings.learning_rate``; MAPE on fluxes, binary cross-entropy (and IoU) on
+    """Adam at ``settings.learning_rate`` (with ``settings.lr_schedule`` cosine, decaying
+    to 0 over ``settings.epochs`` x ``steps_per_epoch`` steps); the fluxes' loss of
+    ``settings.flux_loss``: MAPE (or the squared log error,
+    :class:`~blendphot.models.losses.LogFluxMSE`), binary cross-entropy (and IoU) on
     masks (weight ``settings.mask_loss_weight`` beside a flux); a flux width, if the model has
     one, the Gaussian NLL of the true fluxes. With ``slots`` > 2 the MAPE scores an absent
     slot (NaN true flux) by the flux predicted there, weighted by ``settings.absent_weight``
@@ -171,12 +183,15 @@ def compile_model(
     itself."""
     import keras
 
-    from blendphot.models.losses import MaskedMAPE
+    from blendphot.models.losses import LogFluxMSE, MaskedMAPE
     from blendphot.models.widths import NLL_OUTPUT, GaussianFluxNLL
 
     settings = TrainingSettings.of(settings)
     losses, weights, metrics = {}, {}, {}
-    if "flux" in targets:
+    if "flux" in targets and settings.flux_loss == "log_mse":
+        losses["flux"] = LogFluxMSE(settings.absent_weight if slots > 2 else 0.0)
+        weights["flux"] = 1.0
+    elif "flux" in targets:
         losses["flux"] = (
             MaskedMAPE(settings.absent_weight)
             if slots > 2
@@ -191,11 +206,26 @@ def compile_model(
         weights["masks"] = settings.mask_loss_weight if "flux" in targets else 1.0
         metrics["masks"] = [keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")]
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=settings.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate(settings, steps_per_epoch)),
         loss=losses,
         loss_weights=weights,
         metrics=metrics,
         jit_compile=jit,
+    )
+
+
+def learning_rate(settings: TrainingSettings, steps_per_epoch: int | None):
+    """Adam's learning rate: ``settings.learning_rate``, or with ``lr_schedule`` cosine a
+    cosine decay from it to 0 over ``epochs`` x ``steps_per_epoch`` optimizer steps (the
+    optimizer's step count, which a resumed training restores, sets where it stands)."""
+    import keras
+
+    if settings.lr_schedule != "cosine":
+        return settings.learning_rate
+    if not steps_per_epoch:
+        raise ValueError("a cosine learning-rate schedule needs the steps per epoch")
+    return keras.optimizers.schedules.CosineDecay(
+        settings.learning_rate, decay_steps=settings.epochs * steps_per_epoch
     )
 
 
@@ -607,12 +637,15 @@ def _fit_and_save(
     input_scale, flux_scale = normalisation_scales(train_path)
     params = dict(spec.params)
     with strategy.scope():  # the variables live on every device of the strategy
-        model = build_model(architecture, params, size, input_scale, flux_scale, slots, name)
+        model = build_model(
+            architecture, params, size, input_scale, flux_scale, slots, name,
+            log_flux=settings.flux_loss == "log_mse",
+        )  # fmt: skip
         for source, path in zip(sources, init_paths, strict=True):
             copied = initialise_from(model, Path(path))
             if source in settings.freeze_init:
                 freeze(model, copied)
-        compile_model(model, all_targets, settings, jit, slots)
+        compile_model(model, all_targets, settings, jit, slots, steps_per_epoch=len(feed))
     log.info("model %s: %d parameters", model.name, model.count_params())
     history_log = resume_dir / "history.csv"
     # a width's loss is left out of the schedule: the fluxes train as they would without one
@@ -625,11 +658,17 @@ def _fit_and_save(
         # kept when fit ends: removed with resume_dir once the outputs are written
         keras.callbacks.BackupAndRestore(str(resume_dir / "backup"), delete_checkpoint=False),
         pass_per_epoch(feed),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor,
-            mode="min",
-            factor=settings.lr_factor,
-            patience=settings.lr_patience,
+        *(
+            [
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor=monitor,
+                    mode="min",
+                    factor=settings.lr_factor,
+                    patience=settings.lr_patience,
+                )
+            ]
+            if settings.lr_schedule == "plateau"
+            else []  # a schedule sets the rate itself (Keras cannot override it)
         ),
         early,
         keras.callbacks.CSVLogger(str(history_log), append=True),

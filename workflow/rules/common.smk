@@ -218,6 +218,14 @@ def mask_predictions(wildcards):
     )
 
 
+def segmentation_summary(wildcards):
+    """The mask models' segmentation table of a dataset (the U-Net's IoU for the summary's
+    claims), where the workflow evaluates mask models; none otherwise."""
+    if not (MASK_MODELS and EVALUATED):
+        return []
+    return f"results/{wildcards.dataset}/tables/segmentation.csv"
+
+
 def catalog_inputs(wildcards):
     """Inputs of the output catalogue: test set, predictions, baseline (and oracle, and
     scarlet when scarlet.enabled), and the calibration of the uncertainties fitted on the

@@ -344,6 +344,7 @@ rule summary:
         reference=f"results/{config['evaluate']['paper_reference']['name']}/metrics.csv",
         ours="results/{dataset}/metrics.csv",
         catalog="results/{dataset}/output_catalog.csv",
+        segmentation=segmentation_summary,
     output:
         csv="results/{dataset}/tables/summary.csv",
         md=report(

@@ -58,6 +58,8 @@ _EXPORTS = {
     "has_raw_widths": "blendphot.evaluate.uncertainty.columns",
     "interval": "blendphot.evaluate.uncertainty.conformal",
     "is_uncertainty_column": "blendphot.evaluate.uncertainty.columns",
+    "magnitude_edges": "blendphot.evaluate.uncertainty.grouping",
+    "measured_magnitudes": "blendphot.evaluate.uncertainty.grouping",
     "n_groups": "blendphot.evaluate.uncertainty.grouping",
     "raw_interval": "blendphot.evaluate.uncertainty.coverage",
     "reliability_table": "blendphot.evaluate.uncertainty.coverage",

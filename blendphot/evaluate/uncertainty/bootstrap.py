@@ -65,14 +65,17 @@ def bootstrap_worst_bin_noise(
     return float(np.nanmedian(np.nanmax(np.vstack(deviations), axis=0)))
 
 
-def _pooled(catalog: pd.DataFrame, column: str, masks: dict[str, np.ndarray]) -> dict:
+def _pooled(catalog: pd.DataFrame, method, masks: dict[str, np.ndarray]) -> dict:
     """Both roles' arrays of one method over the rows ``masks[role]``, with the galaxy ids
     and the binned quantities, concatenated (central first)."""
-    from blendphot.evaluate.metrics import role_quantities
+    from blendphot.evaluate.metrics import method_quantities
 
     parts = []
     for role in role_prefixes(catalog):
-        part = {**role_arrays(catalog, column, role), **role_quantities(catalog, role)}
+        part = {
+            **role_arrays(catalog, method.column, role),
+            **method_quantities(catalog, method, role),
+        }
         part["id"] = galaxy_ids(catalog, role)
         parts.append({k: v[masks[role]] for k, v in part.items()})
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -87,7 +90,7 @@ def bootstrap_table(
     noise alone gives (:func:`bootstrap_worst_bin_noise`) over the bins of
     :func:`binned_coverage` (figure-5 selection), as columns ``coverage68_se`` and
     ``worst_bin_noise68_<axis>``; the distinct galaxies in ``n_galaxies``."""
-    from blendphot.evaluate.metrics import BINNED_AXES, axis_edges, catalog_selections
+    from blendphot.evaluate.metrics import BINNED_AXES, binned_edges, catalog_selections
 
     chosen = catalog_selections(catalog)
     rows = []
@@ -98,7 +101,7 @@ def bootstrap_table(
         own = has_raw_widths(catalog, method.column)
         row: dict = {"method": method.label}
         for selection in ("all", "figure5"):
-            arrays = _pooled(catalog, method.column, chosen[selection])
+            arrays = _pooled(catalog, method, chosen[selection])
             kept = np.isfinite(arrays["flux"]) & np.isfinite(arrays["true"])
             arrays = {k: v[kept] for k, v in arrays.items()}
             weights = bootstrap_weights(arrays["id"], n_boot, seed)
@@ -112,9 +115,9 @@ def bootstrap_table(
                         row[f"coverage{name}_raw_se"] = bootstrap_coverage_error(raw, weights)
                     continue
                 for axis in BINNED_AXES:
-                    x = arrays[axis]
+                    bins = bin_masks(arrays[axis], binned_edges(axis, arrays))
                     row[f"worst_bin_noise{name}_{axis}"] = bootstrap_worst_bin_noise(
-                        flags, bin_masks(x, axis_edges(axis, x)), weights, MIN_BIN
+                        flags, bins, weights, MIN_BIN
                     )
         rows.append(row)
     return pd.DataFrame(rows)

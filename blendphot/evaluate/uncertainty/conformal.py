@@ -30,7 +30,7 @@ from blendphot.evaluate.uncertainty.columns import (
     role_prefixes,
     scales,
 )
-from blendphot.evaluate.uncertainty.grouping import groups, n_groups
+from blendphot.evaluate.uncertainty.grouping import groups, magnitude_edges, n_groups
 
 LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, ONE_SIGMA, 0.8, 0.9, 0.95, 0.99)
 """Nominal levels the calibration is fitted at (the reliability figure's abscissae)."""
@@ -55,11 +55,14 @@ def fit_method(
     min_group: int,
     by_detection: bool,
     separation_edges: list[float] | None = None,
+    magnitude_groups: int = 1,
 ) -> dict:
     """Calibration of one method on a (validation) catalogue, both roles pooled.
 
-    Returns ``{normaliser, edges, by_detection, separation_edges, levels, lower, upper, n,
-    n_bad_width}`` (groups: :func:`groups`):
+    Returns ``{normaliser, edges, by_detection, separation_edges, magnitude_edges, levels,
+    lower, upper, n, n_bad_width}`` (groups: :func:`groups`; ``magnitude_edges``: the
+    ``magnitude_groups`` equal-count groups of the method's own measured magnitudes on these
+    blends, :func:`magnitude_edges`):
     ``lower``/``upper``
     hold one list per group of the quantiles at each of :data:`LEVELS`; a group with fewer
     than ``min_group`` galaxies takes the pooled quantiles.
@@ -74,10 +77,13 @@ def fit_method(
     t = (true[ok] - flux[ok]) / scale[ok]
     if t.size == 0:
         raise ValueError(f"method {column}: no galaxy with a flux and a width to calibrate on")
-    group = groups({k: v[ok] for k, v in arrays.items()}, edges, by_detection, separation_edges)
+    bright = magnitude_edges(flux[ok], magnitude_groups)
+    group = groups(
+        {k: v[ok] for k, v in arrays.items()}, edges, by_detection, separation_edges, bright
+    )
     pooled = [conformal_bounds(t, p) for p in LEVELS]
     lower, upper, counts = [], [], []
-    for g in range(n_groups(edges, by_detection, separation_edges)):
+    for g in range(n_groups(edges, by_detection, separation_edges, bright)):
         inside = t[group == g]
         bounds = (
             [conformal_bounds(inside, p) for p in LEVELS] if inside.size >= min_group else pooled
@@ -92,6 +98,7 @@ def fit_method(
         "separation_edges": (
             None if separation_edges is None else [float(e) for e in separation_edges]
         ),
+        "magnitude_edges": bright,
         "levels": list(LEVELS),
         "lower": lower,
         "upper": upper,
@@ -107,13 +114,16 @@ def fit_calibration(
     min_group: int,
     by_detection: bool = True,
     separation_edges: list[float] | None = None,
+    magnitude_groups: int = 1,
 ) -> dict[str, dict]:
     """Calibration of every method (catalogue column suffix) of a validation catalogue;
     ``separation_edges`` needs the catalogue's ``sep_separation``."""
     if separation_edges is not None and "sep_separation" not in catalog:
         raise ValueError("separation groups need sep's detection separation (sep_separation)")
     return {
-        col: fit_method(catalog, col, edges, min_group, by_detection, separation_edges)
+        col: fit_method(
+            catalog, col, edges, min_group, by_detection, separation_edges, magnitude_groups
+        )
         for col in columns
     }
 
@@ -127,7 +137,13 @@ def interval(
     if not math.isclose(fit["levels"][k], level, abs_tol=1e-6):
         raise ValueError(f"level {level} was not fitted (levels {fit['levels']})")
     scale = scales(arrays["flux"], arrays["raw"], own_widths)
-    g = groups(arrays, fit["edges"], fit["by_detection"], fit.get("separation_edges"))
+    g = groups(
+        arrays,
+        fit["edges"],
+        fit["by_detection"],
+        fit.get("separation_edges"),
+        fit.get("magnitude_edges"),
+    )
     lo = np.asarray(fit["lower"], float)[g, k]
     hi = np.asarray(fit["upper"], float)[g, k]
     usable = ~bad_widths(arrays["flux"], scale) & np.isfinite(arrays["flux"])

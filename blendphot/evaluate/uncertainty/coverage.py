@@ -160,14 +160,15 @@ def bin_masks(x: np.ndarray, edges: np.ndarray) -> list[np.ndarray]:
 
 def binned_coverage(catalog: pd.DataFrame, methods: list, calibration: dict) -> pd.DataFrame:
     """Calibrated coverage (per cent) of the 68% and 95% intervals in the bins of the binned
-    metrics (magnitude difference, distance / radius; figure-5 selection), per method and
+    metrics (:data:`~blendphot.evaluate.metrics.BINNED_AXES`: magnitude difference, distance /
+    radius, the method's own magnitude, sep's separation; figure-5 selection), per method and
     role (and 'both'), keyed as :func:`blendphot.evaluate.metrics.binned_table`'s rows of
     type 'all'. Galaxies with a flux but a bad width count as not covered."""
     from blendphot.evaluate.metrics import (
         BINNED_AXES,
-        axis_edges,
+        binned_edges,
         catalog_selections,
-        role_quantities,
+        method_quantities,
     )
 
     mask = catalog_selections(catalog)["figure5"]
@@ -182,7 +183,9 @@ def binned_coverage(catalog: pd.DataFrame, methods: list, calibration: dict) -> 
             arrays = {
                 k: v[mask[role]] for k, v in role_arrays(catalog, method.column, role).items()
             }
-            quantities = {k: v[mask[role]] for k, v in role_quantities(catalog, role).items()}
+            quantities = {
+                k: v[mask[role]] for k, v in method_quantities(catalog, method, role).items()
+            }
             flags = {n: coverage_flags(arrays, fit, own, p, False) for n, p in REPORTED.items()}
             # every galaxy with a flux (a bad width counts as not covered)
             kept = np.isfinite(arrays["flux"]) & np.isfinite(arrays["true"])
@@ -197,7 +200,7 @@ def binned_coverage(catalog: pd.DataFrame, methods: list, calibration: dict) -> 
         for role, (quantities, flags, kept) in per_role.items():
             for axis in BINNED_AXES:
                 x = quantities[axis]
-                edges = axis_edges(axis, x)  # as the binned metrics: all selected galaxies
+                edges = binned_edges(axis, quantities)  # as the binned metrics
                 for lo, hi, inside in zip(edges[:-1], edges[1:], bin_masks(x, edges), strict=True):
                     inside = kept & inside
                     row = {
@@ -226,7 +229,8 @@ def uncertainty_report(
 ) -> pd.DataFrame:
     """One row per method: the uncertainty columns of the metrics (selection 'all', role
     'both') and the largest distance (points) of a bin's calibrated coverage from its nominal
-    level over the binned metrics (role 'both', bins of at least :data:`MIN_BIN` galaxies);
+    level over each axis of the binned metrics (role 'both', bins of at least :data:`MIN_BIN`
+    galaxies);
     with ``bootstrap`` (:func:`bootstrap_table`), each coverage's standard error beside it
     and each worst bin's noise level after it."""
     rows = metrics[(metrics["selection"] == "all") & (metrics["role"] == "both")]
@@ -246,8 +250,10 @@ def uncertainty_report(
     bins = binned[
         (binned["role"] == "both") & (binned["type"] == "all") & (binned["n_coverage"] >= MIN_BIN)
     ]
+    from blendphot.evaluate.metrics import BINNED_AXES
+
     for name, level in REPORTED.items():
-        for axis in ("mag_difference", "distance_over_radius"):
+        for axis in BINNED_AXES:
             part = bins[bins["axis"] == axis]
             worst = (part[f"coverage{name}"] - 100 * level).abs().groupby(part["method"]).max()
             report[f"worst_bin{name}_{axis}"] = report["method"].map(worst)
