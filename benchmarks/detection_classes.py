@@ -234,12 +234,12 @@ def skip_train_val() -> None:
     build.check_disjoint_splits = lambda *args, **kwargs: None
 
 
-def run_snakemake(overlays: list[Path], dataset: str, work: Path, cores: int) -> Path:
-    """Snakemake on the sep baseline of the test blends in ``work``; returns sep.csv."""
+def run_snakemake(configs: list[Path], dataset: str, work: Path, cores: int) -> Path:
+    """Snakemake on the sep baseline of the test blends in ``work`` (the default config, then
+    the overlays, all given as ``--configfile``); returns sep.csv."""
     target = f"results/{dataset}/baseline/sep.csv"
     command = ["snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work), "-c", str(cores)]
-    if overlays:
-        command += ["--configfile", *map(str, overlays)]
+    command += ["--configfile", *(str(Path(p).resolve()) for p in configs)]
     command += ["--", target]
     timed(lambda: subprocess.run(command, check=True), "snakemake")
     return work / target
@@ -396,7 +396,8 @@ def main(argv=None) -> int:
         found = (res_dir / "baseline" / name for name in ("sep.csv", "sep_isophotal.csv"))
         sep_csv = next(p for p in found if p.exists())
     elif args.snakemake:
-        sep_csv = run_snakemake(args.config_overlay, config["dataset"], work, args.cores)
+        configs = [args.config, *args.config_overlay]
+        sep_csv = run_snakemake(configs, config["dataset"], work, args.cores)
     else:
         sep_csv = run_in_process(config, work, args.test_only)
     res = analyse(sep_csv, res_dir / "blends" / "test.h5", res_dir / "sky" / "catalog.fits",
