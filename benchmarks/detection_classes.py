@@ -40,6 +40,7 @@ import ast
 import datetime as dt
 import json
 import logging
+import shlex
 import subprocess
 import sys
 import time
@@ -405,7 +406,7 @@ def main(argv=None) -> int:
     meta = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit(),
-        "command": " ".join(["python", *sys.argv]),
+        "command": shlex.join(["python", *sys.argv]),
         "label": args.label
         or ("overrides " + json.dumps(overrides) if overrides else "package defaults"),
         "dataset": config["dataset"],
