@@ -116,7 +116,9 @@ def bootstrap_sd(
     """Standard deviation of each class's per cent over ``n_boot`` resamplings of the distinct
     galaxies: ``galaxies`` (N,) or (N, 2), each blend's central (and companion). The galaxies
     are drawn with replacement and each blend weighs the product of its galaxies' draws (a
-    pigeonhole bootstrap): the sampling noise of blends that share galaxies."""
+    pigeonhole bootstrap): the sampling noise of blends that share galaxies. It overstates
+    the spread where blends share no galaxy (a weight is then a product of two independent
+    draws); with each galaxy in many blends, the galaxies' own effects dominate."""
     detection = np.asarray(detection)
     galaxies = np.asarray(galaxies).reshape(len(detection), -1)
     keys, index = np.unique(galaxies, return_inverse=True)
