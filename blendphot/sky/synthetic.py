@@ -78,13 +78,17 @@ SHAPE_COLUMNS = (
 # some carry star-forming clumps or (bulge+disc) knotty arms; irregulars put their clumps on
 # one side. Drawn from their own branch of the seed, so that the catalogue's other columns are
 # those of the smooth sky.
+# Shares and strengths from the detection-class study (docs/studies/detection-classes.md):
+# twice as many and brighter clumps and arms made sep split our galaxies (more than two
+# detections in a blend) more often than it split the real CANDELS galaxies in F160W, and
+# find both galaxies of a blend less often; these keep sep's classes near the paper's.
 SHAPES_STREAM = 2
-DISC_CLUMPY = {"disk": 0.5, "sphd": 0.3}  # share of discs with clumps
-DISC_KNOT_FRACTION = (0.05, 0.2)  # their light in clumps
+DISC_CLUMPY = {"disk": 0.2, "sphd": 0.1}  # share of discs with clumps
+DISC_KNOT_FRACTION = (0.03, 0.1)  # their light in clumps
 DISC_KNOTS = (5, 25)
-SPIRAL_SHARE = 0.3  # share of bulge+disc galaxies with knotty arms
-SPIRAL_ARM_FRACTION = (0.1, 0.25)
-IRREGULAR_OFFSET = (0.2, 0.8)  # the clumps' centre, in half-light radii off the body's
+SPIRAL_SHARE = 0.1  # share of bulge+disc galaxies with knotty arms
+SPIRAL_ARM_FRACTION = (0.05, 0.12)
+IRREGULAR_OFFSET = (0.05, 0.3)  # the clumps' centre, in half-light radii off the body's
 
 # Intrinsic thickness C/A used to turn a random inclination into an axis ratio.
 THICKNESS = {"sph": 0.45, "disk": 0.25, "sphd": 0.35, "irr": 0.3}
