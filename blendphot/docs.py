@@ -371,6 +371,16 @@ def headline_table(summary_text: str) -> tuple[str, str]:
     return dataset, "\n".join(lines)
 
 
+CLAIMS_TITLE = "The paper's claims, checked on this run"
+
+
+def summary_claims(summary_text: str) -> str:
+    """The claims section of a run's ``summary.md`` (its title and table); empty without
+    one."""
+    start = summary_text.find(CLAIMS_TITLE)
+    return "" if start < 0 else summary_text[start:].strip() + "\n"
+
+
 def recorded_commit(config_path: Path) -> str | None:
     """The commit a run recorded in the comment lines of its effective config; None when it
     recorded none (or an unknown one)."""
@@ -430,6 +440,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     table.add_argument("--readme", type=Path, default=ROOT / "README.md")
     table.add_argument("--date", default=None, help="default: the summary file's date")
     table.add_argument("--commit", default=None, help="default: the commit checked out")
+    table.add_argument(
+        "--study",
+        type=Path,
+        default=None,
+        help="also write the block and the run's claims here (a study page's table)",
+    )
     eff = commands.add_parser("effective-config", help="print the merged configuration")
     eff.add_argument("overlays", nargs="*", type=Path)
     eff.add_argument("--default", type=Path, default=ROOT / DEMO_CONFIG)
@@ -450,6 +466,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         block = readme_block(args.summary, args.date, args.commit)
         args.readme.write_text(replace_block(args.readme.read_text(), block))
         print(f"rewrote the summary block of {args.readme}")
+        if args.study is not None:
+            claims = summary_claims(args.summary.read_text())
+            given = list(sys.argv[1:] if argv is None else argv)
+            command = shlex.join(["python", "-m", "blendphot.docs", *given])
+            write_study_table(args.study, f"{block}\n{claims}", command=command)
+            print(f"wrote {args.study}")
     else:
         print(effective_config_text(args.default, args.overlays), end="")
     return 0

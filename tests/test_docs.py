@@ -122,3 +122,23 @@ def test_sphinx_site_builds_without_a_warning(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert (tmp_path / "html" / "index.html").exists()
     assert (tmp_path / "html" / "configuration-reference.html").exists()
+
+
+def test_readme_table_command_also_writes_the_study_table_with_the_claims(tmp_path):
+    claims = (
+        "\nThe paper's claims, checked on this run (flux MAPE, ...):\n\n"
+        "| claim | holds | numbers |\n|---|---|---|\n| a claim | no | 1 / 2 |\n"
+    )
+    summary = tmp_path / "summary.md"
+    summary.write_text(FAKE_SUMMARY + claims)
+    assert docs.summary_claims(FAKE_SUMMARY) == ""
+    readme = tmp_path / "README.md"
+    start, end = docs.SUMMARY_MARKERS
+    readme.write_text(f"{start}\n{end}\n")
+    study = tmp_path / "study.md"
+    docs.main(["readme-table", str(summary), "--readme", str(readme), "--study", str(study),
+               "--date", "2026-01-02", "--commit", "abc1234"])  # fmt: skip
+    text = study.read_text()
+    assert "| blend2flux | 15.3 | 13.9 | 7.6 | 7.9 |" in text
+    assert "| a claim | no | 1 / 2 |" in text
+    assert "Measured by `python -m blendphot.docs readme-table" in text
