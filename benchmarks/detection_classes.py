@@ -59,6 +59,7 @@ from blendphot.baseline.run import (  # noqa: E402
     measure_set,
 )
 from blendphot.config import merged_config  # noqa: E402
+from blendphot.docs import git_commit  # noqa: E402
 
 CLASS_CODES = (2, 1, 0, 3)
 """Both found, companion only, central only, more than two (the paper's order)."""
@@ -329,14 +330,6 @@ def breakdown_table(frame: pd.DataFrame, by: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def report(res: dict, meta: dict) -> str:
     """The run's Markdown: a comment with the date, commit and command, then the tables."""
     kinds = ", ".join(f"{k} {100 * v:.0f} %" for k, v in sorted(res["kind_share"].items()))
@@ -407,7 +400,7 @@ def main(argv=None) -> int:
                   args.bootstrap)  # fmt: skip
     meta = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit(),
+        "commit": git_commit(),
         "command": shlex.join(["python", *sys.argv]),
         "label": args.label
         or ("overrides " + json.dumps(overrides) if overrides else "package defaults"),

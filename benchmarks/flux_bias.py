@@ -33,7 +33,6 @@ import argparse
 import datetime as dt
 import json
 import logging
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -45,6 +44,8 @@ from keras import ops
 import blendphot.models.train as train_mod
 from blendphot.blends import open_blend_set
 from blendphot.config import load_config
+from blendphot.docs import git_commit
+from blendphot.models.losses import LogFluxMSE
 from blendphot.models.predict import read_predictions, write_predictions
 
 EPS = 1e-6
@@ -66,20 +67,6 @@ class LogFluxMAE(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="flux_bias")
-class LogFluxMSE(keras.losses.Loss):
-    """Mean (ln y - ln y_pred)^2: the squared error in magnitudes (x 1.0857^2), whose
-    minimiser is mean-unbiased in magnitude (the bias the metrics report)."""
-
-    def __init__(self, name="log_flux_mse", **kwargs):
-        super().__init__(name=name, **kwargs)
-
-    def call(self, y_true, y_pred):
-        y_true = ops.cast(y_true, y_pred.dtype)
-        diff = ops.log(ops.maximum(y_true, EPS)) - ops.log(ops.maximum(y_pred, EPS))
-        return ops.mean(ops.square(diff), axis=-1)
-
-
-@keras.saving.register_keras_serializable(package="flux_bias")
 class SymmetricRelativeError(keras.losses.Loss):
     """Mean 100 |y - y_pred| / ((|y| + |y_pred|) / 2): no reward for predicting low."""
 
@@ -95,7 +82,7 @@ class SymmetricRelativeError(keras.losses.Loss):
 LOSSES = {
     "mape": keras.losses.MeanAbsolutePercentageError,
     "logmae": LogFluxMAE,
-    "logmse": LogFluxMSE,
+    "logmse": LogFluxMSE,  # the package's (training.flux_loss: log_mse)
     "smape": SymmetricRelativeError,
 }
 
@@ -174,19 +161,6 @@ def evaluate(
         assert np.array_equal(sep["id"].to_numpy(), np.asarray(true_ids)), "baseline ids"
         selected = selections(sep["detection"].to_numpy())["figure5"]
     return role_metrics(np.asarray(pred, float), true, selected)
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 HEADER = (
@@ -287,7 +261,7 @@ def main(argv=None) -> int:
     if args.kron:
         result = kron_result(args.blends, args.baseline)
         result.update(date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                      commit=commit(), command=" ".join(["python", *sys.argv]))  # fmt: skip
+                      commit=git_commit(), command=" ".join(["python", *sys.argv]))  # fmt: skip
         print(HEADER + markdown_rows(result), end="")
         if args.markdown:
             write_markdown(args.markdown, result)
@@ -333,7 +307,7 @@ def main(argv=None) -> int:
         "val_loss": float(history["val_loss"].iloc[-1]),
         "test": evaluate(work / "model.keras", test, work / "pred_test.h5"),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit(),
+        "commit": git_commit(),
         "command": " ".join(["python", *sys.argv]),
         "settings": settings,
         "seed": seed,

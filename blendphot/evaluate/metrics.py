@@ -272,10 +272,9 @@ BINNED_AXES = {
     "own_magnitude": None,  # observables: the method's own magnitude, sep's separation
     "sep_separation": None,
 }
-"""The binned axes: the truth's (the paper's Figures 7-9) and what a user measures
-(:data:`OBSERVABLE_AXES`). Without fixed edges: 6 bins between the 2nd and 98th percentiles
-of the values :data:`EDGES_FROM` names."""
-OBSERVABLE_AXES = ("own_magnitude", "sep_separation")
+"""The binned axes: the truth's (the paper's Figures 7-9) and what a user measures (the
+method's own magnitude, sep's separation). Without fixed edges: 6 bins between the 2nd and
+98th percentiles of the values :data:`EDGES_FROM` names."""
 EDGES_FROM = {"own_magnitude": "true_magnitude"}
 """Axes whose bin edges come from another quantity: the true magnitudes for the measured
 ones, so that every method of a role shares the same magnitude bins."""

@@ -46,32 +46,54 @@ def masked_mean(values, mask):
     return total / ops.maximum(ops.sum(mask, axis=-1), 1.0)
 
 
-@keras.saving.register_keras_serializable(package="blendphot")
-class MaskedMAPE(keras.losses.Loss):
-    """Mean absolute percentage error of each blend's K fluxes, absent slots (NaN true flux)
-    scored by the flux predicted there: 100 (sum_present |y_k - p_k| / |y_k| + w
-    sum_absent |p_k| / |y_1|) / (n_present + w n_absent), y_1 the central's (always present)
-    true flux and w = ``absent_weight`` (0: the absent slots left out)."""
+class AbsentSlotLoss(keras.losses.Loss):
+    """A flux loss over each blend's K slots: the present slots scored by
+    :meth:`present_score`, an absent slot (NaN true flux) by the flux predicted there as a
+    fraction of the central's (always present) true flux; the blend's loss is ``factor``
+    times the weighted mean, each present slot weighing 1 and each absent one
+    ``absent_weight`` (0: the absent slots left out)."""
 
-    def __init__(self, absent_weight: float = 0.0, name: str = "masked_mape", **kwargs):
-        super().__init__(name=name, **kwargs)
+    factor = 1.0
+
+    def __init__(self, absent_weight: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
         if not absent_weight >= 0:
             raise ValueError(f"absent_weight must be >= 0, not {absent_weight}")
         self.absent_weight = float(absent_weight)
+
+    def present_score(self, y, y_pred, epsilon):
+        """The score of every slot as if present (``y``: the true fluxes, 1 where absent)."""
+        raise NotImplementedError
 
     def call(self, y_true, y_pred):
         ops = keras.ops
         y_true = ops.cast(y_true, y_pred.dtype)
         mask, y = present(y_true)
         epsilon = ops.convert_to_tensor(keras.backend.epsilon(), dtype=y_pred.dtype)
-        diff = ops.abs((y - y_pred) / ops.maximum(ops.abs(y), epsilon))
         central = ops.maximum(ops.abs(y[:, :1]), epsilon)
-        weight = ops.where(mask, ops.ones_like(diff), self.absent_weight * ops.ones_like(diff))
-        score = ops.where(mask, diff, ops.abs(y_pred) / central)
-        return 100.0 * ops.sum(weight * score, axis=-1) / ops.sum(weight, axis=-1)
+        score = ops.where(mask, self.present_score(y, y_pred, epsilon), ops.abs(y_pred) / central)
+        weight = ops.where(mask, ops.ones_like(score), self.absent_weight * ops.ones_like(score))
+        return self.factor * ops.sum(weight * score, axis=-1) / ops.sum(weight, axis=-1)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "absent_weight": self.absent_weight}
+
+
+@keras.saving.register_keras_serializable(package="blendphot")
+class MaskedMAPE(AbsentSlotLoss):
+    """Mean absolute percentage error of each blend's K fluxes, absent slots (NaN true flux)
+    scored by the flux predicted there: 100 (sum_present |y_k - p_k| / |y_k| + w
+    sum_absent |p_k| / |y_1|) / (n_present + w n_absent), y_1 the central's (always present)
+    true flux and w = ``absent_weight`` (0: the absent slots left out)."""
+
+    factor = 100.0
+
+    def __init__(self, absent_weight: float = 0.0, name: str = "masked_mape", **kwargs):
+        super().__init__(absent_weight, name=name, **kwargs)
+
+    def present_score(self, y, y_pred, epsilon):
+        ops = keras.ops
+        return ops.abs((y - y_pred) / ops.maximum(ops.abs(y), epsilon))
 
 
 LOG_CLIP = 20.0
@@ -97,29 +119,15 @@ class LogFlux(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="blendphot")
-class LogFluxMSE(keras.losses.Loss):
+class LogFluxMSE(AbsentSlotLoss):
     """Mean squared error of ln(flux) over each blend's present slots; an absent slot (NaN
     true flux, blends of fewer galaxies than K) scores its (positive) predicted flux as a
     fraction of the central's true flux, weighted by ``absent_weight`` as in
     :class:`MaskedMAPE` (0: left out)."""
 
     def __init__(self, absent_weight: float = 0.0, name: str = "log_flux_mse", **kwargs):
-        super().__init__(name=name, **kwargs)
-        if not absent_weight >= 0:
-            raise ValueError(f"absent_weight must be >= 0, not {absent_weight}")
-        self.absent_weight = float(absent_weight)
+        super().__init__(absent_weight, name=name, **kwargs)
 
-    def call(self, y_true, y_pred):
+    def present_score(self, y, y_pred, epsilon):
         ops = keras.ops
-        y_true = ops.cast(y_true, y_pred.dtype)
-        mask, y = present(y_true)
-        tiny = ops.convert_to_tensor(keras.backend.epsilon(), dtype=y_pred.dtype)
-        log_y = ops.log(ops.maximum(y, tiny))
-        score = ops.square(log_y - ops.log(ops.maximum(y_pred, tiny)))
-        central = ops.maximum(ops.abs(y[:, :1]), tiny)
-        score = ops.where(mask, score, ops.abs(y_pred) / central)
-        weight = ops.where(mask, ops.ones_like(score), self.absent_weight * ops.ones_like(score))
-        return ops.sum(weight * score, axis=-1) / ops.maximum(ops.sum(weight, axis=-1), tiny)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "absent_weight": self.absent_weight}
+        return ops.square(ops.log(ops.maximum(y, epsilon)) - ops.log(ops.maximum(y_pred, epsilon)))
