@@ -19,12 +19,20 @@ include: "workflow/rules/methods.smk"  # methods of one's own, each an extra rul
 include: "workflow/rules/baseline.smk"  # 3.3 sep cold/hot baseline
 include: "workflow/rules/results.smk"  # 4 output catalogue, metrics, figures
 include: "workflow/rules/crossdomain.smk"  # optional: trained on one sky, tested on another
+include: "workflow/rules/deblend.smk"  # beyond: the networks on the natural blends of a mosaic
 
 
 rule all:
     default_target: True
     input:
         final_outputs(),
+
+
+# `snakemake deblend`: the trained networks on the natural blends of a mosaic (deblend.smk).
+rule deblend:
+    input:
+        deblend_outputs,
+    localrule: True
 
 
 # Every rule hands its stage exactly the files, parameters and settings the stage declares.

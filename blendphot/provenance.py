@@ -22,6 +22,7 @@ CONFIG_SECTIONS = (
     "scarlet",
     "evaluate",
     "uncertainty",
+    "deblend",
 )
 """The config's top-level sections (blendphot/config.schema.yaml; a test keeps them equal)."""
 

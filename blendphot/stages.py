@@ -40,6 +40,7 @@ STAGE_MODULES = (
     "blendphot.evaluate.stages",
     "blendphot.figures.stages",
     "blendphot.crossdomain.stages",
+    "blendphot.deblend.stages",
 )
 """The modules that declare stages, in the paper's order. They import nothing heavy at module
 level, so that loading every declaration costs no GalSim, sep, matplotlib or TensorFlow."""

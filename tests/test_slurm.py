@@ -24,6 +24,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 import yaml
+from astropy.table import Table
 
 from .conftest import ROOT, TINY
 
@@ -251,6 +252,21 @@ def test_tiny_workflow_through_slurm_equals_local_run(
     assert sorted(got) == sorted(want)
     differing = [name for name in want if want[name] != got[name]]
     assert not differing, f"SLURM outputs differ from the local run: {differing}"
+
+    # the deblend target through Slurm as well: one job per tile (tests/data/tiny.yaml: 2 x 2),
+    # on the cpu partition, merged with every object of the field once
+    result = run_snakemake(
+        slurm_cluster, cluster, "deblend", "--profile", str(PROFILE), "--profile", str(OVERLAY)
+    )
+    assert result.returncode == 0, tail(result)
+    jobs = submissions(result.stdout + result.stderr)
+    tiles = [job for rule, job, _ in jobs if rule == "deblend_tile"]
+    assert len(tiles) == 4, result.stdout[-3000:]
+    states = squeue_states(slurm_cluster, tiles)
+    assert all(states[job] == ("COMPLETED", "cpu") for job in tiles), states
+    deblended = pd.read_csv(cluster / res / "deblend" / "deblended.csv")
+    truth = Table.read(cluster / res / "deblend" / "field" / "catalog.fits")
+    assert sorted(deblended["id"]) == sorted(truth["id"])
 
 
 SLOW_NET = ROOT / "tests" / "slurm" / "slow_net.py"

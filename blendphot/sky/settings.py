@@ -32,10 +32,14 @@ def _values(
     cls: type, section: Mapping, where: str, *, exact: bool = False, schema_path: str | None = None
 ) -> dict:
     """The values of ``cls``'s fields in ``section`` (a config mapping); ValueError naming
-    the keys it lacks (and, ``exact``, those it has in excess)."""
+    the keys it lacks (and, ``exact``, those it has in excess). A field with a default (a key
+    added after sections were first written) may be absent: it takes its default."""
     names = field_names(cls)
-    check_section_keys(f"{where} settings", section, names, names if exact else None, schema_path)
-    return {name: section[name] for name in names}
+    required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
+    check_section_keys(
+        f"{where} settings", section, required, names if exact else None, schema_path
+    )
+    return {name: section[name] for name in names if name in section}
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,9 @@ class TypeFractions:
 @dataclass(frozen=True)
 class SyntheticSettings:
     """How the synthetic sky is drawn (the ``sky`` keys the schema marks "synthetic sky"):
-    the grid of bright galaxies, their neighbours, the noise and the shapes."""
+    the grid of bright galaxies, their neighbours, the noise and the shapes; with
+    ``placement: field``, every object placed at random at ``field_density`` objects per
+    arcmin^2 (``pixel_scale`` arcsec per pixel) instead."""
 
     n_galaxies: int
     neighbours_per_galaxy: float
@@ -99,6 +105,9 @@ class SyntheticSettings:
     noise_sigma: float
     realistic_shapes: bool
     type_fractions: TypeFractions
+    placement: str = "isolated"
+    field_density: float = 180.0
+    pixel_scale: float = 0.06
 
     @classmethod
     def of(cls, settings: SyntheticSettings | SkySettings | Mapping) -> SyntheticSettings:
@@ -159,8 +168,10 @@ class SkySettings:
         if isinstance(settings, cls):
             return settings
         parts = (PsfSettings, SyntheticSettings)
-        required = [*SKY_KEYS, *(f.name for part in parts for f in dataclasses.fields(part))]
-        check_section_keys("sky settings", settings, required, [*required, *READ_ELSEWHERE], "sky")
+        fields = [f for part in parts for f in dataclasses.fields(part)]
+        required = [*SKY_KEYS, *(f.name for f in fields if f.default is dataclasses.MISSING)]
+        known = [*SKY_KEYS, *(f.name for f in fields), *READ_ELSEWHERE]
+        check_section_keys("sky settings", settings, required, known, "sky")
         return cls(
             settings["source"],
             settings["zeropoint"],

@@ -98,6 +98,7 @@ MAX_POSTAGE_STAMP = 1024  # pixels: the side of the largest object drawing
 DEVAUC_TRUNCATION = 8.0  # de Vaucouleurs profiles are truncated at this many half-light radii
 STAGE_STREAM = 1  # this stage's branch of the master seed
 NOISE_STREAM = 1  # sub-branch of the noise field
+FIELD_STREAM = 3  # sub-branch of the positions of a field (placement: field)
 
 # The WFC3/IR optics and pixels: HST primary 2.4 m, central obscuration 0.33, F160W pivot
 # 1539 nm; the native IR pixel and the drizzle drop convolve the optical PSF.
@@ -288,6 +289,8 @@ def draw_galaxy_catalog(settings: SkySettings | Mapping, seed: int) -> pd.DataFr
     radii = props["radius"].to_numpy(dtype=float)
     rows += _neighbour_rows(synthetic, xs, ys, radii, n + 1, rng)
     catalog = pd.DataFrame(rows)
+    if synthetic.placement == "field":
+        catalog["x"], catalog["y"] = field_positions(len(catalog), synthetic, seed)
     catalog["flux"] = 10.0 ** (-0.4 * (catalog["mag"] - sky.zeropoint))
     catalog["ra"] = np.nan
     catalog["dec"] = np.nan
@@ -531,11 +534,35 @@ def add_stamp(canvas: np.ndarray, x0: int, y0: int, pixels: np.ndarray, cx: int,
     ]
 
 
-def mosaic_shape(settings: SyntheticSettings | SkySettings | Mapping) -> tuple[int, int]:
-    """(ny, nx) of the mosaic: a square grid of cells, one primary each."""
+def expected_objects(settings: SyntheticSettings | SkySettings | Mapping) -> float:
+    """The expected number of objects of the synthetic sky: its galaxies and their
+    neighbours (a Poisson mean per galaxy)."""
     synthetic = SyntheticSettings.of(settings)
+    return synthetic.n_galaxies * (1.0 + synthetic.neighbours_per_galaxy)
+
+
+def mosaic_shape(settings: SyntheticSettings | SkySettings | Mapping) -> tuple[int, int]:
+    """(ny, nx) of the mosaic: a square grid of cells, one primary each; with ``placement:
+    field``, the square that holds :func:`expected_objects` at ``field_density`` per
+    arcmin^2."""
+    synthetic = SyntheticSettings.of(settings)
+    if synthetic.placement == "field":
+        area = expected_objects(synthetic) / synthetic.field_density  # arcmin^2
+        side = int(np.ceil(np.sqrt(area) * 60.0 / synthetic.pixel_scale))
+        return side, side
     side = int(np.ceil(np.sqrt(synthetic.n_galaxies))) * synthetic.cell_size
     return side, side
+
+
+def field_positions(
+    n: int, settings: SyntheticSettings | SkySettings | Mapping, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of ``n`` objects placed uniformly at random over the field mosaic
+    (:func:`mosaic_shape`), from their own branch of the seed (the other columns of the
+    catalogue are those the isolated placement draws)."""
+    ny, nx = mosaic_shape(settings)
+    rng = np.random.default_rng([seed, STAGE_STREAM, FIELD_STREAM])
+    return rng.uniform(0.0, nx - 1.0, size=n), rng.uniform(0.0, ny - 1.0, size=n)
 
 
 def mosaic_noise(shape: tuple[int, int], sigma: float, seed: int) -> np.ndarray:

@@ -13,6 +13,8 @@ from blendphot.config import (
     validate_config,
 )
 from blendphot.crossdomain.table import check_other_datasets
+from blendphot.deblend.plan import check_deblend_models, deblend_mosaic_shape
+from blendphot.deblend.tiles import tile_grid
 from blendphot.methods import check_extra_methods, extra_methods
 from blendphot.data import paper_table_path
 from blendphot.sky.cosmos import check_cosmos_dir
@@ -304,3 +306,50 @@ def scarlet_psf_inputs(wildcards):
     """The configured PSF image of the scarlet fits, for a sky that does not know its PSF."""
     image = config["scarlet"]["psf"]["image"]
     return {"image": image} if image and not HAS_TRUTH else {}
+
+
+# The deblend target (rules/deblend.smk): the networks applied to a mosaic's natural blends.
+DEBLEND = config["deblend"]
+DEBLEND_MODELS = check_deblend_models(DEBLEND, FLUX_MODELS)
+# A drawn field (no deblend.mosaic) knows its truth: the deblend_truth rule measures it.
+DEBLEND_DRAWN = DEBLEND["mosaic"] is None
+
+
+def deblend_group_inputs(wildcards):
+    """The mosaic to deblend and its catalogue: the drawn field's two files, or the
+    configured mosaic and catalogue (none: sep detects the objects)."""
+    if DEBLEND_DRAWN:
+        field = f"results/{wildcards.dataset}/deblend/field"
+        return {"mosaic": f"{field}/mosaic.fits", "catalog": f"{field}/catalog.fits"}
+    given = {"mosaic": DEBLEND["mosaic"]}
+    return given | ({"catalog": DEBLEND["catalog"]} if DEBLEND["catalog"] else {})
+
+
+def deblend_tile_inputs(wildcards):
+    """One tile's inputs: the mosaic, the groups, the trained networks, the calibration and
+    the training set (the networks' domain)."""
+    run = f"results/{wildcards.dataset}"
+    return {
+        "mosaic": deblend_group_inputs(wildcards)["mosaic"],
+        "groups": f"{run}/deblend/groups.fits",
+        "models": [f"{run}/models/{m}/model.keras" for m in DEBLEND_MODELS],
+        "calibration": f"{run}/calibration/calibration.json",
+        "train": f"{run}/blends/train.h5",
+    }
+
+
+def deblend_tile_files(wildcards):
+    """The tiles' catalogues: one per tile of the mosaic (its shape read or computed here)."""
+    shape = deblend_mosaic_shape(config, DEBLEND_DRAWN)
+    count = len(tile_grid(shape, DEBLEND["tile_size"], DEBLEND["margin"]))
+    return [f"results/{wildcards.dataset}/deblend/tiles/{t}.fits" for t in range(count)]
+
+
+def deblend_outputs(wildcards):
+    """What `snakemake deblend` builds: the deblended catalogue, and for a drawn field its
+    comparison with the truth and the figure of a deblended region."""
+    run = f"results/{DATASET}/deblend"
+    files = [f"{run}/deblended.fits", f"{run}/deblended.csv"]
+    if DEBLEND_DRAWN:
+        files += [f"{run}/truth.md", f"{run}/truth.csv", f"{run}/region.png"]
+    return files
