@@ -8,7 +8,9 @@ beside the networks' own artificial test blends.
         --artificial /path/blends/test.h5 /path/pred_test.h5 /path/baseline/sep.csv \
         --work /tmp/deblend_paper --markdown docs/studies/tables/deblend-paper.md
 
-Without ``--calibration`` the networks' fluxes have no calibrated interval (coverage blank).
+Without ``--calibration`` the networks' fluxes have no calibrated interval (coverage blank), and
+sep's intervals are its raw noise errors. Tiles already in the work folder are kept (delete
+them to measure again).
 """
 
 from __future__ import annotations
@@ -103,9 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     tiles = tile_grid(shape, config["deblend"]["tile_size"], config["deblend"]["margin"])
     start = time.perf_counter()
     paths = []
-    for tile in tiles:
+    for tile in tiles:  # a tile written by an earlier run of the same work folder is kept
         paths.append(args.work / f"tile{tile.index}.fits")
-        run_tile(config, inputs, paths[-1], tile.index, list(models), 2)
+        if not paths[-1].exists():
+            run_tile(config, inputs, paths[-1], tile.index, list(models), 2)
     clock["tiles"] = time.perf_counter() - start
     deblended = merge_tiles(paths)
     truth = Table.read(truth_path).to_pandas()
@@ -118,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         artificial = artificial_table(catalog, {columns[0]: columns[0]} | SEP_METHODS)
     text = markdown(natural, comparison(natural, artificial), field_summary(deblended, scored))
     text = text.split("\n", 2)[2]  # without the title
-    text += "\nSeconds: " + ", ".join(f"{k} {v:.0f}" for k, v in clock.items()) + "\n"
     print(text)
+    print("seconds:", ", ".join(f"{k} {v:.0f}" for k, v in clock.items()))
     if args.markdown:
         write_study_table(args.markdown, text)
     return 0 if np.isfinite(natural["mape"]).any() else 1

@@ -219,6 +219,7 @@ CHANGED_ON_PURPOSE = {  # a shipped config's value changed since 0.1.0: its stag
     "training.flux_loss": "0.3.0: the demo's networks train on the squared log-flux error",
     "training.lr_schedule": "0.3.0: the demo's networks train with a cosine learning rate",
     "uncertainty.magnitude_groups": "0.3.0: calibration groups of each method's magnitude",
+    "deblend": "0.3.0: the tiny test config draws a small field for the deblend target",
 }
 
 

@@ -48,7 +48,7 @@ def scored_objects(deblended: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame
 
 def flux_scores(flux, true, p16=None, p84=None) -> dict[str, float]:
     """n, MAPE (per cent), bias (mean of m_measured - m_true) and 68% coverage (per cent) of
-    the finite positive fluxes."""
+    the finite positive fluxes (the coverage over those with an interval; NaN if none has)."""
     flux, true = np.asarray(flux, float), np.asarray(true, float)
     with np.errstate(invalid="ignore"):
         ok = np.isfinite(flux) & (flux > 0) & np.isfinite(true) & (true > 0)
@@ -63,7 +63,10 @@ def flux_scores(flux, true, p16=None, p84=None) -> dict[str, float]:
     }
     if p16 is not None and p84 is not None:
         lo, hi = np.asarray(p16, float)[ok], np.asarray(p84, float)[ok]
-        out["coverage"] = float(100 * np.mean((t >= lo) & (t <= hi)))
+        given = np.isfinite(lo) & np.isfinite(hi)  # a method without widths has none
+        if given.any():
+            covered = (t >= lo) & (t <= hi)
+            out["coverage"] = float(100 * covered[given].mean())
     return out
 
 

@@ -105,4 +105,3 @@ rule deblend_truth:
         settings=settings_for("deblend_truth"),
     script:
         "../scripts/stage.py"
-
