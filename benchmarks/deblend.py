@@ -26,7 +26,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from blendphot.docs import write_study_table  # noqa: E402
+from blendphot.docs import git_commit, write_study_table  # noqa: E402
 
 TILE_LINE = re.compile(
     r"tile (?P<tile>\d+): (?P<objects>\d+) objects in (?P<groups>\d+) groups "
@@ -146,6 +146,7 @@ def real_hst_figure(run: Path, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    commit = git_commit()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="a run's results folder (results/<dataset>)")
     parser.add_argument("--throughput", type=Path, help="write the throughput and plan table")
@@ -179,11 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     print(text)
     if args.throughput:
-        write_study_table(args.throughput, text)
+        write_study_table(args.throughput, text, commit=commit)
     if args.truth:
-        write_study_table(
-            args.truth, (args.run / "deblend" / "truth.md").read_text().split("\n", 2)[2]
-        )
+        truth = (args.run / "deblend" / "truth.md").read_text().split("\n", 2)[2]
+        write_study_table(args.truth, truth, commit=commit)
     if args.figures:
         args.figures.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args.run / "deblend" / "region.png", args.figures / "deblend-region.png")

@@ -42,7 +42,7 @@ from blendphot.deblend.truth import (  # noqa: E402
     natural_table,
     scored_objects,
 )
-from blendphot.docs import write_study_table  # noqa: E402
+from blendphot.docs import git_commit, write_study_table  # noqa: E402
 
 
 def artificial_catalog(test: Path, predictions: Path, sep: Path, column: str) -> pd.DataFrame:
@@ -68,6 +68,7 @@ def artificial_catalog(test: Path, predictions: Path, sep: Path, column: str) ->
 
 
 def main(argv: list[str] | None = None) -> int:
+    commit = git_commit()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("config", type=Path, help="an effective (merged) configuration")
     parser.add_argument("--model", action="append", required=True, help="NAME=MODEL.keras")
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print("seconds:", ", ".join(f"{k} {v:.0f}" for k, v in clock.items()))
     if args.markdown:
-        write_study_table(args.markdown, text)
+        write_study_table(args.markdown, text, commit=commit)
     return 0 if np.isfinite(natural["mape"]).any() else 1
 
 

@@ -74,14 +74,20 @@ def study_table(table: str, command: str, date: str | None = None, commit: str |
 
 
 def write_study_table(
-    path: str | Path, table: str, argv: Sequence[str] | None = None, command: str | None = None
+    path: str | Path,
+    table: str,
+    argv: Sequence[str] | None = None,
+    command: str | None = None,
+    commit: str | None = None,
 ) -> Path:
     """Write ``table`` (Markdown) with its provenance (:func:`study_table`) for a study page:
     the ``--markdown PATH`` option of the benchmark scripts. The command is ``command``, else
-    the script and arguments ``argv`` (default: this process's)."""
+    the script and arguments ``argv`` (default: this process's); the commit ``commit``, else
+    the checkout's now (a script that writes several tables passes the one it started at, not
+    one made dirty by its first table)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(study_table(table, command or command_line(argv)))
+    path.write_text(study_table(table, command or command_line(argv), commit=commit))
     return path
 
 
