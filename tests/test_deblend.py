@@ -136,13 +136,16 @@ def test_flag_names_and_the_catalogue_flux():
     assert len(set(bits)) == len(bits) and all(b & (b - 1) == 0 for b in bits)
     table = pd.DataFrame(
         {
-            **{f"flux_sep{s}": [1.0, 2.0] for s in ("", "_err", "_p16", "_p84")},
-            **{f"flux_b2f{s}": [np.nan, 5.0] for s in ("", "_err", "_p16", "_p84")},
+            "flags": [FLAGS["isolated"][0], 0, FLAGS["mag_outside"][0], 0],
+            **{f"flux_sep{s}": [1.0, 2.0, 3.0, 4.0] for s in ("", "_err", "_p16", "_p84")},
+            **{f"flux_kron{s}": [1.5, 2.5, 3.5, np.nan] for s in ("", "_err", "_p16", "_p84")},
+            **{f"flux_b2f{s}": [np.nan, 5.0, 6.0, np.nan] for s in ("", "_err", "_p16", "_p84")},
         }
     )
     best = best_flux(table, ["b2f"])
-    assert best["flux"].tolist() == [1.0, 5.0]
-    assert best["flux_method"].tolist() == ["sep", "b2f"]
+    assert best["flux"].tolist() == [1.5, 5.0, 3.5, 4.0]  # a network out of its domain: Kron
+    assert best["flux_method"].tolist() == ["kron", "b2f", "kron", "sep"]
+    assert best["flux_p84"].tolist() == [1.5, 5.0, 3.5, 4.0]
 
 
 def test_stamp_off_the_edge_is_marked_and_non_members_are_replaced():
@@ -354,7 +357,8 @@ def test_real_hst_group_through_the_deblending(tmp_path, caplog):
     assert np.isfinite(paired["flux_b2f"]).all() and paired["slot"].tolist() == [1, 2]
     alone = table[table["group_size"] == 1]
     assert alone["flag_names"].str.contains("isolated").all()
-    assert (alone["flux_method"] == "sep").all() and np.isfinite(alone["flux"]).any()
+    assert (alone["flux_method"] == "kron").all() and np.isfinite(alone["flux"]).all()
+    assert (paired["flux_method"] == "kron").all()  # out of the networks' domain: flagged
     written = Table.read(tmp_path / "tile.fits")
     assert written.meta["FLAG0"] == "isolated"
 

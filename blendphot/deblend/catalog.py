@@ -7,7 +7,8 @@ object no network measured), ``tile``, then per method (each network's column, `
 paper's isophotal flux and ``kron`` sep's Kron flux, measured on the same stamp)
 ``flux_<m>``, ``flux_<m>_err`` (calibrated 1 sigma), ``flux_<m>_p16``, ``flux_<m>_p84``;
 ``flux``, ``flux_err``, ``flux_p16``, ``flux_p84`` and ``flux_method``: the first network's
-where it measured the object, else sep's; ``detection`` (sep's detection code on the group's
+where it measured the object within its training domain, else sep's Kron, else its
+isophotal flux (:func:`best_flux`); ``detection`` (sep's detection code on the group's
 stamp), ``flags`` (bits of :data:`FLAGS`) and ``flag_names``.
 """
 
@@ -36,6 +37,11 @@ FLAGS = {
     "sep_missed": (1024, "sep found no detection of it on the stamp"),
 }
 """Flag name -> (bit, meaning)."""
+OWN_DOMAIN = ("mag_outside", "size_outside", "contrast_outside", "distance_outside")
+"""Flags of an object outside the training domain by its own measures (the other members of
+its group get ``member_outside``)."""
+DOMAIN_FLAGS = (*OWN_DOMAIN, "near_edge", "group_over_k", "member_outside")
+"""Flags that put an object, its stamp or its group outside what the networks learnt."""
 
 SEP_METHODS = {"sep": "sex", "kron": "kron"}
 """The sep fluxes of the deblended catalogue -> their column in the blend catalogues (and in
@@ -62,20 +68,28 @@ def method_columns(methods: list[str]) -> list[str]:
     return [f"flux_{m}{s}" for m in methods for s in ("", *ERROR_SUFFIXES)]
 
 
+def flag_mask(names) -> int:
+    """The flag word of the named flags."""
+    return sum(flag_bit(name) for name in names)
+
+
 def best_flux(table: pd.DataFrame, networks: list[str]) -> pd.DataFrame:
-    """``flux``, its errors and ``flux_method``: the first network's where it gave a flux,
-    else sep's isophotal flux (an isolated object, one beyond the networks' slots)."""
+    """``flux``, its errors and ``flux_method``: the first network's where it measured the
+    object within its training domain (no flag of :data:`DOMAIN_FLAGS`), else sep's Kron flux
+    (the better of sep's two on the drawn field, isolated objects and blends alike:
+    docs/studies/deblend-survey.md), else sep's isophotal flux."""
     out = pd.DataFrame(index=table.index)
-    chosen = np.full(len(table), "sep", dtype=object)
+    chosen = np.full(len(table), "", dtype=object)
     for s in ("", *ERROR_SUFFIXES):
-        out[f"flux{s}"] = table[f"flux_sep{s}"].to_numpy(float)
-    if networks:
-        first = networks[0]
-        measured = np.isfinite(table[f"flux_{first}"].to_numpy(float))
+        out[f"flux{s}"] = np.nan
+    outside = (table["flags"].to_numpy(np.int64) & flag_mask(DOMAIN_FLAGS)) != 0
+    candidates = [(networks[0], ~outside)] if networks else []
+    candidates += [("kron", True), ("sep", True)]
+    for method, allowed in candidates:
+        take = (chosen == "") & allowed & np.isfinite(table[f"flux_{method}"].to_numpy(float))
         for s in ("", *ERROR_SUFFIXES):
-            values = table[f"flux_{first}{s}"].to_numpy(float)
-            out.loc[measured, f"flux{s}"] = values[measured]
-        chosen[measured] = first
+            out.loc[take, f"flux{s}"] = table[f"flux_{method}{s}"].to_numpy(float)[take]
+        chosen[take] = method
     out["flux_method"] = chosen
     return out
 

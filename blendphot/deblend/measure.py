@@ -13,8 +13,8 @@ network the same; sep measures the stamp as it is, as it measures the artificial
 (:func:`~blendphot.baseline.sep_photometry.measure_members`, members at their catalogue
 positions). The calibration fitted on the validation blends turns each method's raw width
 into a 68% interval (:func:`~blendphot.evaluate.uncertainty.conformal.calibrated_columns`);
-an isolated object gets sep's isophotal flux with its noise error (its interval the flux
-+- that error).
+an isolated object gets sep's isophotal and Kron fluxes with their noise errors (its interval
+the flux +- that error).
 """
 
 from __future__ import annotations
@@ -33,9 +33,11 @@ from blendphot.baseline.sep_photometry import measure_members, member_gates
 from blendphot.baseline.settings import BaselineSettings
 from blendphot.deblend.catalog import (
     ERROR_SUFFIXES,
+    OWN_DOMAIN,
     SEP_METHODS,
     best_flux,
     flag_bit,
+    flag_mask,
     flag_names,
 )
 from blendphot.deblend.detect import detect_region, region_noise, subtract_background
@@ -49,9 +51,6 @@ log = logging.getLogger(__name__)
 
 CLEAN_GROWTH = 2
 """Pixels by which a non-member's segment grows before it is replaced by noise."""
-OWN_DOMAIN_FLAGS = ("mag_outside", "size_outside", "contrast_outside", "distance_outside")
-"""Flags of an object outside the training domain by its own measures (the other members of
-its group get ``member_outside``)."""
 NOISE_STREAM = 1
 """Sub-branch of a group's seed for the noise that matches the training blends'."""
 MATCH_GATE = 2.0
@@ -429,7 +428,7 @@ def _rows(
     table = pd.DataFrame(records)
     if not len(table):
         return table
-    own = sum(flag_bit(f) for f in OWN_DOMAIN_FLAGS)
+    own = flag_mask(OWN_DOMAIN)
     group_outside = table.groupby("group_id")["flags"].transform(
         lambda f: np.bitwise_or.reduce((f.to_numpy() & own) != 0)
     )

@@ -12,7 +12,13 @@ from blendphot.stages import stage
 
 log = logging.getLogger("blendphot")
 
-DEBLEND_SETTINGS = ("deblend", "sky", "seed")
+FIELD_SETTINGS = ("deblend.sky", "deblend.field_seed", "sky", "seed")
+"""What the drawn field reads: nothing else of the deblending reruns it."""
+INPUT_SETTINGS = tuple(
+    f"deblend.{key}"
+    for key in ("mosaic", "catalog", "hdu", "tile_size", "margin", "noise", "background")
+)
+"""Where the mosaic is, how it is read and cut into tiles."""
 
 
 def field_sky(settings: dict) -> tuple[dict, int]:
@@ -24,7 +30,7 @@ def field_sky(settings: dict) -> tuple[dict, int]:
     return sky, int(settings["seed"] + 1 if seed is None else seed)
 
 
-@stage(outputs=("mosaic", "catalog"), settings=DEBLEND_SETTINGS)
+@stage(outputs=("mosaic", "catalog"), settings=FIELD_SETTINGS)
 def deblend_field(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
     """Draw the field to deblend: the run's synthetic sky with ``deblend.sky`` over it
     (placement field: galaxies as densely as a CANDELS-depth field), its own seed."""
@@ -45,7 +51,14 @@ def deblend_field(settings: dict, inputs: dict, outputs: dict, params: dict, thr
 @stage(
     inputs=("mosaic", "catalog"),
     outputs=("groups",),
-    settings=(*DEBLEND_SETTINGS, "blends.recipe", "stamps.isolation", "baseline"),
+    settings=(
+        *INPUT_SETTINGS,
+        *(f"deblend.{key}" for key in ("columns", "pixel_origin", "link", "zeropoint")),
+        "sky.zeropoint",
+        "blends.recipe",
+        "stamps.isolation",
+        "baseline",
+    ),
     optional_inputs=("catalog",),
 )
 def deblend_groups(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
@@ -69,7 +82,15 @@ def deblend_groups(settings: dict, inputs: dict, outputs: dict, params: dict, th
     inputs=("mosaic", "groups", "models", "calibration", "train"),
     outputs=("tile",),
     params=("tile", "model_names"),
-    settings=(*DEBLEND_SETTINGS, "models", "uncertainty", "baseline", "training.deterministic"),
+    settings=(
+        *INPUT_SETTINGS,
+        *(f"deblend.{key}" for key in ("batch_size", "max_group_size", "match_noise")),
+        "models",
+        "uncertainty",
+        "baseline",
+        "training.deterministic",
+        "seed",
+    ),
     list_inputs=("models",),
     optional_inputs=("models", "calibration", "train"),
 )
@@ -96,7 +117,7 @@ def deblend_merge(settings: dict, inputs: dict, outputs: dict, params: dict, thr
     inputs=("deblended", "truth", "mosaic", "test_catalog"),
     outputs=("csv", "md", "figure"),
     params=("dataset",),
-    settings=(*DEBLEND_SETTINGS, "models", "baseline"),
+    settings=("models", "baseline"),
     optional_inputs=("test_catalog",),
 )
 def deblend_truth(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):

@@ -20,13 +20,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from blendphot.deblend.catalog import FLAGS, SEP_METHODS, read_catalog_table
+from blendphot.deblend.catalog import (
+    DOMAIN_FLAGS,
+    FLAGS,
+    OWN_DOMAIN,
+    SEP_METHODS,
+    flag_mask,
+    read_catalog_table,
+)
 from blendphot.io import atomic_path, write_csv
 
-OWN_DOMAIN = ("near_edge", "mag_outside", "size_outside", "contrast_outside", "distance_outside")
-"""Flags that put an object itself outside what the networks learnt."""
-DOMAIN_FLAGS = (*OWN_DOMAIN, "group_over_k", "member_outside")
-"""Flags that put an object or its group outside what the networks learnt."""
+OWN_FLAGS = (*OWN_DOMAIN, "near_edge")
+"""Flags that put an object itself, or its stamp, outside what the networks learnt."""
 SELECTIONS = ("all", "own domain", "in domain")
 
 
@@ -39,10 +44,8 @@ def scored_objects(deblended: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame
     nonfinite = FLAGS["nonfinite"][0]
     table = table[(table["flags"] & nonfinite) == 0]
     table["flux_true"] = true.reindex(table["id"]).to_numpy(float)
-    own = sum(FLAGS[name][0] for name in OWN_DOMAIN)
-    domain = sum(FLAGS[name][0] for name in DOMAIN_FLAGS)
-    table["own_domain"] = (table["flags"] & own) == 0
-    table["in_domain"] = (table["flags"] & domain) == 0
+    table["own_domain"] = (table["flags"] & flag_mask(OWN_FLAGS)) == 0
+    table["in_domain"] = (table["flags"] & flag_mask(DOMAIN_FLAGS)) == 0
     return table.reset_index(drop=True)
 
 
