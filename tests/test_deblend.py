@@ -261,6 +261,17 @@ def test_catalogue_off_the_mosaic_is_one_clear_error(tmp_path):
     assert str(catalog) in str(err.value)
 
 
+def test_corrupt_calibration_is_one_clear_error(tmp_path):
+    from blendphot.deblend.prepare import read_calibration
+
+    bad = tmp_path / "calibration.json"
+    bad.write_text('{"b2f": {"levels": [0.1, ')
+    with pytest.raises(InputError, match="unreadable calibration") as err:
+        read_calibration(str(bad))
+    assert str(bad) in str(err.value)
+    assert read_calibration(None) == {}
+
+
 def test_model_of_fewer_slots_than_the_groups_need_is_one_clear_error():
     from blendphot.baseline.settings import BaselineSettings
     from blendphot.deblend.measure import Network

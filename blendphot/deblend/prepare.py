@@ -165,6 +165,20 @@ def load_networks(networks: list, threads: int, seed: int, deterministic: bool) 
     return [(n, load_model_file(n.path)) for n in networks]
 
 
+def read_calibration(path: str | None) -> dict:
+    """The calibration fitted on the validation blends (JSON), per method column; empty
+    without one; InputError naming the file when it cannot be read."""
+    if not path:
+        return {}
+    try:
+        fits_by_column = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"unreadable calibration: {exc}") from exc
+    if not isinstance(fits_by_column, dict):
+        raise InputError(path, "unreadable calibration: not a JSON object of method fits")
+    return fits_by_column
+
+
 def run_tile(
     settings: dict, inputs: dict, out: Path, index: int, model_names: list[str], threads: int
 ) -> pd.DataFrame:
@@ -191,9 +205,7 @@ def run_tile(
         settings["seed"], settings["training"]["deterministic"],
     )  # fmt: skip
     times["load models"] = time.perf_counter() - start
-    calibration = (
-        json.loads(Path(inputs["calibration"]).read_text()) if inputs.get("calibration") else {}
-    )
+    calibration = read_calibration(inputs.get("calibration"))
     noise = deblend.noise if deblend.noise is not None else header.get("NOISE")
     start = time.perf_counter()
     result = deblend_region(

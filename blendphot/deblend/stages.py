@@ -3,7 +3,6 @@ the comparison with the truth."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -127,8 +126,3 @@ def deblend_truth(settings: dict, inputs: dict, outputs: dict, params: dict, thr
     from blendphot.deblend.truth import write_truth_report
 
     write_truth_report(settings, inputs, outputs, params["dataset"])
-
-
-def read_json(path: str | None) -> dict:
-    """A JSON file as a dict; empty without one."""
-    return json.loads(Path(path).read_text()) if path else {}
