@@ -204,6 +204,17 @@ def test_a_field_is_drawn_only_from_a_sky_the_workflow_draws():
     assert deblend_mosaic_shape(deblend_config(mosaic=str(REAL_GROUP)), False) == (100, 100)
 
 
+def test_the_field_keeps_its_own_keys_under_a_partial_overlay():
+    from blendphot.deblend.stages import field_sky
+
+    config = deblend_config(sky={"n_galaxies": 10})
+    sky, seed = field_sky(config)
+    assert sky["placement"] == "field" and sky["n_galaxies"] == 10
+    assert sky["neighbour_mag_range"] == [23.6, 27.0] and seed == config["seed"] + 1
+    assert sky["psf_fwhm"] == config["sky"]["psf_fwhm"]  # the run's sky beneath
+    assert field_sky(deblend_config(field_seed=5))[1] == 5
+
+
 def test_zero_point_from_the_header():
     assert header_zeropoint(fits.Header({"MAGZERO": 25.96})) == 25.96
     with fits.open(REAL_GROUP) as hdul:

@@ -20,11 +20,22 @@ INPUT_SETTINGS = tuple(
 """Where the mosaic is, how it is read and cut into tiles."""
 
 
+FIELD_SKY = {
+    "placement": "field",
+    "n_galaxies": 4000,
+    "neighbours_per_galaxy": 4.0,
+    "neighbour_mag_range": [23.6, 27.0],
+}
+"""The drawn field's own sky keys: a field of CANDELS depth (``sky.field_density``), 4000
+galaxies like the parent sample's among four times as many fainter ones down to 27 mag."""
+
+
 def field_sky(settings: dict) -> tuple[dict, int]:
     """The sky section and the seed of the field drawn for the deblending: the run's ``sky``
-    with ``deblend.sky`` over it, and ``deblend.field_seed`` (None: the run's seed + 1, so
-    that its galaxies are not those the networks learnt)."""
-    sky = {**settings["sky"], **dict(settings["deblend"].get("sky") or {})}
+    with :data:`FIELD_SKY` over it and ``deblend.sky`` over both, and ``deblend.field_seed``
+    (None: the run's seed + 1, so that its galaxies are not those the networks learnt)."""
+    given = dict(settings["deblend"].get("sky") or {})
+    sky = {**settings["sky"], **FIELD_SKY, **given}
     seed = settings["deblend"].get("field_seed")
     return sky, int(settings["seed"] + 1 if seed is None else seed)
 
