@@ -132,7 +132,9 @@ def predict_stamps(
     model, stamps: np.ndarray, batch_size: int, symmetries: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(fluxes, 1-sigma widths) (G, K) of a model on stamps (G, S, S): its own width
-    output, else the spread over ``symmetries`` symmetries (NaN with neither)."""
+    output, else the spread over ``symmetries`` symmetries (NaN with neither). Every call
+    takes ``batch_size`` stamps (the last batch padded with blank ones, whose outputs are
+    dropped), so that the model is traced once, not again for a shorter last batch."""
     from blendphot.models.predict import WIDTH_OUTPUT, symmetry_widths
 
     k = min(o.shape[-1] for o in model.outputs)
@@ -140,14 +142,17 @@ def predict_stamps(
     width = np.full((len(stamps), k), np.nan)
     for start in range(0, len(stamps), batch_size):
         x = stamps[start : start + batch_size, :, :, None]
+        n = len(x)
+        if n < batch_size:
+            x = np.concatenate([x, np.zeros((batch_size - n, *x.shape[1:]), x.dtype)])
         pred = model.predict_on_batch(x)
         pred = pred if isinstance(pred, dict) else {"flux": pred}
-        part = slice(start, start + len(x))
-        flux[part] = np.asarray(pred["flux"], np.float64)[:, :k]
+        part = slice(start, start + n)
+        flux[part] = np.asarray(pred["flux"], np.float64)[:n, :k]
         if WIDTH_OUTPUT in pred:
-            width[part] = np.asarray(pred[WIDTH_OUTPUT], np.float64)[:, :k]
+            width[part] = np.asarray(pred[WIDTH_OUTPUT], np.float64)[:n, :k]
         elif symmetries > 1:
-            width[part] = symmetry_widths(model, x, pred["flux"], symmetries)[:, :k]
+            width[part] = symmetry_widths(model, x, pred["flux"], symmetries)[:n, :k]
     return flux, width
 
 
