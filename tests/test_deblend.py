@@ -374,6 +374,7 @@ def test_real_hst_group_through_the_deblending(tmp_path, caplog):
     found = [m for m in lines if m]
     assert found and int(found[0]["objects"]) == len(groups)
     assert len(table) == len(groups) and set(table["id"]) == set(groups["id"])
+    assert table["id"].dtype.kind == "i" and table["group_id"].dtype.kind == "i"
     assert (table["flag_names"].str.contains("near_edge")).all()  # 100 x 100: stamps padded
     paired = table[table["group_size"] == 2]
     assert np.isfinite(paired["flux_b2f"]).all() and paired["slot"].tolist() == [1, 2]

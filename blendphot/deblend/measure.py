@@ -326,7 +326,7 @@ def deblend_region(
             found[g, :n] = [(m.found >> s) & 1 for s in range(n)]
             detection[g], separation[g] = m.detection, m.separation
         contrast, distance = companion_geometry(members)
-        for i, (_, row) in enumerate(members.iterrows()):
+        for i, row in enumerate(members.to_dict("records")):  # each column's own type
             rows.append((g, row, bool(off.any()), contrast[i], distance[i]))
     measured = blended & ~bad
     sizes = np.array([len(members_of[gid]) for gid in group_ids], dtype=np.int64)
