@@ -215,6 +215,17 @@ def test_the_field_keeps_its_own_keys_under_a_partial_overlay():
     assert field_sky(deblend_config(field_seed=5))[1] == 5
 
 
+def test_tile_stage_takes_model_names_from_a_rule_or_the_command_line(monkeypatch):
+    import blendphot.deblend.prepare as prepare
+    from blendphot.deblend.stages import deblend_tile
+
+    seen = []
+    monkeypatch.setattr(prepare, "run_tile", lambda *args: seen.append(args[4]))
+    for names in (["blend2flux", "blend2mask2flux"], "blend2flux,blend2mask2flux"):
+        deblend_tile({}, {}, {"tile": "t.fits"}, {"tile": "0", "model_names": names}, 1)
+    assert seen == [["blend2flux", "blend2mask2flux"]] * 2
+
+
 def test_zero_point_from_the_header():
     assert header_zeropoint(fits.Header({"MAGZERO": 25.96})) == 25.96
     with fits.open(REAL_GROUP) as hdul:

@@ -106,11 +106,14 @@ def deblend_groups(settings: dict, inputs: dict, outputs: dict, params: dict, th
 )
 def deblend_tile(settings: dict, inputs: dict, outputs: dict, params: dict, threads: int):
     """Deblend the groups of one tile: their stamps, each network's fluxes with calibrated
-    errors, sep's photometry of the same objects, the flags (params: tile, model_names)."""
+    errors, sep's photometry of the same objects, the flags (params: tile, model_names: the
+    models of the files in ``models``, in order; on the command line, separated by commas)."""
     from blendphot.deblend.prepare import run_tile
 
-    run_tile(settings, inputs, Path(outputs["tile"]), int(params["tile"]),
-             list(params["model_names"]), threads)  # fmt: skip
+    names = params["model_names"]
+    if isinstance(names, str):  # the command line's
+        names = [name for name in names.replace(",", " ").split() if name]
+    run_tile(settings, inputs, Path(outputs["tile"]), int(params["tile"]), list(names), threads)
 
 
 @stage(inputs=("tiles",), outputs=("fits", "csv"), list_inputs=("tiles",))
