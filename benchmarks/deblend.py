@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     density = tiles["objects"].sum() / area
     blended = tiles["blended"].sum() / area
     tile_side = config.get("deblend", {}).get("tile_size", 2048)
+    # the plan's tiles: tile_size squares (arcmin^2), as a 1 deg^2 mosaic is cut
     tile_area = (tile_side * config["sky"]["pixel_scale"] / 60.0) ** 2
     rates = throughput(tiles, grouped)
     costs = plan(tiles, density, blended, tile_area)

@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.calibration:
         inputs["calibration"] = str(args.calibration)
     _, shape = mosaic_header(mosaic)
-    tiles = tile_grid(shape, config["deblend"]["tile_size"], config["deblend"]["margin"])
+    deblend = config["deblend"]
+    tiles = tile_grid(shape, deblend["tile_size"], deblend["margin"], deblend.get("tiles"))
     start = time.perf_counter()
     paths = []
     for tile in tiles:  # a tile written by an earlier run of the same work folder is kept

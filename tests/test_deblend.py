@@ -116,6 +116,23 @@ def test_tiles_cover_the_mosaic_once_and_own_each_position_once():
         assert tile.x0 <= round(x[i]) < tile.x1 and tile.y0 <= round(y[i]) < tile.y1
 
 
+def test_tile_counts_as_a_setting():
+    from blendphot.deblend.plan import deblend_tile_count
+
+    shape = (1000, 1500)
+    tiles = tile_grid(shape, 2048, 96, counts=(2, 3))
+    assert len(tiles) == 6 and tiles[-1].x1 == 1500 and tiles[-1].y1 == 1000
+    assert [t.x0 for t in tiles[:3]] == [0, 500, 1000] and tiles[3].y0 == 500
+    owner = owning_tile(np.array([499.0, 500.0, 1499.0]), np.array([0.0, 0.0, 999.0]), shape,
+                        2048, counts=(2, 3))  # fmt: skip
+    assert owner.tolist() == [0, 1, 5]
+    config = deblend_config(tiles=[3, 3])
+    assert deblend_tile_count(config, True) == 9  # the tiny field: 1155 pixels a side
+    with pytest.raises(ConfigError, match=r"deblend.tiles \[10, 10\] cuts .* at least 128"):
+        deblend_tile_count(deblend_config(tiles=[10, 10]), True)
+    assert deblend_tile_count(deblend_config(), True) == 4  # tiles of tile_size 512
+
+
 def test_merge_writes_each_object_once(tmp_path):
     a, b = tmp_path / "0.fits", tmp_path / "1.fits"
     write_catalog(pd.DataFrame({"id": [3, 1], "flux": [1.0, 2.0]}), a)

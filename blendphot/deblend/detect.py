@@ -83,12 +83,13 @@ def detect_mosaic(
     margin: int,
     noise: float | None,
     background: bool,
+    counts: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
-    """sep's detections of a whole mosaic, tile by tile, as a catalogue: id (1..N, tile by
-    tile), x, y (0-based mosaic pixels), ra, dec (NaN without a celestial WCS), mag, flux
-    (isophotal), radius (half-light, pixels)."""
+    """sep's detections of a whole mosaic, tile by tile (those of the deblending: ``tile_size``
+    or ``counts``), as a catalogue: id (1..N, tile by tile), x, y (0-based mosaic pixels), ra,
+    dec (NaN without a celestial WCS), mag, flux (isophotal), radius (half-light, pixels)."""
     parts = []
-    for tile in tile_grid(mosaic.shape, tile_size, margin):
+    for tile in tile_grid(mosaic.shape, tile_size, margin, counts):
         pixels = np.asarray(mosaic[tile.region], dtype=np.float32)
         if background:
             pixels = subtract_background(pixels)

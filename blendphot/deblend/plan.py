@@ -45,3 +45,16 @@ def deblend_mosaic_shape(config: Mapping, drawn: bool) -> tuple[int, int]:
 
     deblend = config["deblend"]
     return mosaic_header(deblend["mosaic"], deblend.get("hdu"))[1]
+
+
+def deblend_tile_count(config: Mapping, drawn: bool) -> int:
+    """How many tiles (jobs) the deblending cuts its mosaic into; ConfigError when
+    ``deblend.tiles`` would make them narrower than a stamp."""
+    from blendphot.deblend.settings import DeblendSettings
+    from blendphot.deblend.tiles import tile_layout
+
+    deblend = DeblendSettings.of(config["deblend"])
+    shape = deblend_mosaic_shape(config, drawn)
+    deblend.check_tiles(shape)
+    rows, cols, _, _ = tile_layout(shape, deblend.tile_size, deblend.tiles)
+    return rows * cols

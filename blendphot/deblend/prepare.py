@@ -72,7 +72,7 @@ def read_objects(
             data = next(u.data for u in hdul if u.data is not None and u.data.ndim == 2)
             return detect_mosaic(
                 data, header, DetectionSettings.of(baseline), zeropoint, deblend.tile_size,
-                deblend.margin, deblend.noise, deblend.subtracts_background(),
+                deblend.margin, deblend.noise, deblend.subtracts_background(), deblend.tiles,
             )  # fmt: skip
     if deblend.drawn:  # the field's own catalogue: the truth of what was drawn
         catalog = Table.read(catalog_path).to_pandas()
@@ -114,6 +114,7 @@ def grouped_catalog(settings: dict, mosaic_path: str, catalog_path: str | None) 
     each with the tile that owns its group."""
     deblend = DeblendSettings.of(settings["deblend"])
     header, shape = mosaic_header(mosaic_path, deblend.hdu)
+    deblend.check_tiles(shape)
     zeropoint = zeropoint_of(deblend, header, settings["sky"]["zeropoint"])
     catalog = read_objects(
         deblend, mosaic_path, catalog_path, header, shape, zeropoint, settings["baseline"]
@@ -122,7 +123,9 @@ def grouped_catalog(settings: dict, mosaic_path: str, catalog_path: str | None) 
     isolation = settings["stamps"]["isolation"] if deblend.link == "isolation" else None
     groups = assign_groups(catalog, settings["blends"]["recipe"], STAMP_SIZE // 2, isolation)
     table = pd.concat([catalog, groups], axis=1)
-    table["tile"] = owning_tile(table["centre_x"], table["centre_y"], shape, deblend.tile_size)
+    table["tile"] = owning_tile(
+        table["centre_x"], table["centre_y"], shape, deblend.tile_size, deblend.tiles
+    )
     return table
 
 
@@ -192,7 +195,7 @@ def run_tile(
     times = {}
     start = time.perf_counter()
     header, shape = mosaic_header(inputs["mosaic"], deblend.hdu)
-    tile = tile_grid(shape, deblend.tile_size, deblend.margin)[index]
+    tile = tile_grid(shape, deblend.tile_size, deblend.margin, deblend.tiles)[index]
     table = read_catalog_table(inputs["groups"])
     x, y = table["x"].to_numpy(float), table["y"].to_numpy(float)
     near = (x >= tile.rx0) & (x < tile.rx1) & (y >= tile.ry0) & (y < tile.ry1)

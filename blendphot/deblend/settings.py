@@ -31,6 +31,7 @@ class DeblendSettings:
     link: str = "isolation"
     max_group_size: int | None = None
     tile_size: int = 2048
+    tiles: tuple[int, int] | None = None
     margin: int = 96
     noise: float | None = None
     background: str = "auto"
@@ -46,8 +47,9 @@ class DeblendSettings:
             return settings
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in settings.items() if k in names}
-        if values.get("models") is not None:
-            values["models"] = tuple(values["models"])
+        for key in ("models", "tiles"):
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
         out = cls(**values)
         if out.margin < STAMP_SIZE // 2:
             raise ConfigError(
@@ -60,6 +62,21 @@ class DeblendSettings:
                 None, f"deblend.tile_size is {out.tile_size}: at least {STAMP_SIZE} pixels"
             )
         return out
+
+    def check_tiles(self, shape: tuple[int, int]) -> None:
+        """ConfigError when ``tiles`` cuts a mosaic of ``shape`` into tiles narrower than a
+        stamp."""
+        from blendphot.deblend.tiles import tile_layout
+
+        if self.tiles is None:
+            return
+        _, _, step_y, step_x = tile_layout(shape, self.tile_size, self.tiles)
+        if min(step_x, step_y) < STAMP_SIZE:
+            raise ConfigError(
+                None,
+                f"deblend.tiles {list(self.tiles)} cuts the {shape[1]} x {shape[0]} mosaic into "
+                f"tiles of {step_x} x {step_y} pixels: at least {STAMP_SIZE} each way",
+            )
 
     @property
     def drawn(self) -> bool:

@@ -15,7 +15,7 @@ FIELD_SETTINGS = ("deblend.sky", "deblend.field_seed", "sky", "seed")
 """What the drawn field reads: nothing else of the deblending reruns it."""
 INPUT_SETTINGS = tuple(
     f"deblend.{key}"
-    for key in ("mosaic", "catalog", "hdu", "tile_size", "margin", "noise", "background")
+    for key in ("mosaic", "catalog", "hdu", "tile_size", "tiles", "margin", "noise", "background")
 )
 """Where the mosaic is, how it is read and cut into tiles."""
 

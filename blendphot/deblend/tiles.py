@@ -1,11 +1,11 @@
 """The mosaic cut into tiles with overlap margins: one job each, each group owned by one tile.
 
-A tile's core is a ``tile_size`` square of the mosaic (the last row and column of tiles take
-what is left, so that none is narrower); its region is the core grown by ``margin`` on every
-side, clipped to the mosaic. A group belongs to the tile whose core holds its central's
-(rounded) position, so that every object is written once; with a margin of at least half a
-stamp, the stamp of every group a tile owns lies within the tile's region (or runs off the
-mosaic's own edge, flagged).
+A tile's core is a ``tile_size`` square of the mosaic, or a ``deblend.tiles`` share of it (the
+last row and column of tiles take what is left, so that none is narrower); its region is the
+core grown by ``margin`` on every side, clipped to the mosaic. A group belongs to the tile
+whose core holds its central's (rounded) position, so that every object is written once; with
+a margin of at least half a stamp, the stamp of every group a tile owns lies within the
+tile's region (or runs off the mosaic's own edge, flagged).
 """
 
 from __future__ import annotations
@@ -41,22 +41,37 @@ class Tile:
         return (self.ry1 - self.ry0) * (self.rx1 - self.rx0)
 
 
-def tile_count(shape: tuple[int, int], tile_size: int) -> tuple[int, int]:
-    """(rows, columns) of tiles of a mosaic of ``shape`` (ny, nx): whole tiles, the last row
-    and column taking what is left (no tile narrower than ``tile_size``, none twice as wide)."""
-    return max(1, shape[0] // tile_size), max(1, shape[1] // tile_size)
+Counts = tuple[int, int] | None
+"""(rows, columns) of tiles asked for (``deblend.tiles``); None: as many as ``tile_size`` fits."""
 
 
-def tile_grid(shape: tuple[int, int], tile_size: int, margin: int) -> list[Tile]:
-    """The tiles of a mosaic of ``shape`` (ny, nx), row by row."""
+def tile_layout(
+    shape: tuple[int, int], tile_size: int, counts: Counts = None
+) -> tuple[int, int, int, int]:
+    """(rows, columns, row step, column step) of the tiles of a mosaic of ``shape`` (ny, nx):
+    ``counts`` tiles if given, each ``shape // counts`` pixels; else whole tiles of
+    ``tile_size``. Either way the last row and column take what is left (none narrower than
+    the step, none twice as wide)."""
     ny, nx = shape
-    rows, cols = tile_count(shape, tile_size)
+    if counts is not None:
+        rows, cols = (max(1, int(c)) for c in counts)
+        return rows, cols, max(1, ny // rows), max(1, nx // cols)
+    rows, cols = max(1, ny // tile_size), max(1, nx // tile_size)
+    return rows, cols, tile_size, tile_size
+
+
+def tile_grid(
+    shape: tuple[int, int], tile_size: int, margin: int, counts: Counts = None
+) -> list[Tile]:
+    """The tiles of a mosaic of ``shape`` (ny, nx), row by row (:func:`tile_layout`)."""
+    ny, nx = shape
+    rows, cols, step_y, step_x = tile_layout(shape, tile_size, counts)
     tiles = []
     for r in range(rows):
         for c in range(cols):
-            x0, y0 = c * tile_size, r * tile_size
-            x1 = nx if c == cols - 1 else x0 + tile_size
-            y1 = ny if r == rows - 1 else y0 + tile_size
+            x0, y0 = c * step_x, r * step_y
+            x1 = nx if c == cols - 1 else x0 + step_x
+            y1 = ny if r == rows - 1 else y0 + step_y
             tiles.append(
                 Tile(
                     len(tiles),
@@ -73,10 +88,12 @@ def tile_grid(shape: tuple[int, int], tile_size: int, margin: int) -> list[Tile]
     return tiles
 
 
-def owning_tile(x: np.ndarray, y: np.ndarray, shape: tuple[int, int], tile_size: int) -> np.ndarray:
+def owning_tile(
+    x: np.ndarray, y: np.ndarray, shape: tuple[int, int], tile_size: int, counts: Counts = None
+) -> np.ndarray:
     """The index of the tile whose core holds each (rounded) position; a position off the
     mosaic goes to the nearest tile."""
-    rows, cols = tile_count(shape, tile_size)
-    col = np.clip(np.floor(np.round(np.asarray(x, float)) / tile_size), 0, cols - 1)
-    row = np.clip(np.floor(np.round(np.asarray(y, float)) / tile_size), 0, rows - 1)
+    rows, cols, step_y, step_x = tile_layout(shape, tile_size, counts)
+    col = np.clip(np.floor(np.round(np.asarray(x, float)) / step_x), 0, cols - 1)
+    row = np.clip(np.floor(np.round(np.asarray(y, float)) / step_y), 0, rows - 1)
     return (row * cols + col).astype(np.int64)

@@ -13,8 +13,7 @@ from blendphot.config import (
     validate_config,
 )
 from blendphot.crossdomain.table import check_other_datasets
-from blendphot.deblend.plan import check_deblend_models, deblend_mosaic_shape
-from blendphot.deblend.tiles import tile_grid
+from blendphot.deblend.plan import check_deblend_models, deblend_tile_count
 from blendphot.methods import check_extra_methods, extra_methods
 from blendphot.data import paper_table_path
 from blendphot.sky.cosmos import check_cosmos_dir
@@ -339,9 +338,9 @@ def deblend_tile_inputs(wildcards):
 
 
 def deblend_tile_files(wildcards):
-    """The tiles' catalogues: one per tile of the mosaic (its shape read or computed here)."""
-    shape = deblend_mosaic_shape(config, DEBLEND_DRAWN)
-    count = len(tile_grid(shape, DEBLEND["tile_size"], DEBLEND["margin"]))
+    """The tiles' catalogues: one per tile of the mosaic (its shape read or computed here;
+    deblend.tiles, else deblend.tile_size)."""
+    count = deblend_tile_count(config, DEBLEND_DRAWN)
     return [f"results/{wildcards.dataset}/deblend/tiles/{t}.fits" for t in range(count)]
 
 
