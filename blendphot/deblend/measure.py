@@ -97,10 +97,14 @@ def segment_of_objects(
     return labels
 
 
-def cut_padded(region: np.ndarray, x0: int, y0: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+def cut_padded(
+    region: np.ndarray, x0: int, y0: int, size: int, fill: float = np.nan
+) -> tuple[np.ndarray, np.ndarray]:
     """The size x size cut-out of ``region`` with corner (x0, y0) (region pixels) and where it
-    lies outside the region (True); those pixels are NaN."""
-    stamp = np.full((size, size), np.nan, dtype=np.float32)
+    lies outside the region (True); those pixels are ``fill`` (NaN: as float32, else in the
+    region's own type, e.g. 0 for a segmentation map)."""
+    dtype = np.float32 if np.isnan(fill) else region.dtype
+    stamp = np.full((size, size), fill, dtype=dtype)
     inside = np.zeros((size, size), dtype=bool)
     ny, nx = region.shape
     ax0, ay0, ax1, ay1 = max(x0, 0), max(y0, 0), min(x0 + size, nx), min(y0 + size, ny)
@@ -236,8 +240,7 @@ def group_stamp(
     cx, cy = float(members["centre_x"].iloc[0]), float(members["centre_y"].iloc[0])
     x0, y0 = cut_origin(cx - tile.rx0, cy - tile.ry0, STAMP_SIZE)
     stamp, off = cut_padded(region, x0, y0, STAMP_SIZE)
-    segments, _ = cut_padded(segmap.astype(np.float32), x0, y0, STAMP_SIZE)
-    segments = np.nan_to_num(segments, nan=0).astype(np.int64)
+    segments, _ = cut_padded(segmap, x0, y0, STAMP_SIZE, fill=0)
     bad = not np.isfinite(stamp[~off]).all()
     stamp[off] = rng.normal(0.0, noise, size=int(off.sum())).astype(np.float32)
     positions = np.column_stack(
