@@ -20,12 +20,23 @@ from astropy.wcs import WCS
 
 from blendphot.baseline.settings import DetectionSettings
 from blendphot.deblend.tiles import Tile, tile_grid
+from blendphot.errors import InputError
 from blendphot.sepcall import prepare_image, sep_pass
 
 log = logging.getLogger(__name__)
 
 MIN_RADIUS = 0.5
 """Smallest half-light radius (pixels) given a detection (sep's can be 0 for a point)."""
+
+
+def image_unit(hdul: fits.HDUList, hdu: int | None, path) -> fits.ImageHDU | fits.PrimaryHDU:
+    """The mosaic's image in an open FITS file: HDU ``hdu``, or the first holding a 2-D
+    image; InputError naming the file when there is none."""
+    units = [hdul[hdu]] if hdu is not None else list(hdul)
+    for unit in units:
+        if unit.header.get("NAXIS") == 2 and unit.data is not None:
+            return unit
+    raise InputError(path, "no 2-D image HDU found")
 
 
 def header_zeropoint(header: fits.Header) -> float | None:

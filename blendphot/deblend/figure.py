@@ -31,20 +31,21 @@ def region_figure(
     baseline,
     group: int | None = None,
     size: int = REGION,
+    hdu: int | None = None,
 ) -> Path:
     """A figure of the region around ``group`` (default :func:`busiest_group`): the pixels
     with each object marked (groups by colour) and sep's segmentation beside them; each
     member of the group labelled with the flux of ``methods[0]``, sep's and the true one
     (``baseline``: the baseline settings, whose hot pass segments the region)."""
     from blendphot.baseline.settings import DetectionSettings
-    from blendphot.deblend.detect import detect_region, region_noise
+    from blendphot.deblend.detect import detect_region, image_unit, region_noise
     from blendphot.figures.common import asinh_stretch, plt, save_figure
 
     method = methods[0]
     group = busiest_group(deblended, method) if group is None else group
     members = deblended[deblended["group_id"] == group]
     with fits.open(mosaic_path, memmap=True) as hdul:
-        data = next(u.data for u in hdul if u.data is not None and u.data.ndim == 2)
+        data = image_unit(hdul, hdu, mosaic_path).data
         cx, cy = int(round(members["x"].mean())), int(round(members["y"].mean()))
         x0 = int(np.clip(cx - size // 2, 0, max(0, data.shape[1] - size)))
         y0 = int(np.clip(cy - size // 2, 0, max(0, data.shape[0] - size)))

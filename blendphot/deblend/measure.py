@@ -40,7 +40,12 @@ from blendphot.deblend.catalog import (
     flag_mask,
     flag_names,
 )
-from blendphot.deblend.detect import detect_region, region_noise, subtract_background
+from blendphot.deblend.detect import (
+    detect_region,
+    image_unit,
+    region_noise,
+    subtract_background,
+)
 from blendphot.deblend.groups import companion_geometry, outside
 from blendphot.deblend.settings import STAMP_SIZE
 from blendphot.deblend.tiles import Tile
@@ -72,11 +77,7 @@ def read_region(path: str | Path, tile: Tile, hdu: int | None = None) -> np.ndar
     """The pixels of a tile's region (float32), read from the FITS mosaic without loading
     the rest of it."""
     with fits.open(path, memmap=True) as hdul:
-        units = [hdul[hdu]] if hdu is not None else list(hdul)
-        for unit in units:
-            if unit.data is not None and unit.data.ndim == 2:
-                return np.array(unit.data[tile.region], dtype=np.float32)
-    raise InputError(path, "no 2-D image HDU found")
+        return np.array(image_unit(hdul, hdu, path).data[tile.region], dtype=np.float32)
 
 
 def segment_of_objects(

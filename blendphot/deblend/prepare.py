@@ -15,7 +15,12 @@ import pandas as pd
 from astropy.io import fits
 from astropy.table import Table
 
-from blendphot.deblend.detect import detect_mosaic, header_zeropoint, world_positions
+from blendphot.deblend.detect import (
+    detect_mosaic,
+    header_zeropoint,
+    image_unit,
+    world_positions,
+)
 from blendphot.deblend.groups import assign_groups, training_domain
 from blendphot.deblend.settings import STAMP_SIZE, DeblendSettings
 from blendphot.deblend.tiles import owning_tile, tile_grid
@@ -33,16 +38,12 @@ def mosaic_header(path: str | Path, hdu: int | None = None) -> tuple[fits.Header
         raise InputError(path, "mosaic does not exist")
     try:
         with fits.open(path, memmap=True) as hdul:
-            units = [hdul[hdu]] if hdu is not None else list(hdul)
-            for unit in units:
-                if unit.header.get("NAXIS") == 2 and unit.data is not None:
-                    return unit.header.copy(), (
-                        int(unit.header["NAXIS2"]),
-                        int(unit.header["NAXIS1"]),
-                    )
+            header = image_unit(hdul, hdu, path).header
+            return header.copy(), (int(header["NAXIS2"]), int(header["NAXIS1"]))
     except (OSError, IndexError, TypeError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
         raise InputError(path, f"not a readable FITS image ({exc})") from exc
-    raise InputError(path, "no 2-D image HDU found")
 
 
 def zeropoint_of(deblend: DeblendSettings, header: fits.Header, sky_zeropoint: float) -> float:
@@ -58,7 +59,6 @@ def read_objects(
     mosaic_path: str | Path,
     catalog_path: str | Path | None,
     header: fits.Header,
-    shape: tuple[int, int],
     zeropoint: float,
     baseline: dict,
 ) -> pd.DataFrame:
@@ -69,7 +69,7 @@ def read_objects(
 
     if catalog_path is None:
         with fits.open(mosaic_path, memmap=True) as hdul:
-            data = next(u.data for u in hdul if u.data is not None and u.data.ndim == 2)
+            data = image_unit(hdul, deblend.hdu, mosaic_path).data
             return detect_mosaic(
                 data, header, DetectionSettings.of(baseline), zeropoint, deblend.tile_size,
                 deblend.margin, deblend.noise, deblend.subtracts_background(), deblend.tiles,
@@ -117,7 +117,7 @@ def grouped_catalog(settings: dict, mosaic_path: str, catalog_path: str | None) 
     deblend.check_tiles(shape)
     zeropoint = zeropoint_of(deblend, header, settings["sky"]["zeropoint"])
     catalog = read_objects(
-        deblend, mosaic_path, catalog_path, header, shape, zeropoint, settings["baseline"]
+        deblend, mosaic_path, catalog_path, header, zeropoint, settings["baseline"]
     )
     catalog = on_mosaic(catalog, shape, catalog_path or mosaic_path, mosaic_path)
     isolation = settings["stamps"]["isolation"] if deblend.link == "isolation" else None
