@@ -63,11 +63,6 @@ def flag_names(flags: np.ndarray) -> list[str]:
     ]
 
 
-def method_columns(methods: list[str]) -> list[str]:
-    """The flux columns of ``methods``: ``flux_<m>`` and its error columns."""
-    return [f"flux_{m}{s}" for m in methods for s in ("", *ERROR_SUFFIXES)]
-
-
 def flag_mask(names) -> int:
     """The flag word of the named flags."""
     return sum(flag_bit(name) for name in names)

@@ -28,8 +28,6 @@ from scipy.spatial import cKDTree
 from blendphot.blends.pairing import CANDELS_BLENDER, MAX_SIZE_RATIO
 from blendphot.errors import InputError
 
-LINKS = ("isolation", "recipe")
-
 
 def link_distance(
     r1: np.ndarray, r2: np.ndarray, recipe: str, half_size: int, isolation: float | None = None
@@ -120,11 +118,6 @@ def assign_groups(
         },
         index=catalog.index,
     )
-
-
-def blended_fraction(groups: pd.DataFrame) -> float:
-    """The fraction of objects in a group of two or more."""
-    return float((groups["group_size"] > 1).mean()) if len(groups) else float("nan")
 
 
 def training_domain(table: Mapping[str, np.ndarray], n_slots: int) -> dict[str, list[float]]:
