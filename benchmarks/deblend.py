@@ -100,13 +100,11 @@ def plan(tiles: pd.DataFrame, density: float, blended_per_arcmin2: float, tile_a
     }
 
 
-def markdown_table(df: pd.DataFrame, floats: str = "{:.3g}") -> str:
-    """A Markdown table of a frame."""
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    for row in df.itertuples(index=False):
-        cells = [floats.format(v) if isinstance(v, float) else str(v) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def markdown_table(df: pd.DataFrame) -> str:
+    """A Markdown table of a frame, its numbers to 3 significant digits."""
+    from blendphot.evaluate.tables import markdown_table as table
+
+    return table(df.map(lambda v: f"{v:.3g}" if isinstance(v, float) else str(v))).rstrip()
 
 
 def real_hst_figure(run: Path, out: Path) -> None:

@@ -162,23 +162,18 @@ def field_summary(deblended: pd.DataFrame, scored: pd.DataFrame) -> dict[str, fl
 def markdown(natural: pd.DataFrame, compared: pd.DataFrame, summary: dict) -> str:
     """The report: the field, the comparison with the artificial blends, the full table."""
 
+    from blendphot.evaluate.tables import markdown_table
+
     def fmt(v):
         if isinstance(v, float):
             return "" if np.isnan(v) else f"{v:.3f}" if abs(v) < 1 else f"{v:.1f}"
         return str(v)
 
-    def table(df: pd.DataFrame) -> list[str]:
-        lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-        lines += [
-            "| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)
-        ]
-        return lines
-
     lines = ["# Deblended field against its truth", ""]
     lines += [", ".join(f"{k.replace('_', ' ')}: {fmt(v)}" for k, v in summary.items()), ""]
     lines += ["## Natural blends (in domain) against the artificial test blends", ""]
-    lines += table(compared) + [""]
-    lines += ["## Per group size", ""] + table(natural) + [""]
+    lines += [markdown_table(compared.map(fmt))]
+    lines += ["## Per group size", "", markdown_table(natural.map(fmt))]
     return "\n".join(lines)
 
 
